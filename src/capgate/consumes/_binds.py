@@ -1,0 +1,94 @@
+"""Resolve a document's binds into secret values, and keep them out of every output."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+from capgate.errors import ConfigurationError
+from capgate.spec.models import Bind, Document
+
+REDACTED = "[redacted]"
+
+
+class Secrets:
+    """Bound values, looked up by every name a template may use: VAR, env.VAR and namespace.VAR."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        # Longest first, so a secret that contains another is redacted whole.
+        self._redactable = sorted({v for v in values.values() if len(v) >= 4}, key=len, reverse=True)
+
+    def lookup(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value replaced by [redacted]."""
+        for value in self._redactable:
+            text = text.replace(value, REDACTED)
+        return text
+
+    def __repr__(self) -> str:
+        return f"Secrets(names={sorted(self._values)})"
+
+
+def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) -> Secrets:
+    """Read every bound variable; raise ConfigurationError naming each one that is missing."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    missing: list[tuple[str, str]] = []  # (provider key, where it was looked for)
+    for bind in [*document.binds, *document.capability.binds]:
+        provider = _file_provider(bind) if bind.location else environ
+        for variable, provider_key in bind.keys.items():
+            value = provider.get(provider_key)
+            if value is None or value == "":
+                where = f"in {bind.location}" if bind.location else "in the environment"
+                missing.append((provider_key, f"{provider_key} is not set {where} (binds namespace {bind.namespace!r})"))
+                continue
+            for name in (variable, f"env.{variable}", f"{bind.namespace}.{variable}"):
+                values[name] = str(value)
+    if missing:
+        raise ConfigurationError(
+            "missing secret: " + "; ".join(text for _, text in missing) + f". Set it, e.g. `export {missing[0][0]}=...`, "
+            "or point the bind's `location` at a file:// JSON or YAML file"
+        )
+    return Secrets(values)
+
+
+def unset_variables(document: Document, environ: Mapping[str, str] | None = None) -> list[tuple[int, str]]:
+    """(bind index, provider key) of each environment-bound variable that is not set, for warnings."""
+    environ = os.environ if environ is None else environ
+    return [
+        (index, key)
+        for index, bind in enumerate(document.binds)
+        if not bind.location
+        for key in bind.keys.values()
+        if not environ.get(key)
+    ]
+
+
+def _file_provider(bind: Bind) -> Mapping[str, str]:
+    assert bind.location is not None
+    parsed = urlparse(bind.location)
+    if parsed.scheme != "file":
+        raise ConfigurationError(
+            f"binds namespace {bind.namespace!r}: location {bind.location!r} is not supported; use file:///path "
+            "to a JSON or YAML file, or leave it out to read the environment"
+        )
+    path = Path(unquote(parsed.netloc + parsed.path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"binds namespace {bind.namespace!r}: cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError):
+        raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} is not valid JSON or YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} must hold a mapping of key: value")
+    return {str(k): str(v) for k, v in data.items() if v is not None}

@@ -1,0 +1,223 @@
+"""Validate and coerce argument values against the JSON-Schema keywords a document declares.
+
+A compiled validator returns the value in its canonical type (REST query strings become numbers, booleans
+and lists) or raises Invalid with a message that says what is allowed. Only the keywords documents use are
+supported; the rest are ignored, as JSON Schema ignores unknown keywords.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+Validator = Callable[[Any], Any]
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+class Invalid(ValueError):
+    """A value does not satisfy its schema; `path` locates it inside the value (`[2]`, `.tags`)."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+def compile_schema(schema: Mapping[str, Any]) -> Validator:
+    """Build a validator once, at load time; calling it does no parsing of the schema."""
+    checks: list[Validator] = []
+    if "anyOf" in schema or "oneOf" in schema:
+        checks.append(_alternatives([compile_schema(s) for s in schema.get("anyOf", schema.get("oneOf", []))]))
+    kind = schema.get("type")
+    if kind:
+        checks.append(_type_check(kind if isinstance(kind, list) else [kind]))
+    if "enum" in schema:
+        checks.append(_enum(list(schema["enum"])))
+    if "const" in schema:
+        checks.append(_enum([schema["const"]]))
+    checks += _string_checks(schema) + _number_checks(schema) + _array_checks(schema) + _object_checks(schema)
+
+    def validate(value: Any) -> Any:
+        for check in checks:
+            value = check(value)
+        return value
+
+    return validate
+
+
+def _alternatives(options: list[Validator]) -> Validator:
+    def check(value: Any) -> Any:
+        reasons = []
+        for option in options:
+            try:
+                return option(value)
+            except Invalid as exc:
+                where = f"item {exc.path} " if exc.path.startswith("[") else (f"{exc.path[1:]} " if exc.path else "")
+                reasons.append(where + exc.reason)
+        raise Invalid(", or ".join(dict.fromkeys(reasons)))
+
+    return check
+
+
+def _type_check(kinds: list[str]) -> Validator:
+    def check(value: Any) -> Any:
+        for kind in kinds:
+            coerced = _coerce(value, kind)
+            if coerced is not _NO:
+                return coerced
+        got = type(value).__name__ if not isinstance(value, str) else repr(value)
+        raise Invalid(f"must be {' or '.join(_ARTICLE.get(k, k) for k in kinds)} (got {got})")
+
+    return check
+
+
+_NO = object()
+_ARTICLE = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
+            "array": "a list", "object": "an object", "null": "null"}
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    """`value` as `kind`, accepting the text forms a query string or a model may send; _NO if impossible."""
+    if kind == "string":
+        return value if isinstance(value, str) else _NO
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+            return value.lower() in _TRUE
+        return _NO
+    if kind in ("integer", "number"):
+        if isinstance(value, bool):
+            return _NO
+        if isinstance(value, str):
+            try:
+                value = float(value) if kind == "number" or "." in value or "e" in value.lower() else int(value)
+            except ValueError:
+                return _NO
+        if kind == "integer" and isinstance(value, float):
+            return int(value) if value.is_integer() else _NO
+        return value if isinstance(value, (int, float)) else _NO
+    if kind == "array":
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        return value.split(",") if isinstance(value, str) else _NO
+    if kind == "object":
+        if isinstance(value, str):  # some clients send an object as its JSON text
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                return _NO
+        return value if isinstance(value, dict) else _NO
+    if kind == "null":
+        return value if value is None else _NO
+    return value
+
+
+def _enum(allowed: list[Any]) -> Validator:
+    shown = ", ".join(str(a) for a in allowed)
+
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise Invalid(f"must be one of {shown} (got {value!r})")
+        return value
+
+    return check
+
+
+def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
+    checks: list[Validator] = []
+    low, high = schema.get("minLength"), schema.get("maxLength")
+    if low is not None or high is not None:
+        def length(value: Any) -> Any:
+            if isinstance(value, str):
+                if low is not None and len(value) < low:
+                    raise Invalid(f"must be at least {low} characters long (got {len(value)})")
+                if high is not None and len(value) > high:
+                    raise Invalid(f"must be at most {high} characters long (got {len(value)})")
+            return value
+        checks.append(length)
+    if "pattern" in schema:
+        pattern = re.compile(schema["pattern"])
+
+        def matches(value: Any) -> Any:
+            if isinstance(value, str) and not pattern.search(value):
+                raise Invalid(f"must match {pattern.pattern} (got {value!r})")
+            return value
+        checks.append(matches)
+    return checks
+
+
+def _number_checks(schema: Mapping[str, Any]) -> list[Validator]:
+    bounds = [(schema.get("minimum"), lambda v, b: v >= b, "at least"),
+              (schema.get("maximum"), lambda v, b: v <= b, "at most"),
+              (schema.get("exclusiveMinimum"), lambda v, b: v > b, "greater than"),
+              (schema.get("exclusiveMaximum"), lambda v, b: v < b, "less than")]
+    active = [(bound, test, words) for bound, test, words in bounds if bound is not None]
+    if not active:
+        return []
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            for bound, test, words in active:
+                if not test(value, bound):
+                    raise Invalid(f"must be {words} {bound} (got {value})")
+        return value
+
+    return [check]
+
+
+def _array_checks(schema: Mapping[str, Any]) -> list[Validator]:
+    item = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else None
+    low, high = schema.get("minItems"), schema.get("maxItems")
+    if item is None and low is None and high is None:
+        return []
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        if low is not None and len(value) < low:
+            raise Invalid(f"must have at least {low} items (got {len(value)})")
+        if high is not None and len(value) > high:
+            raise Invalid(f"must have at most {high} items (got {len(value)})")
+        if item is None:
+            return value
+        result = []
+        for index, element in enumerate(value):
+            try:
+                result.append(item(element))
+            except Invalid as exc:
+                raise Invalid(exc.reason, f"[{index}]{exc.path}") from None
+        return result
+
+    return [check]
+
+
+def _object_checks(schema: Mapping[str, Any]) -> list[Validator]:
+    properties = {name: compile_schema(s) for name, s in (schema.get("properties") or {}).items()}
+    required = list(schema.get("required") or [])
+    closed = schema.get("additionalProperties") is False
+    if not properties and not required and not closed:
+        return []
+
+    def check(value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        for name in required:
+            if name not in value:
+                raise Invalid("is required", f".{name}")
+        if closed and (unknown := sorted(set(value) - set(properties))):
+            raise Invalid(f"is not allowed (allowed: {', '.join(properties) or 'none'})", f".{unknown[0]}")
+        result = dict(value)
+        for name, validate in properties.items():
+            if name in value:
+                try:
+                    result[name] = validate(value[name])
+                except Invalid as exc:
+                    raise Invalid(exc.reason, f".{name}{exc.path}") from None
+        return result
+
+    return [check]

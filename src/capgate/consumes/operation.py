@@ -1,0 +1,177 @@
+"""One consumed operation: named arguments in, an upstream HTTP request out, the upstream's answer back."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote_plus
+
+import orjson
+
+from capgate.consumes._binds import Secrets
+from capgate.consumes._path import PathTemplate, shape_problem
+from capgate.consumes._schema import Invalid, Validator, compile_schema
+from capgate.consumes.client import UpstreamClient, UpstreamRequest, UpstreamResult
+from capgate.errors import ArgumentError
+from capgate.spec.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
+from capgate.spec.references import input_key
+from capgate.spec.templates import render
+from capgate.types import Arguments
+
+SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")  # repeating them does no more than doing them once
+WHOLE_BODY = "body"  # an `in: body` parameter with this name is the whole JSON body; others are its fields
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A declared input of the operation, compiled."""
+
+    name: str  # as declared and as sent upstream: `filter[status]`
+    key: str  # input_key(name): how arguments name it
+    location: str  # query, header, path or body
+    required: bool
+    schema: dict[str, Any]  # the JSON-Schema keywords declared (type, enum, pattern…)
+    validate: Validator
+    constant: str | None  # a declared `value`, bind templates already rendered
+
+
+class Operation:
+    """A consumed operation compiled at load time; `call` does the per-request work and nothing more."""
+
+    def __init__(self, consumes: ConsumesHttp, resource: ConsumedResource, operation: ConsumedOperation, *,
+                 base_uri: str, secrets: Secrets, client: UpstreamClient) -> None:
+        self.name = f"{consumes.namespace}.{operation.name}"
+        self.spec = operation
+        self.description = operation.description or operation.label or ""
+        self.method = operation.method.upper()
+        self.idempotent = self.method in SAFE_METHODS or bool(operation.idempotent)
+        self.client = client
+        self._base_uri = base_uri
+        self._path = PathTemplate(resource.path)
+        declared = [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
+        self.parameters = self._compile_parameters(declared, secrets)
+        self._by_key = {parameter.key: parameter for parameter in self.parameters}
+        self._static_headers = self._authentication_headers(consumes, secrets)
+        self._static_query = self._authentication_query(consumes, secrets)
+
+    def parameter(self, key: str) -> Parameter | None:
+        return self._by_key.get(key)
+
+    async def call(self, arguments: Arguments) -> UpstreamResult:
+        """Validate `arguments`, send the request, return the upstream's answer whatever its status."""
+        return await self.client.send(self.build_request(arguments))
+
+    def build_request(self, arguments: Arguments) -> UpstreamRequest:
+        """The upstream request for `arguments` (keyed by input_key); ArgumentError names every bad one."""
+        values, errors = {}, []
+        for parameter in self.parameters:
+            raw = arguments.get(parameter.key)
+            if raw is None:
+                if parameter.constant is not None:
+                    values[parameter.key] = parameter.constant
+                elif parameter.required:
+                    errors.append((parameter.name, "is required"))
+                continue
+            try:
+                value = parameter.validate(raw)
+            except Invalid as exc:
+                errors.append((parameter.name + exc.path, exc.reason))
+                continue
+            if parameter.location == "path":
+                value = _text(value)
+                if problem := shape_problem(value):
+                    errors.append((parameter.name, problem))
+                    continue
+            values[parameter.key] = value
+        if errors:
+            raise ArgumentError(errors)
+        return self._assemble(values)
+
+    def _assemble(self, values: dict[str, Any]) -> UpstreamRequest:
+        path = self._path.fill(values)
+        query = list(self._static_query)
+        headers = dict(self._static_headers)
+        body: Any = None
+        fields: dict[str, Any] = {}
+        for parameter in self.parameters:
+            if parameter.key not in values:
+                continue
+            value = values[parameter.key]
+            if parameter.location == "query":
+                query.append(_query_pair(parameter.name, _text(value)))
+            elif parameter.location == "header":
+                headers[parameter.name] = _text(value)
+            elif parameter.location == "body":
+                if parameter.name == WHOLE_BODY:
+                    body = value
+                else:
+                    fields[parameter.name] = value
+        if fields:
+            body = {**(body if isinstance(body, dict) else {}), **fields}
+        content = None
+        if body is not None:
+            content = orjson.dumps(body)
+            headers.setdefault("content-type", "application/json")
+        url = self._base_uri + path
+        return UpstreamRequest(self.name, self.method, url + ("?" + "&".join(query) if query else ""), headers,
+                               content, display_url=url)
+
+    def _compile_parameters(self, declared: list[InputParameter], secrets: Secrets) -> list[Parameter]:
+        merged: dict[str, InputParameter] = {}
+        for parameter in declared:  # operation-level declarations override resource- and namespace-level ones
+            merged[input_key(parameter.name)] = parameter
+        compiled = []
+        for key, parameter in merged.items():
+            location = parameter.location or ("path" if key in self._path.variables else "query")
+            schema = parameter.schema_keywords()
+            constant = render(str(parameter.value), secrets.lookup) if parameter.value is not None else None
+            required = bool(parameter.required) or location == "path"
+            compiled.append(Parameter(parameter.name, key, location, required, schema, compile_schema(schema),
+                                      constant))
+        for variable in self._path.variables:  # a path variable nobody declared is still a required string
+            if variable not in merged:
+                schema = {"type": "string"}
+                compiled.append(Parameter(variable, variable, "path", True, schema, compile_schema(schema), None))
+        return compiled
+
+    @staticmethod
+    def _authentication_headers(consumes: ConsumesHttp, secrets: Secrets) -> dict[str, str]:
+        auth = consumes.authentication
+        if auth is None:
+            return {}
+
+        def rendered(text: str | None) -> str:
+            return render(text or "", secrets.lookup)
+
+        if auth.type == "bearer":
+            return {"authorization": f"Bearer {rendered(auth.token)}"}
+        if auth.type == "basic":
+            pair = f"{rendered(auth.username)}:{rendered(auth.password)}".encode()
+            return {"authorization": "Basic " + base64.b64encode(pair).decode()}
+        if auth.type == "apikey" and auth.placement == "header":
+            return {rendered(auth.key): rendered(auth.value)}
+        return {}
+
+    @staticmethod
+    def _authentication_query(consumes: ConsumesHttp, secrets: Secrets) -> list[str]:
+        auth = consumes.authentication
+        if auth is None or auth.type != "apikey" or auth.placement != "query":
+            return []
+        return [_query_pair(render(auth.key or "", secrets.lookup), render(auth.value or "", secrets.lookup))]
+
+
+def _text(value: Any) -> str:
+    """A value as it travels in a query string, path or header: lists comma-joined, booleans lower-case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_text(item) for item in value)
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _query_pair(name: str, value: str) -> str:
+    # The form encoding of the official SDK's URLSearchParams: `filter%5Bstatus%5D=QUEUED%2CEXECUTING`.
+    return f"{quote_plus(name, safe='*')}={quote_plus(value, safe='*')}"

@@ -1,0 +1,87 @@
+"""capgate's one exception tree.
+
+    CapgateError
+      DocumentError          a document cannot be served; str() is "file:line: path.to.field: message"
+      ConfigurationError     the environment or command line is wrong (a missing secret, a taken port)
+      ArgumentError          a caller's input is wrong; raised before any upstream call
+      UpstreamError          the upstream could not give an HTTP answer
+        UpstreamTimeout        it did not answer in time
+        UpstreamUnavailable    it could not be reached (refused, reset, DNS)
+        UpstreamProtocolError  it answered with something that is not usable HTTP, or a body too large
+
+An upstream 4xx or 5xx is not an exception: it is a result passed back to the caller unchanged.
+No error's str() or repr() ever contains a secret: messages are built from names, never bound values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CapgateError(Exception):
+    """Base class of every error capgate raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a document, located in its source file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{where}: {self.path or '(document)'}: {prefix}{self.message}"
+
+
+class DocumentError(CapgateError):
+    """The document cannot be served. `capgate validate` prints each problem; `serve` exits with code 2."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigurationError(CapgateError):
+    """The environment or the command line is wrong; `serve` prints the message and exits with code 2."""
+
+
+class ArgumentError(CapgateError):
+    """A caller's input is invalid. REST answers 400 problem+json; MCP answers a result with isError."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors  # (parameter name, what is wrong and what is allowed)
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors))
+
+
+class UpstreamError(CapgateError):
+    """The upstream gave no usable HTTP answer. REST answers 502/504 problem+json; MCP a result with isError."""
+
+    status = 502
+    title = "Bad Gateway"
+
+    def __init__(self, operation: str, method: str, url: str, reason: str) -> None:
+        self.operation = operation
+        self.method = method
+        self.url = url  # built without credentials: binds never go into URLs we report
+        self.reason = reason
+        super().__init__(f"{operation}: {method} {url}: {reason}")
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream did not answer within the configured timeout."""
+
+    status = 504
+    title = "Gateway Timeout"
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream could not be reached."""
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream's answer was not usable (malformed HTTP, truncated or oversized body)."""

@@ -1,0 +1,163 @@
+"""The MCP server: one tool per document tool, served over Streamable HTTP (both protocol eras) or stdio."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from mcp import types
+from mcp.server import Server, ServerRequestContext
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from starlette.applications import Starlette
+
+from capgate import __version__
+from capgate.errors import ArgumentError, UpstreamError
+from capgate.exposes._binding import Binding
+from capgate.spec.models import ExposesMcp, McpTool
+from capgate.spec.references import input_key
+
+MCP_PATH = "/mcp"
+INVALID_PARAMS = -32602
+_UNSAFE_PROPERTY_CHARACTERS = re.compile(r"[^a-zA-Z0-9_.-]")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class McpTarget:
+    """A tool as served: its MCP description and the binding that runs it."""
+
+    tool: types.Tool
+    binding: Binding
+    properties: dict[str, str]  # advertised property name -> input key
+
+
+def property_name(name: str) -> str:
+    """An input's client-safe property name: `filter[status]` -> `filter.status` (`^[a-zA-Z0-9_.-]{1,64}$`)."""
+    return _UNSAFE_PROPERTY_CHARACTERS.sub("_", input_key(name))[:64]
+
+
+def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
+    """The tool's MCP description: title from label, the four hints stated, an input schema from the document."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    keys: dict[str, str] = {}
+    if spec.input_parameters:
+        declared = [(p.name, p.schema_keywords(), p.required is not False) for p in spec.input_parameters]
+    else:  # derived from the `with` references, typed by the consumed operation's parameters
+        declared = [(name, parameter.schema, parameter.required) for name, parameter in binding.inputs()]
+    for name, schema, is_required in declared:
+        advertised = property_name(name)
+        properties[advertised] = {"type": "string", **schema}
+        keys[advertised] = input_key(name)
+        if is_required:
+            required.append(advertised)
+    input_schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        input_schema["required"] = required
+    hints = spec.hints
+    read_only = bool(hints and hints.read_only)
+    annotations = types.ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=(not read_only) if hints is None or hints.destructive is None else hints.destructive,
+        idempotent_hint=bool(hints and hints.idempotent),
+        open_world_hint=True if hints is None or hints.open_world is None else hints.open_world,
+    )
+    tool = types.Tool(name=spec.name, title=spec.label, description=spec.description or spec.label or spec.name,
+                      input_schema=input_schema, annotations=annotations)
+    return McpTarget(tool, binding, keys)
+
+
+class McpAdapter:
+    """Serves the tools of one `mcp` adapter through the official SDK's low-level Server."""
+
+    def __init__(self, spec: ExposesMcp, targets: list[McpTarget]) -> None:
+        self.spec = spec
+        self.targets = {target.tool.name: target for target in targets}
+        self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
+        self.server: Server[Any] = Server(spec.namespace, version=__version__, instructions=spec.description,
+                                          on_list_tools=self._list_tools, on_call_tool=self._call_tool)
+
+    def asgi_app(self, *, host: str, allowed_hosts: list[str] | None = None,
+                 allowed_origins: list[str] | None = None) -> Starlette:
+        """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
+        hosts = [*LOOPBACK_HOSTS, *([] if host in ("0.0.0.0", "::") else [_bracketed(host)])]
+        security = TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=[f"{h}:*" for h in hosts] + list(allowed_hosts or []),
+            allowed_origins=[f"http://{h}:*" for h in hosts] + list(allowed_origins or []),
+        )
+        return self.server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
+                                               json_response=True, transport_security=security, host=host)
+
+    async def run_stdio(self) -> None:
+        """Serve over stdin/stdout; the SDK routes stray output away from the protocol stream."""
+        from mcp.server.stdio import stdio_server
+
+        async with stdio_server() as (read, write):
+            await self.server.run(read, write, self.server.create_initialization_options())
+
+    async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+                          ) -> types.ListToolsResult:
+        return self._tools
+
+    async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+                         ) -> types.CallToolResult:
+        target = self.targets.get(params.name)
+        if target is None:
+            known = ", ".join(self.targets)
+            raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
+        arguments = _keyed(params.arguments or {}, target)
+        unknown = [name for name, key in arguments.items() if key is None]
+        if unknown:
+            accepted = ", ".join(target.properties) or "no arguments"
+            return _error(f"Invalid arguments: unknown argument(s) {', '.join(unknown)}. {params.name} accepts: "
+                          f"{accepted}.")
+        values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
+        try:
+            result = await target.binding.call(values.get, display=property_name)
+        except ArgumentError as exc:
+            return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
+                          f"{params.name} again.")
+        except UpstreamError as exc:
+            return _error(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
+        text = result.body.decode("utf-8", errors="replace")
+        if result.status >= 400:
+            return _error(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
+        structured = _object_or_none(result.body)
+        return types.CallToolResult(content=[types.TextContent(type="text", text=text)],
+                                    structured_content=structured, is_error=False)
+
+
+def _keyed(arguments: dict[str, Any], target: McpTarget) -> dict[str, str | None]:
+    """Argument name as sent -> input key; the bracket spelling (`filter[status]`) is accepted too."""
+    inputs = set(target.properties.values())
+    keyed: dict[str, str | None] = {}
+    for name in arguments:
+        key = target.properties.get(name) or input_key(name)
+        keyed[name] = key if key in inputs else None
+    return keyed
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+
+
+def _object_or_none(body: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _upstream_message(body: bytes) -> str:
+    parsed = _object_or_none(body) or {}
+    message = parsed.get("error") or parsed.get("message") or parsed.get("detail")
+    return f": {message}" if isinstance(message, str) else ""
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

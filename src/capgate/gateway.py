@@ -1,0 +1,92 @@
+"""Assemble a loaded document into live parts: secrets, upstream clients, operations and adapter bindings.
+
+Everything a user can get wrong (the document, a missing secret, an unknown namespace) fails here, before
+any socket is bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from capgate.consumes._binds import Secrets, resolve_binds
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings, UpstreamClient
+from capgate.consumes.operation import Operation
+from capgate.errors import ConfigurationError
+from capgate.exposes._binding import Binding
+from capgate.exposes.mcp import McpAdapter, describe_tool
+from capgate.exposes.rest import RestOperation
+from capgate.spec import LoadedDocument, load_document
+from capgate.spec.models import ExposesMcp, ExposesRest
+
+_BASE_URI = re.compile(r"^https?://[^/?#]+(/[^?#]*)?$")
+
+
+@dataclass
+class RestAdapter:
+    spec: ExposesRest
+    operations: list[RestOperation]
+
+
+@dataclass
+class Gateway:
+    """A document ready to serve. Open it before serving and close it after."""
+
+    loaded: LoadedDocument
+    secrets: Secrets
+    clients: dict[str, UpstreamClient]
+    operations: dict[str, Operation]
+    rest: list[RestAdapter] = field(default_factory=list)
+    mcp: list[McpAdapter] = field(default_factory=list)
+
+    async def open(self) -> None:
+        for client in self.clients.values():
+            await client.open()
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.close()
+
+
+def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS) -> Gateway:
+    """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error."""
+    loaded = load_document(document)
+    spec = loaded.document
+    overrides = dict(base_uris or {})
+    namespaces = [consumes.namespace for consumes in spec.capability.consumes]
+    for namespace, url in overrides.items():
+        if namespace not in namespaces:
+            raise ConfigurationError(f"--base-uri {namespace}=…: the document consumes no namespace {namespace!r} "
+                                     f"(it has: {', '.join(namespaces)})")
+        if not _BASE_URI.match(url):
+            raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+    secrets = resolve_binds(spec, environ)
+    clients = {namespace: UpstreamClient(client_settings) for namespace in namespaces}
+    operations: dict[str, Operation] = {}
+    for consumes in spec.capability.consumes:
+        base_uri = overrides.get(consumes.namespace, consumes.base_uri).rstrip("/")
+        for resource in consumes.resources:
+            for operation in resource.operations:
+                compiled = Operation(consumes, resource, operation, base_uri=base_uri, secrets=secrets,
+                                     client=clients[consumes.namespace])
+                operations[compiled.name] = compiled
+    gateway = Gateway(loaded, secrets, clients, operations)
+    for adapter in spec.capability.exposes:
+        if isinstance(adapter, ExposesRest):
+            rest_operations = [
+                RestOperation(resource.path, operation.method,
+                              Binding(operations[operation.call or ""], operation.with_, adapter.namespace,
+                                      operation.output_parameters, secrets))
+                for resource in adapter.resources
+                for operation in resource.operations
+            ]
+            gateway.rest.append(RestAdapter(adapter, rest_operations))
+        elif isinstance(adapter, ExposesMcp):
+            targets = [describe_tool(tool, Binding(operations[tool.call or ""], tool.with_, adapter.namespace,
+                                                   tool.output_parameters, secrets))
+                       for tool in adapter.tools]
+            gateway.mcp.append(McpAdapter(adapter, targets))
+    return gateway

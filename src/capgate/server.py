@@ -1,0 +1,167 @@
+"""Run every adapter of a document in one process: start-up, readiness lines, signals, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.errors import ConfigurationError
+from capgate.exposes.mcp import MCP_PATH
+from capgate.exposes.rest import build_rest_app
+from capgate.gateway import Gateway, load_gateway
+from capgate.spec import DEFAULT_DOCUMENT
+
+Announce = Callable[[str], None]
+
+
+@dataclass
+class ServeConfig:
+    """What `capgate serve` was asked for; nothing is loaded or bound until `serve` runs."""
+
+    document: str = DEFAULT_DOCUMENT
+    host: str = "127.0.0.1"
+    rest_port: int | None = None  # None: the document's port
+    mcp_port: int | None = None
+    base_uris: dict[str, str] = field(default_factory=dict)
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
+    client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS
+    environ: Mapping[str, str] | None = None  # None: the process environment
+
+
+def announce_on_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class _Server(uvicorn.Server):
+    # Signals are handled once for all servers of the process, in `serve`.
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class _Listener:
+    label: str
+    app: Any
+    sock: socket.socket
+    suffix: str = ""
+    detail: str = ""
+
+
+async def serve(config: ServeConfig, announce: Announce = announce_on_stderr, stop: asyncio.Event | None = None) -> None:
+    """Load, bind, serve until `stop` is set (by default: SIGINT or SIGTERM), then shut down.
+
+    Every user error raises before anything is bound.
+    """
+    gateway = load_gateway(config.document, base_uris=config.base_uris, environ=config.environ,
+                           client_settings=config.client_settings)
+    listeners, stdio = _listeners(gateway, config)
+    await gateway.open()
+    servers = [_Server(uvicorn.Config(listener.app, lifespan="on", log_level="warning", access_log=False,
+                                      timeout_graceful_shutdown=10)) for listener in listeners]
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
+    stop = stop or asyncio.Event()
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        server_tasks = [asyncio.create_task(server.serve(sockets=[listener.sock]))
+                        for server, listener in zip(servers, listeners, strict=True)]
+        stdio_tasks = [asyncio.create_task(adapter.run_stdio()) for adapter in stdio]
+        everything = server_tasks + stdio_tasks
+        await _announce_when_started(servers, listeners, everything, announce)
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopper, *everything], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        for server in servers:
+            server.should_exit = True
+        for task in stdio_tasks:  # stdio ends with its input; on a signal, stop reading it
+            task.cancel()
+        outcomes = await asyncio.gather(*everything, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, asyncio.CancelledError)]
+        if failures:
+            raise failures[0]
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        for listener in listeners:
+            listener.sock.close()
+        await gateway.close()
+
+
+def run(config: ServeConfig, announce: Announce = announce_on_stderr) -> None:
+    """`serve` on uvloop when it is installed."""
+    try:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(config, announce))
+
+
+async def _announce_when_started(servers: list[_Server], listeners: list[_Listener], tasks: list[asyncio.Task[Any]],
+                                 announce: Announce) -> None:
+    while not all(server.started for server in servers):
+        failed = [task for task in tasks if task.done()]
+        if failed:
+            for server in servers:
+                server.should_exit = True
+            failed[0].result()  # re-raises the cause
+            raise ConfigurationError("a server stopped during start-up; see the log above")
+        await asyncio.sleep(0.005)
+    for listener in listeners:
+        host, port = listener.sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        announce(f"capgate: {listener.label} ready on http://{shown}:{port}{listener.suffix} ({listener.detail})")
+
+
+def _listeners(gateway: Gateway, config: ServeConfig) -> tuple[list[_Listener], list[Any]]:
+    listeners: list[_Listener] = []
+    stdio = []
+    for index, rest in enumerate(gateway.rest):
+        port = config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port
+        routes = len({(op.path, op.method) for op in rest.operations})
+        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), _bind(config.host, port, "--rest-port"),
+                                   detail=f"{rest.spec.namespace}, {routes} routes"))
+    for index, adapter in enumerate(gateway.mcp):
+        if adapter.spec.transport == "stdio":
+            stdio.append(adapter)
+            continue
+        port = config.mcp_port if index == 0 and config.mcp_port is not None else adapter.spec.port
+        app = adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
+                               allowed_origins=config.allowed_origins)
+        listeners.append(_Listener("MCP server", app, _bind(config.host, port, "--mcp-port"), MCP_PATH,
+                                   f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
+    return listeners, stdio
+
+
+def _bind(host: str, port: int | None, flag: str) -> socket.socket:
+    if port is None:
+        raise ConfigurationError(f"the document gives this adapter no port; pass {flag} N")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(f"port {port} on {host} is already in use; stop the other process or pass "
+                                     f"{flag} with a free port (0 picks one)") from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock

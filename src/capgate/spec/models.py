@@ -1,0 +1,184 @@
+"""Typed models of a Naftiko capability document (1.0.0-alpha2), lenient about unknown fields.
+
+Only the parts capgate serves are modelled; anything else is kept (`extra="allow"`) so documents written
+for the reference engine load. Field names follow the format's camelCase through aliases.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True, alias_generator=to_camel, frozen=True)
+
+
+class Info(_Model):
+    label: str | None = None
+    description: str | None = None
+    tags: list[str] = []
+
+
+class Bind(_Model):
+    """Secrets read from the environment (or a `file://` location): `keys` maps VARIABLE -> provider key."""
+
+    namespace: str
+    keys: dict[str, str]
+    location: str | None = None
+    description: str | None = None
+
+
+class Authentication(_Model):
+    type: Literal["bearer", "apikey", "basic"]
+    token: str | None = None
+    key: str | None = None
+    value: str | None = None
+    placement: Literal["header", "query"] = "header"
+    username: str | None = None
+    password: str | None = None
+
+
+class InputParameter(_Model):
+    """A parameter of a consumed operation, exposed operation or tool.
+
+    Besides the format's fields, any JSON-Schema keyword (enum, minimum, pattern, items…) is kept as an extra
+    and used to validate arguments and to build MCP input schemas.
+    """
+
+    name: str
+    location: Literal["query", "header", "path", "cookie", "body", "environment"] | None = Field(None, alias="in")
+    type: str | None = None
+    description: str | None = None
+    # True/False as in the format; a list is JSON Schema's `required` of an object parameter, and makes the
+    # parameter itself required too.
+    required: bool | list[str] | None = None
+    value: str | int | float | bool | None = None
+
+    def schema_keywords(self) -> dict[str, Any]:
+        """The JSON-Schema keywords declared on this parameter (type included)."""
+        keywords = dict(self.model_extra or {})
+        if isinstance(self.required, list):
+            keywords["required"] = self.required
+        if self.type:
+            keywords["type"] = self.type
+        if self.description:
+            keywords["description"] = self.description
+        return keywords
+
+
+class OutputParameter(_Model):
+    name: str | None = None
+    type: str | None = None
+    mapping: str | None = None
+    value: Any = None
+    properties: dict[str, OutputParameter] | None = None
+    items: OutputParameter | None = None
+
+
+class ConsumedOperation(_Model):
+    name: str
+    method: str = "GET"
+    label: str | None = None
+    description: str | None = None
+    input_parameters: list[InputParameter] = []
+    output_parameters: list[OutputParameter] = []
+    body: Any = None
+    output_raw_format: str = "json"
+    idempotent: bool | None = None  # capgate extension: safe to repeat even when the method is not
+
+
+class ConsumedResource(_Model):
+    name: str
+    path: str
+    label: str | None = None
+    description: str | None = None
+    input_parameters: list[InputParameter] = []
+    operations: list[ConsumedOperation]
+
+
+class ConsumesHttp(_Model):
+    type: Literal["http"] = "http"
+    namespace: str
+    base_uri: str
+    description: str | None = None
+    input_parameters: list[InputParameter] = []
+    authentication: Authentication | None = None
+    resources: list[ConsumedResource]
+
+
+class ExposedOperation(_Model):
+    method: str = "GET"
+    name: str | None = None
+    label: str | None = None
+    description: str | None = None
+    call: str | None = None
+    with_: dict[str, Any] | None = Field(None, alias="with")
+    input_parameters: list[InputParameter] = []
+    output_parameters: list[OutputParameter] = []
+
+
+class ExposedResource(_Model):
+    path: str
+    name: str | None = None
+    label: str | None = None
+    description: str | None = None
+    input_parameters: list[InputParameter] = []
+    operations: list[ExposedOperation] = []
+
+
+class ExposesRest(_Model):
+    type: Literal["rest"]
+    namespace: str
+    port: int | None = None
+    address: str | None = None
+    description: str | None = None
+    resources: list[ExposedResource] = []
+
+
+class McpHints(_Model):
+    read_only: bool | None = None
+    destructive: bool | None = None
+    idempotent: bool | None = None
+    open_world: bool | None = None
+
+
+class McpTool(_Model):
+    name: str
+    label: str | None = None
+    description: str | None = None
+    hints: McpHints | None = None
+    call: str | None = None
+    with_: dict[str, Any] | None = Field(None, alias="with")
+    input_parameters: list[InputParameter] = []
+    output_parameters: list[OutputParameter] = []
+
+
+class ExposesMcp(_Model):
+    type: Literal["mcp"]
+    namespace: str
+    port: int | None = None
+    address: str | None = None
+    transport: Literal["http", "stdio"] = "http"
+    description: str | None = None
+    tools: list[McpTool] = []
+
+
+Exposes = Annotated[ExposesRest | ExposesMcp, Field(discriminator="type")]
+
+
+class CapabilityBody(_Model):
+    consumes: list[ConsumesHttp] = []
+    exposes: list[Exposes] = []
+    binds: list[Bind] = []
+
+
+class Document(_Model):
+    naftiko: str
+    info: Info | None = None
+    binds: list[Bind] = []
+    capability: CapabilityBody

@@ -1,0 +1,36 @@
+"""How names and `with` values refer to inputs: the rules both adapters and the checker share."""
+
+from __future__ import annotations
+
+import re
+
+# `rest.x`, `tools.x` and `mcp.x` are the conventions of generated documents; the adapter's own namespace
+# (`management-runs-mcp.x`) is the spec's spelling. All of them name the adapter's input `x`.
+GENERIC_PREFIXES = ("rest", "tools", "mcp")
+
+_BRACKET = re.compile(r"\[([^\[\]]*)\]")
+_PATH_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
+
+
+def input_key(name: str) -> str:
+    """The dotted form that identifies an input whatever its spelling.
+
+    `filter[createdAt][from]`, `filter[createdAt.from]` and `filter.createdAt.from` are one input. The dotted
+    form is also the MCP property name, since brackets are not allowed there by every client.
+    """
+    return _BRACKET.sub(lambda match: "." + match.group(1), name)
+
+
+def input_reference(value: object, namespace: str) -> str | None:
+    """The input name a `with` value refers to, or None when the value is a template or a literal."""
+    if not isinstance(value, str):
+        return None
+    prefix, dot, rest = value.partition(".")
+    if dot and rest and (prefix in GENERIC_PREFIXES or prefix == namespace):
+        return rest
+    return None
+
+
+def path_variables(path: str) -> list[str]:
+    """The `{x}` and `{{x}}` variables of a path template, in order."""
+    return _PATH_VARIABLE.findall(path)

@@ -1,0 +1,71 @@
+"""Run `capgate.server.serve` in a background thread, as `capgate serve` would, and hand back its URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from capgate.server import ServeConfig, serve
+
+TEST_KEY = "tr_dev_canaryCANARYcanary000001"  # a canary: it must never appear in any output a test captures
+
+
+@dataclass
+class Running:
+    rest: str  # base URL of the REST facade
+    mcp: str  # URL of the MCP endpoint (…/mcp)
+    lines: list[str]
+
+
+@contextmanager
+def running_gateway(config: ServeConfig, timeout: float = 15.0) -> Iterator[Running]:
+    """Serve `config` on loopback (ports 0 unless given) until the block ends."""
+    lines: list[str] = []
+    ready = threading.Event()
+    failure: list[BaseException] = []
+    holder: dict[str, object] = {}
+
+    def announce(line: str) -> None:
+        lines.append(line)
+        if sum("ready on" in text for text in lines) >= 2:
+            ready.set()
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+        holder["loop"], holder["stop"] = loop, stop
+        try:
+            loop.run_until_complete(serve(config, announce, stop))
+        except BaseException as exc:
+            failure.append(exc)
+        finally:
+            loop.close()
+            ready.set()
+
+    thread = threading.Thread(target=run, name="gateway", daemon=True)
+    thread.start()
+    ready.wait(timeout)
+    if failure:
+        raise failure[0]
+    urls = [re.search(r"ready on (\S+)", line).group(1) for line in lines]  # type: ignore[union-attr]
+    try:
+        yield Running(rest=urls[0], mcp=urls[1], lines=lines)
+    finally:
+        loop, stop = holder["loop"], holder["stop"]
+        loop.call_soon_threadsafe(stop.set)  # type: ignore[attr-defined]
+        thread.join(timeout)
+
+
+def gateway_config(document: str, upstream_url: str, **overrides: object) -> ServeConfig:
+    """A ServeConfig on free loopback ports, its namespace pointed at `upstream_url`, the canary key bound."""
+    settings: dict[str, object] = {
+        "document": document, "rest_port": 0, "mcp_port": 0,
+        "base_uris": {"management-runs": upstream_url},
+        "environ": {"TRIGGER_DEV_API_KEY": TEST_KEY},
+    }
+    settings.update(overrides)
+    return ServeConfig(**settings)  # type: ignore[arg-type]
