@@ -10,6 +10,8 @@ from capgate.spec.references import input_key
 _VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 # A value may not add segments, climb out of its segment, or start a query or fragment.
 _SHAPE_CHANGING = re.compile(r"[/\\?#\x00-\x1f\x7f]")
+# An upstream or proxy that decodes twice would turn `%2F` into `/`: encoded sequences are refused too.
+_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 class PathTemplate:
@@ -36,4 +38,6 @@ def shape_problem(value: str) -> str | None:
         return "must not be empty, '.' or '..'"
     if _SHAPE_CHANGING.search(value):
         return "must not contain '/', '\\', '?', '#' or control characters"
+    if _ENCODED.search(value):
+        return "must not contain percent-encoded characters; send the value decoded"
     return None

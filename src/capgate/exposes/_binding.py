@@ -64,15 +64,16 @@ class Binding:
             arguments = self.arguments(lookup)
             result = await self.operation.call(arguments)
         except ArgumentError as exc:
-            raise ArgumentError([(display(self._exposed_name(name)), reason) for name, reason in exc.errors]) from None
+            raise ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors]) from None
         if self._projection is not None and 200 <= result.status < 300:
             return replace(result, body=apply_output(self._projection, result.body))
         return result
 
-    def _exposed_name(self, name: str) -> str:
+    def _exposed_name(self, name: str, display: Callable[[str], str]) -> str:
+        """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""
         for consumed, exposed in self._renames.items():
             if name == consumed or name.startswith(consumed + ".") or name.startswith(consumed + "["):
-                return exposed + name[len(consumed):]
+                return display(exposed) + name[len(consumed):]
         return name
 
     def _wires(self, with_: dict[str, Any] | None, namespace: str) -> list[Wire]:

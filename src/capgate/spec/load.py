@@ -81,9 +81,11 @@ def _problem_from(error: Any, data: Any, source: SourceMap) -> Problem:
     if error["type"] == "missing":
         path.append(str(error["loc"][-1]))
         message = "is required"
-    elif error["type"] in ("literal_error", "union_tag_invalid"):
-        expected = error.get("ctx", {}).get("expected") or error.get("ctx", {}).get("expected_tags", "")
-        message = f"{error['input']!r} is not supported here (expected {expected})"
+    elif error["type"] == "union_tag_invalid":
+        path.append("type")
+        message = f"type {error['ctx']['tag']!r} is not supported (capgate serves {error['ctx']['expected_tags']})"
+    elif error["type"] == "literal_error":
+        message = f"{error['input']!r} is not supported here (expected {error['ctx']['expected']})"
     return source.problem(tuple(path), message)
 
 

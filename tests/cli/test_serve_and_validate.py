@@ -1,0 +1,134 @@
+"""`capgate serve` and `capgate validate` through the real entry point, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+from mcp import Client, StdioServerParameters
+
+from capgate.spec import bundled_documents
+from tests.support.gateway import TEST_KEY
+from tests.support.upstream import RecordingUpstream
+
+CAPGATE = [sys.executable, "-m", "capgate.cli"]
+RUN = "run_cm1abc0def0ghi0jkl0mno0pq"
+
+
+def capgate(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "TRIGGER_DEV_API_KEY"} | (env or {})
+    return subprocess.run([*CAPGATE, *args], capture_output=True, text=True, env=environ, timeout=timeout)
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far."""
+    process = subprocess.Popen([*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=os.environ | env)
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 20
+        while sum("ready on" in line for line in lines) < 2 and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert sum("ready on" in line for line in lines) == 2, lines
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def test_validate_accepts_both_bundled_documents() -> None:
+    for name in ("trigger-dev-runs", "trigger-dev-runs-seed"):
+        result = capgate("validate", name, env={"TRIGGER_DEV_API_KEY": "x"})
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout == ""
+
+
+def test_validate_prints_file_line_problems_and_exits_1(tmp_path: Path) -> None:
+    text = bundled_documents()["trigger-dev-runs-seed"].read_text().replace("call: management-runs.cancelrun",
+                                                                            "call: nowhere.cancel", 1)
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    result = capgate("validate", str(path))
+    assert result.returncode == 1
+    assert re.match(rf"^{re.escape(str(path))}:\d+: capability\.exposes\[0\]\.resources\[2\]\.operations\[0\]\.call: "
+                    r"'nowhere\.cancel' names no consumed operation", result.stdout)
+    assert "warning: environment variable TRIGGER_DEV_API_KEY is not set" in result.stdout
+
+
+def test_serve_without_the_key_exits_2_naming_it() -> None:
+    result = capgate("serve", "--rest-port", "0", "--mcp-port", "0")
+    assert result.returncode == 2
+    assert "TRIGGER_DEV_API_KEY is not set" in result.stderr and "export TRIGGER_DEV_API_KEY=" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_taken_port_exits_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = capgate("serve", "--rest-port", str(port), "--mcp-port", "0", env={"TRIGGER_DEV_API_KEY": TEST_KEY})
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr and "--rest-port" in result.stderr
+
+
+def test_serve_bad_base_uri_exits_2() -> None:
+    result = capgate("serve", "--base-uri", "nowhere=http://x", env={"TRIGGER_DEV_API_KEY": TEST_KEY})
+    assert result.returncode == 2 and "no namespace 'nowhere' (it has: management-runs)" in result.stderr
+
+
+def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstream: RecordingUpstream) -> None:
+    import urllib.request
+
+    upstream.reply(200, {"id": RUN})
+    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
+                 env={"TRIGGER_DEV_API_KEY": TEST_KEY}) as (process, lines):
+        rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
+        assert re.search(r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 6 tools\)",
+                         "".join(lines))
+        with urllib.request.urlopen(f"{rest}/v1/api/v3/runs/{RUN}", timeout=10) as response:
+            assert orjson.loads(response.read()) == {"id": RUN}
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+        assert process.returncode == 0
+        assert TEST_KEY not in stdout + stderr + "".join(lines)
+    assert upstream.last.path == f"/api/v3/runs/{RUN}"
+
+
+@pytest.mark.anyio
+async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(tmp_path: Path,
+                                                                         upstream: RecordingUpstream) -> None:
+    text = bundled_documents()["trigger-dev-runs"].read_text()
+    assert "    port: 9090\n    transport: http\n" in text
+    path = tmp_path / "stdio.yaml"
+    path.write_text(text.replace("    port: 9090\n    transport: http\n", "    transport: stdio\n"))
+    upstream.reply(200, {"data": [], "pagination": {}})
+    parameters = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "capgate.cli", "serve", str(path), "--rest-port", "0", "--base-uri", f"management-runs={upstream.url}"],
+        env={**os.environ, "TRIGGER_DEV_API_KEY": TEST_KEY},
+    )
+    async with Client(parameters) as client:
+        listed = await client.list_tools()
+        assert len(listed.tools) == 6
+        result = await client.call_tool("list-runs", {"page.size": 5})
+    assert result.is_error is False and result.structured_content == {"data": [], "pagination": {}}
+    assert upstream.last.query == "page%5Bsize%5D=5"
+
+
