@@ -17,6 +17,7 @@ from capgate.errors import ConfigurationError
 from capgate.exposes._binding import Binding
 from capgate.exposes.mcp import McpAdapter, describe_tool
 from capgate.exposes.rest import RestOperation
+from capgate.observe import Observers
 from capgate.spec import LoadedDocument, load_document
 from capgate.spec.models import ExposesMcp, ExposesRest
 
@@ -37,6 +38,7 @@ class Gateway:
     secrets: Secrets
     clients: dict[str, UpstreamClient]
     operations: dict[str, Operation]
+    observers: Observers = field(default_factory=Observers)
     rest: list[RestAdapter] = field(default_factory=list)
     mcp: list[McpAdapter] = field(default_factory=list)
 
@@ -74,19 +76,20 @@ def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
                                      client=clients[consumes.namespace])
                 operations[compiled.name] = compiled
     gateway = Gateway(loaded, secrets, clients, operations)
+    observers = gateway.observers
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
             rest_operations = [
                 RestOperation(resource.path, operation.method,
                               Binding(operations[operation.call or ""], operation.with_, adapter.namespace,
-                                      operation.output_parameters, secrets))
+                                      operation.output_parameters, secrets, observers))
                 for resource in adapter.resources
                 for operation in resource.operations
             ]
             gateway.rest.append(RestAdapter(adapter, rest_operations))
         elif isinstance(adapter, ExposesMcp):
             targets = [describe_tool(tool, Binding(operations[tool.call or ""], tool.with_, adapter.namespace,
-                                                   tool.output_parameters, secrets))
+                                                   tool.output_parameters, secrets, observers))
                        for tool in adapter.tools]
             gateway.mcp.append(McpAdapter(adapter, targets))
     return gateway

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import signal
 import socket
 import sys
@@ -19,6 +18,7 @@ from capgate.errors import ConfigurationError
 from capgate.exposes.mcp import MCP_PATH
 from capgate.exposes.rest import build_rest_app
 from capgate.gateway import Gateway, load_gateway
+from capgate.listen import listen
 from capgate.spec import DEFAULT_DOCUMENT
 
 Announce = Callable[[str], None]
@@ -134,7 +134,7 @@ def _listeners(gateway: Gateway, config: ServeConfig) -> tuple[list[_Listener], 
     for index, rest in enumerate(gateway.rest):
         port = config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port
         routes = len({(op.path, op.method) for op in rest.operations})
-        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), _bind(config.host, port, "--rest-port"),
+        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), listen(config.host, port, "--rest-port"),
                                    detail=f"{rest.spec.namespace}, {routes} routes"))
     for index, adapter in enumerate(gateway.mcp):
         if adapter.spec.transport == "stdio":
@@ -143,25 +143,6 @@ def _listeners(gateway: Gateway, config: ServeConfig) -> tuple[list[_Listener], 
         port = config.mcp_port if index == 0 and config.mcp_port is not None else adapter.spec.port
         app = adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
                                allowed_origins=config.allowed_origins)
-        listeners.append(_Listener("MCP server", app, _bind(config.host, port, "--mcp-port"), MCP_PATH,
+        listeners.append(_Listener("MCP server", app, listen(config.host, port, "--mcp-port"), MCP_PATH,
                                    f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
     return listeners, stdio
-
-
-def _bind(host: str, port: int | None, flag: str) -> socket.socket:
-    if port is None:
-        raise ConfigurationError(f"the document gives this adapter no port; pass {flag} N")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ConfigurationError(f"port {port} on {host} is already in use; stop the other process or pass "
-                                     f"{flag} with a free port (0 picks one)") from None
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock

@@ -11,6 +11,7 @@ from capgate.consumes.client import UpstreamResult
 from capgate.consumes.operation import Operation, Parameter
 from capgate.errors import ArgumentError
 from capgate.exposes._output import apply_output, compile_output
+from capgate.observe import Call, Observers
 from capgate.spec.models import OutputParameter
 from capgate.spec.references import input_key, input_reference
 from capgate.spec.templates import placeholders, render
@@ -32,8 +33,9 @@ class Binding:
     """An exposed operation or tool: collects its inputs, calls the operation, maps the output."""
 
     def __init__(self, operation: Operation, with_: dict[str, Any] | None, namespace: str,
-                 outputs: list[OutputParameter], secrets: Secrets) -> None:
+                 outputs: list[OutputParameter], secrets: Secrets, observers: Observers | None = None) -> None:
         self.operation = operation
+        self.observers = observers or Observers()
         self._secrets = secrets
         self._projection = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
@@ -58,16 +60,28 @@ class Binding:
                 arguments[wire.parameter.key] = value
         return arguments
 
-    async def call(self, lookup: Lookup, display: Callable[[str], str] = str) -> UpstreamResult:
-        """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter)."""
+    async def call(self, lookup: Lookup, call: Call, display: Callable[[str], str] = str) -> UpstreamResult:
+        """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter).
+
+        `call` is filled in and handed to every observer before this returns or raises.
+        """
+        call.operation = self.operation.name
         try:
-            arguments = self.arguments(lookup)
-            result = await self.operation.call(arguments)
+            call.arguments = self.arguments(lookup)
+            result = await self.operation.call(call.arguments)
+            if self._projection is not None and 200 <= result.status < 300:
+                result = replace(result, body=apply_output(self._projection, result.body))
+            call.result = result
+            return result
         except ArgumentError as exc:
-            raise ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors]) from None
-        if self._projection is not None and 200 <= result.status < 300:
-            return replace(result, body=apply_output(self._projection, result.body))
-        return result
+            call.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])
+            raise call.error from None
+        except Exception as exc:
+            call.error = exc
+            raise
+        finally:
+            if self.observers:
+                await self.observers.finished(call)
 
     def _exposed_name(self, name: str, display: Callable[[str], str]) -> str:
         """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from capgate import __version__
 from capgate.errors import ArgumentError, UpstreamError
 from capgate.exposes._binding import Binding
+from capgate.observe import Call
 from capgate.spec.models import ExposesMcp, McpTool
 from capgate.spec.references import input_key
 
@@ -117,7 +118,7 @@ class McpAdapter:
                           f"{accepted}.")
         values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
         try:
-            result = await target.binding.call(values.get, display=property_name)
+            result = await target.binding.call(values.get, Call("mcp", params.name), display=property_name)
         except ArgumentError as exc:
             return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
                           f"{params.name} again.")

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from capgate.errors import ArgumentError, UpstreamError
 from capgate.exposes._binding import Binding
 from capgate.exposes._problem import problem
+from capgate.observe import Call
 from capgate.spec.references import input_key, path_variables
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -81,7 +82,7 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
                 return body
             return body.get(key) if isinstance(body, dict) else None
 
-        result = await binding.call(lookup)
+        result = await binding.call(lookup, Call("rest", f"{request.method} {path}"))
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     return endpoint
