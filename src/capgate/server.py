@@ -43,8 +43,9 @@ def announce_on_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-class _Server(uvicorn.Server):
-    # Signals are handled once for all servers of the process, in `serve`.
+class ManagedServer(uvicorn.Server):
+    """A uvicorn server whose signals capgate handles, once for every server of the process."""
+
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
@@ -59,7 +60,8 @@ class _Listener:
     detail: str = ""
 
 
-async def serve(config: ServeConfig, announce: Announce = announce_on_stderr, stop: asyncio.Event | None = None) -> None:
+async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
+                stop: asyncio.Event | None = None) -> None:
     """Load, bind, serve until `stop` is set (by default: SIGINT or SIGTERM), then shut down.
 
     Every user error raises before anything is bound.
@@ -68,7 +70,7 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr, st
                            client_settings=config.client_settings)
     listeners, stdio = _listeners(gateway, config)
     await gateway.open()
-    servers = [_Server(uvicorn.Config(listener.app, lifespan="on", log_level="warning", access_log=False,
+    servers = [ManagedServer(uvicorn.Config(listener.app, lifespan="on", log_level="warning", access_log=False,
                                       timeout_graceful_shutdown=10)) for listener in listeners]
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
@@ -112,8 +114,8 @@ def run(config: ServeConfig, announce: Announce = announce_on_stderr) -> None:
         runner.run(serve(config, announce))
 
 
-async def _announce_when_started(servers: list[_Server], listeners: list[_Listener], tasks: list[asyncio.Task[Any]],
-                                 announce: Announce) -> None:
+async def _announce_when_started(servers: list[ManagedServer], listeners: list[_Listener],
+                                 tasks: list[asyncio.Task[Any]], announce: Announce) -> None:
     while not all(server.started for server in servers):
         failed = [task for task in tasks if task.done()]
         if failed:
@@ -134,7 +136,8 @@ def _listeners(gateway: Gateway, config: ServeConfig) -> tuple[list[_Listener], 
     for index, rest in enumerate(gateway.rest):
         port = config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port
         routes = len({(op.path, op.method) for op in rest.operations})
-        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), listen(config.host, port, "--rest-port"),
+        sock = listen(config.host, port, "--rest-port")
+        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), sock,
                                    detail=f"{rest.spec.namespace}, {routes} routes"))
     for index, adapter in enumerate(gateway.mcp):
         if adapter.spec.transport == "stdio":

@@ -121,7 +121,8 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(tmp_path
     upstream.reply(200, {"data": [], "pagination": {}})
     parameters = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "capgate.cli", "serve", str(path), "--rest-port", "0", "--base-uri", f"management-runs={upstream.url}"],
+        args=["-m", "capgate.cli", "serve", str(path), "--rest-port", "0",
+              "--base-uri", f"management-runs={upstream.url}"],
         env={**os.environ, "TRIGGER_DEV_API_KEY": TEST_KEY},
     )
     async with Client(parameters) as client:

@@ -83,7 +83,8 @@ async def test_declared_enums_ranges_patterns_and_bodies_are_enforced(fresh: Sta
         assert orjson.loads(content)["errors"][0]["name"] == name
     async with Client(fresh.gateway.mcp) as client:
         result = await client.call_tool("list-runs", {"filter.status": ["RUNNING"]})
-        assert result.is_error and "filter.status[0]" in result.content[0].text and "TIMED_OUT" in result.content[0].text
+        text = result.content[0].text
+        assert result.is_error and "filter.status[0]" in text and "TIMED_OUT" in text
         result = await client.call_tool("list-runs", {"no.such": 1})
         assert result.is_error and "unknown argument" in result.content[0].text
         result = await client.call_tool("list-runs", {"filter[status]": ["FAILED"]})  # bracket spelling accepted

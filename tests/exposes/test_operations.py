@@ -84,9 +84,9 @@ async def rest_call(base: str, method: str, path: str, query: str = "", body: An
                     headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     url = base + path + ("?" + query if query else "")
     data = None if body is None else orjson.dumps(body)
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, url, data=data, headers=headers or {}) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, await response.read()
+    async with aiohttp.ClientSession() as session, session.request(method, url, data=data,
+                                                                   headers=headers or {}) as response:
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, await response.read()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.tool)

@@ -54,7 +54,8 @@ def test_a_call_naming_no_operation(tmp_path: Path) -> None:
 
 
 def test_a_with_naming_an_unknown_input(tmp_path: Path) -> None:
-    text = seed_with("        runId: tools.runId\n        body: tools.body", "        runID2: tools.runId\n        body: tools.body")
+    text = seed_with("        runId: tools.runId\n        body: tools.body",
+                     "        runID2: tools.runId\n        body: tools.body")
     problems = broken(tmp_path, text)
     assert len(problems) == 1
     assert problems[0].startswith(f"doc.yaml:{line_of(text, 'runID2')}: capability.exposes[1].tools[4].with.runID2: "

@@ -48,14 +48,16 @@ def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) 
             value = provider.get(provider_key)
             if value is None or value == "":
                 where = f"in {bind.location}" if bind.location else "in the environment"
-                missing.append((provider_key, f"{provider_key} is not set {where} (binds namespace {bind.namespace!r})"))
+                text = f"{provider_key} is not set {where} (binds namespace {bind.namespace!r})"
+                missing.append((provider_key, text))
                 continue
             for name in (variable, f"env.{variable}", f"{bind.namespace}.{variable}"):
                 values[name] = str(value)
     if missing:
         raise ConfigurationError(
-            "missing secret: " + "; ".join(text for _, text in missing) + f". Set it, e.g. `export {missing[0][0]}=...`, "
-            "or point the bind's `location` at a file:// JSON or YAML file"
+            "missing secret: " + "; ".join(text for _, text in missing)
+            + f". Set it, e.g. `export {missing[0][0]}=...`, or point the bind's `location` at a file:// JSON or "
+            "YAML file"
         )
     return Secrets(values)
 

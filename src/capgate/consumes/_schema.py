@@ -7,6 +7,7 @@ supported; the rest are ignored, as JSON Schema ignores unknown keywords.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -82,39 +83,60 @@ _ARTICLE = {"string": "a string", "integer": "an integer", "number": "a number",
 
 def _coerce(value: Any, kind: str) -> Any:
     """`value` as `kind`, accepting the text forms a query string or a model may send; _NO if impossible."""
-    if kind == "string":
-        return value if isinstance(value, str) else _NO
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
-            return value.lower() in _TRUE
-        return _NO
-    if kind in ("integer", "number"):
-        if isinstance(value, bool):
+    coerce = _COERCERS.get(kind)
+    return value if coerce is None else coerce(value)
+
+
+def _to_string(value: Any) -> Any:
+    return value if isinstance(value, str) else _NO
+
+
+def _to_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    return _NO
+
+
+def _to_number(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
             return _NO
-        if isinstance(value, str):
-            try:
-                value = float(value) if kind == "number" or "." in value or "e" in value.lower() else int(value)
-            except ValueError:
-                return _NO
-        if kind == "integer" and isinstance(value, float):
-            return int(value) if value.is_integer() else _NO
-        return value if isinstance(value, (int, float)) else _NO
-    if kind == "array":
-        if isinstance(value, (list, tuple)):
-            return list(value)
-        return value.split(",") if isinstance(value, str) else _NO
-    if kind == "object":
-        if isinstance(value, str):  # some clients send an object as its JSON text
-            try:
-                value = orjson.loads(value)
-            except orjson.JSONDecodeError:
-                return _NO
-        return value if isinstance(value, dict) else _NO
-    if kind == "null":
-        return value if value is None else _NO
-    return value
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else _NO
+
+
+def _to_integer(value: Any) -> Any:
+    number = _to_number(value)
+    if isinstance(number, float):
+        return int(number) if number.is_integer() else _NO
+    return number
+
+
+def _to_array(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value.split(",") if isinstance(value, str) else _NO
+
+
+def _to_object(value: Any) -> Any:
+    if isinstance(value, str):  # some clients send an object as its JSON text
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return _NO
+    return value if isinstance(value, dict) else _NO
+
+
+def _to_null(value: Any) -> Any:
+    return value if value is None else _NO
+
+
+_COERCERS: dict[str, Validator] = {"string": _to_string, "boolean": _to_boolean, "number": _to_number,
+                                   "integer": _to_integer, "array": _to_array, "object": _to_object,
+                                   "null": _to_null}
 
 
 def _enum(allowed: list[Any]) -> Validator:
@@ -152,10 +174,12 @@ def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
 
 
 def _number_checks(schema: Mapping[str, Any]) -> list[Validator]:
-    bounds = [(schema.get("minimum"), lambda v, b: v >= b, "at least"),
-              (schema.get("maximum"), lambda v, b: v <= b, "at most"),
-              (schema.get("exclusiveMinimum"), lambda v, b: v > b, "greater than"),
-              (schema.get("exclusiveMaximum"), lambda v, b: v < b, "less than")]
+    bounds: list[tuple[Any, Callable[[Any, Any], bool], str]] = [
+        (schema.get("minimum"), operator.ge, "at least"),
+        (schema.get("maximum"), operator.le, "at most"),
+        (schema.get("exclusiveMinimum"), operator.gt, "greater than"),
+        (schema.get("exclusiveMaximum"), operator.lt, "less than"),
+    ]
     active = [(bound, test, words) for bound, test, words in bounds if bound is not None]
     if not active:
         return []

@@ -6,7 +6,6 @@ httpx 0.28 under concurrency (reference/perf-baselines.md). Its exceptions are t
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -102,7 +101,7 @@ class UpstreamClient:
                 return UpstreamResult(response.status, headers, body)
         except UpstreamError:
             raise
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise self._error(UpstreamTimeout, request, "no answer in time (" + self._timeout_text() + ")") from exc
         except aiohttp.ClientPayloadError as exc:
             raise self._error(UpstreamProtocolError, request, "the response body was cut short") from exc

@@ -28,9 +28,9 @@ def _compile(output: OutputParameter) -> Projection | None:
         fields = {name: _compile(child) or _identity for name, child in output.properties.items()}
         source = _path(output.mapping) if output.mapping and output.mapping not in WHOLE else _identity
         return lambda body: {name: project(source(body)) for name, project in fields.items()}
-    if output.type == "array" and output.items is not None and output.mapping not in (None, *WHOLE):
+    if output.type == "array" and output.items is not None and output.mapping and output.mapping not in WHOLE:
         each = _compile(output.items) or _identity
-        source = _path(output.mapping)  # type: ignore[arg-type]
+        source = _path(output.mapping)
         return lambda body: [each(item) for item in (source(body) or [])]
     if output.mapping is None or output.mapping in WHOLE:
         return None  # `{type: object, mapping: $.}` means the whole body, not `{}` as the reference engine gives

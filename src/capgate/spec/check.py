@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from capgate.errors import Problem
 from capgate.spec._yaml import Path, SourceMap
 from capgate.spec.models import HTTP_METHODS, ConsumedOperation, ConsumedResource, ConsumesHttp, Document, ExposesMcp
-from capgate.spec.templates import placeholders
 from capgate.spec.references import input_key, input_reference, path_variables
+from capgate.spec.templates import placeholders
 
 SUPPORTED_VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
 _BASE_URI = re.compile(r"^https?://[^/]+(/[^{]*)?$")
@@ -91,8 +91,7 @@ def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
                 yield source.problem((*base, "resources", r, "path"), "must start with '/'")
             for o, operation in enumerate(resource.operations):
                 where: Path = (*base, "resources", r, "operations", o)
-                if operation.method.upper() not in HTTP_METHODS:
-                    yield source.problem((*where, "method"), f"{operation.method!r} is not one of {', '.join(HTTP_METHODS)}")
+                yield from _check_method(operation.method, where, source)
                 if operation.body is not None:
                     yield source.problem((*where, "body"), "body templates are not supported by capgate yet; "
                                                           "declare an `in: body` input parameter instead", "warning")
@@ -118,9 +117,13 @@ def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
                 if route in seen:
                     yield source.problem((*where, "method"), f"{operation.method} {resource.path} is declared twice")
                 seen.add(route)
-                if operation.method.upper() not in HTTP_METHODS:
-                    yield source.problem((*where, "method"), f"{operation.method!r} is not one of {', '.join(HTTP_METHODS)}")
+                yield from _check_method(operation.method, where, source)
                 yield from _check_call(operation.call, operation.with_, adapter.namespace, where, operations, source)
+
+
+def _check_method(method: str, where: Path, source: SourceMap) -> Iterator[Problem]:
+    if method.upper() not in HTTP_METHODS:
+        yield source.problem((*where, "method"), f"{method!r} is not one of {', '.join(HTTP_METHODS)}")
 
 
 def _check_mcp(adapter: ExposesMcp, base: Path, operations: dict[str, tuple[ConsumesHttp, ConsumedResource,

@@ -71,10 +71,8 @@ def _problem_from(error: Any, data: Any, source: SourceMap) -> Problem:
     path: list[str | int] = []
     node = data
     for part in error["loc"]:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_mapping = isinstance(node, dict) and part in node
+        if in_mapping or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
             node = node[part]
             path.append(part)
     message = _MESSAGES.get(error["type"], error["msg"])
