@@ -1,0 +1,1 @@
+"""A faithful emulator of the Trigger.dev runs API."""
