@@ -7,7 +7,9 @@
       UpstreamError          the upstream could not give an HTTP answer
         UpstreamTimeout        it did not answer in time
         UpstreamUnavailable    it could not be reached (refused, reset, DNS)
-        UpstreamProtocolError  it answered with something that is not usable HTTP, or a body too large
+          CircuitOpen            it failed repeatedly; calls fail fast until a probe succeeds
+        UpstreamProtocolError  it answered with something that is not usable: bad HTTP, a body that is
+                               truncated, too large, or not the JSON it claims to be
 
 An upstream 4xx or 5xx is not an exception: it is a result passed back to the caller unchanged.
 No error's str() or repr() ever contains a secret: messages are built from names, never bound values.
@@ -64,11 +66,13 @@ class UpstreamError(CapgateError):
     status = 502
     title = "Bad Gateway"
 
-    def __init__(self, operation: str, method: str, url: str, reason: str) -> None:
+    def __init__(self, operation: str, method: str, url: str, reason: str, *,
+                 retry_after: float | None = None) -> None:
         self.operation = operation
         self.method = method
         self.url = url  # built without credentials: binds never go into URLs we report
         self.reason = reason
+        self.retry_after = retry_after  # seconds after which trying again may succeed (REST: Retry-After)
         super().__init__(f"{operation}: {method} {url}: {reason}")
 
 
@@ -85,3 +89,10 @@ class UpstreamUnavailable(UpstreamError):
 
 class UpstreamProtocolError(UpstreamError):
     """The upstream's answer was not usable (malformed HTTP, truncated or oversized body)."""
+
+
+class CircuitOpen(UpstreamUnavailable):
+    """The upstream failed repeatedly; calls fail fast, without reaching it, until a probe call succeeds."""
+
+    status = 503
+    title = "Service Unavailable"

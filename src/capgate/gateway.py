@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from capgate.consumes._binds import Secrets, resolve_binds
-from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings, UpstreamClient
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.consumes.limiter import Limiter, LocalLimiter
 from capgate.consumes.operation import Operation
+from capgate.consumes.resilience import (
+    DEFAULT_RESILIENCE,
+    ResilienceSettings,
+    ResilientClient,
+    resilient_client,
+    resolve_timeouts,
+    tool_hinted_idempotent,
+)
 from capgate.errors import ConfigurationError
 from capgate.exposes._binding import Binding
 from capgate.exposes.mcp import McpAdapter, describe_tool
@@ -36,7 +45,7 @@ class Gateway:
 
     loaded: LoadedDocument
     secrets: Secrets
-    clients: dict[str, UpstreamClient]
+    clients: dict[str, ResilientClient]
     operations: dict[str, Operation]
     observers: Observers = field(default_factory=Observers)
     rest: list[RestAdapter] = field(default_factory=list)
@@ -53,8 +62,13 @@ class Gateway:
 
 def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
                  environ: Mapping[str, str] | None = None,
-                 client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS) -> Gateway:
-    """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error."""
+                 client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
+                 resilience: ResilienceSettings = DEFAULT_RESILIENCE, limiter: Limiter | None = None,
+                 observers: Observers | None = None) -> Gateway:
+    """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
+
+    `limiter` and `observers` outlive a reload when the caller passes the same ones again.
+    """
     loaded = load_document(document)
     spec = loaded.document
     overrides = dict(base_uris or {})
@@ -66,16 +80,22 @@ def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
         if not _BASE_URI.match(url):
             raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
     secrets = resolve_binds(spec, environ)
-    clients = {namespace: UpstreamClient(client_settings) for namespace in namespaces}
+    limiter = limiter or LocalLimiter()
+    clients = {consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
+               for consumes in spec.capability.consumes}
+    hinted = tool_hinted_idempotent(spec)
     operations: dict[str, Operation] = {}
     for consumes in spec.capability.consumes:
         base_uri = overrides.get(consumes.namespace, consumes.base_uri).rstrip("/")
         for resource in consumes.resources:
             for operation in resource.operations:
                 compiled = Operation(consumes, resource, operation, base_uri=base_uri, secrets=secrets,
-                                     client=clients[consumes.namespace])
+                                     client=clients[consumes.namespace],
+                                     timeouts=resolve_timeouts(consumes, operation, client_settings.timeouts,
+                                                               resilience.timeouts),
+                                     hinted_idempotent=f"{consumes.namespace}.{operation.name}" in hinted)
                 operations[compiled.name] = compiled
-    gateway = Gateway(loaded, secrets, clients, operations)
+    gateway = Gateway(loaded, secrets, clients, operations, observers or Observers())
     observers = gateway.observers
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):

@@ -13,7 +13,9 @@ def listen(host: str, port: int | None, flag: str) -> socket.socket:
     if port is None:
         raise ConfigurationError(f"the document gives this adapter no port; pass {flag} N")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio turns Nagle off only on sockets that say so, and accepted sockets inherit it;
+    # without it every keep-alive answer waits ~40 ms for a delayed ACK (uvloop does not care).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

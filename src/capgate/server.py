@@ -15,10 +15,14 @@ import uvicorn
 
 from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from capgate.errors import ConfigurationError
+from capgate.exposes.extras import instrument, rest_facade
 from capgate.exposes.mcp import MCP_PATH
 from capgate.exposes.rest import build_rest_app
 from capgate.gateway import Gateway, load_gateway
 from capgate.listen import listen
+from capgate.metrics import record_call
+from capgate.reload import Reloader, Swappable
+from capgate.safeguards import Hardening, Safeguards
 from capgate.spec import DEFAULT_DOCUMENT
 
 Announce = Callable[[str], None]
@@ -37,6 +41,9 @@ class ServeConfig:
     allowed_origins: list[str] = field(default_factory=list)
     client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS
     environ: Mapping[str, str] | None = None  # None: the process environment
+    mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
+    hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
+    serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)
 
 
 def announce_on_stderr(line: str) -> None:
@@ -66,17 +73,32 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
 
     Every user error raises before anything is bound.
     """
-    gateway = load_gateway(config.document, base_uris=config.base_uris, environ=config.environ,
-                           client_settings=config.client_settings)
-    listeners, stdio = _listeners(gateway, config)
+    safeguards = await Safeguards.start(config.hardening)
+    try:
+        gateway = _load(config, safeguards)
+        gateway.observers.add(record_call)  # the observers are shared: a reload keeps them
+        listeners, stdio = _listeners(gateway, config, safeguards)
+    except BaseException:
+        await safeguards.close()
+        raise
     await gateway.open()
-    servers = [ManagedServer(uvicorn.Config(listener.app, lifespan="on", log_level="warning", access_log=False,
-                                      timeout_graceful_shutdown=10)) for listener in listeners]
+    swappables = [Swappable(listener.app) for listener in listeners]
+    reloader = Reloader(gateway, swappables, grace=config.hardening.shutdown_grace, load=lambda: _load(
+        config, safeguards), build=lambda new: [listener.app for listener in _listeners(
+            new, config, safeguards, [listener.sock for listener in listeners])[0]])
+    grace: Any = config.hardening.shutdown_grace  # uvicorn types it int, but waits any float (asyncio.wait_for)
+    # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.logs), not its own.
+    servers = [ManagedServer(uvicorn.Config(swappable, lifespan="on", log_level="warning", access_log=False,
+                                            log_config=None, timeout_graceful_shutdown=grace))
+               for swappable in swappables]
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
     stop = stop or asyncio.Event()
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
+    reloads: set[asyncio.Task[bool]] = set()
+    if signals:  # SIGHUP: load the document again and swap it in, or keep the old one and log why
+        loop.add_signal_handler(signal.SIGHUP, lambda: reloads.add(asyncio.create_task(reloader.reload())))
     try:
         server_tasks = [asyncio.create_task(server.serve(sockets=[listener.sock]))
                         for server, listener in zip(servers, listeners, strict=True)]
@@ -97,9 +119,13 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
+        if signals:
+            loop.remove_signal_handler(signal.SIGHUP)
+        await asyncio.gather(*reloads, return_exceptions=True)
         for listener in listeners:
             listener.sock.close()
-        await gateway.close()
+        await reloader.gateway.close()
+        await safeguards.close()
 
 
 def run(config: ServeConfig, announce: Announce = announce_on_stderr) -> None:
@@ -130,22 +156,49 @@ async def _announce_when_started(servers: list[ManagedServer], listeners: list[_
         announce(f"capgate: {listener.label} ready on http://{shown}:{port}{listener.suffix} ({listener.detail})")
 
 
-def _listeners(gateway: Gateway, config: ServeConfig) -> tuple[list[_Listener], list[Any]]:
+def _listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards,
+               sockets: list[socket.socket] | None = None) -> tuple[list[_Listener], list[Any]]:
+    """The HTTP adapters' apps, each on a new socket, or on `sockets` in order (a reload keeps its sockets)."""
+    limits = config.hardening
     listeners: list[_Listener] = []
     stdio = []
-    for index, rest in enumerate(gateway.rest):
+    reused = iter(sockets or [])
+
+    def bind(port: int | None, flag: str) -> socket.socket:
+        if sockets is None:
+            return listen(config.host, port, flag)
+        sock = next(reused, None)
+        if sock is None:
+            raise ConfigurationError("the document now has more HTTP adapters than when capgate started; restart "
+                                     "capgate to change its adapters")
+        return sock
+
+    for index, rest in enumerate(gateway.rest if config.serve_rest else []):
         port = config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port
         routes = len({(op.path, op.method) for op in rest.operations})
-        sock = listen(config.host, port, "--rest-port")
-        listeners.append(_Listener("REST facade", build_rest_app(rest.operations), sock,
-                                   detail=f"{rest.spec.namespace}, {routes} routes"))
+        sock = bind(port, "--rest-port")
+        app = rest_facade(gateway, rest, build_rest_app(rest.operations, max_body_bytes=limits.max_body_bytes))
+        app = safeguards.guard_rest(app, host=config.host, allowed_hosts=config.allowed_hosts,
+                                    allowed_origins=config.allowed_origins)
+        listeners.append(_Listener("REST facade", app, sock, detail=f"{rest.spec.namespace}, {routes} routes"))
     for index, adapter in enumerate(gateway.mcp):
-        if adapter.spec.transport == "stdio":
+        if (config.mcp_transport or adapter.spec.transport) == "stdio":
             stdio.append(adapter)
             continue
         port = config.mcp_port if index == 0 and config.mcp_port is not None else adapter.spec.port
-        app = adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
-                               allowed_origins=config.allowed_origins)
-        listeners.append(_Listener("MCP server", app, listen(config.host, port, "--mcp-port"), MCP_PATH,
+        app = instrument(adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
+                                          allowed_origins=config.allowed_origins,
+                                          max_body_bytes=limits.max_body_bytes), "mcp")
+        app = safeguards.guard_mcp(app, adapter)
+        listeners.append(_Listener("MCP server", app, bind(port, "--mcp-port"), MCP_PATH,
                                    f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
     return listeners, stdio
+
+
+def _load(config: ServeConfig, safeguards: Safeguards) -> Gateway:
+    """The document loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
+    gateway = load_gateway(config.document, base_uris=config.base_uris, environ=config.environ,
+                           client_settings=config.client_settings, **safeguards.load_options())
+    safeguards.admit(gateway, host=config.host, environ=config.environ,
+                     serves_http=config.serve_rest or config.mcp_transport != "stdio")
+    return gateway

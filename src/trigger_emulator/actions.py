@@ -117,7 +117,7 @@ def create_run(store: Store, env: Environment, spec: NewRun, now: int, rng: rand
         idempotency_key=spec.idempotency_key,
         idempotency_key_user=spec.idempotency_key_user,
         idempotency_key_expires_at=now + idempotency_ttl if spec.idempotency_key else None,
-        version=spec.version or store.current_version(env.id),
+        version=spec.version,  # set when the run is dequeued, unless the trigger locked it (live does the same)
         tags=spec.tags,
         metadata=spec.metadata,
         payload=spec.payload,

@@ -37,8 +37,11 @@ def _expiry(run: Run, queued: int) -> int | None:
     return queued + duration if duration else None
 
 
-def next_step(run: Run, tick_ms: int) -> tuple[int, Changes] | None:
-    """When the run next changes and how, or None when the simulation has nothing more to do with it."""
+def next_step(run: Run, tick_ms: int, current_version: str | None = None) -> tuple[int, Changes] | None:
+    """When the run next changes and how, or None when the simulation has nothing more to do with it.
+
+    A run that was not locked to a version gets the environment's current one when it is dequeued, as live.
+    """
     if run.status == "DELAYED" and run.delay_until is not None:
         at = run.delay_until
         return at, {"status": "PENDING", "queued_at": at, "updated_at": at}
@@ -50,7 +53,7 @@ def next_step(run: Run, tick_ms: int) -> tuple[int, Changes] | None:
             error = {"message": f"Run expired because the TTL ({run.ttl}) was reached"}
             changes = {"expired_at": expires_at, "completed_at": expires_at, "error": error}
             return expires_at, {"status": "EXPIRED", "updated_at": expires_at, **changes}
-        return dequeue_at, {"status": "DEQUEUED", "updated_at": dequeue_at}
+        return dequeue_at, {"status": "DEQUEUED", "updated_at": dequeue_at, "version": run.version or current_version}
     if run.status == "DEQUEUED":
         at = run.updated_at + tick_ms
         return at, {"status": "EXECUTING", "started_at": at, "updated_at": at, "attempt_count": 1}
@@ -82,7 +85,8 @@ def advance(store: Store, now: int, tick_ms: int) -> int:
                 continue
             changes: Changes = {}
             next_event: int | None = None
-            while (step := next_step(run, tick_ms)) is not None:
+            current_version = store.current_version(run.env_id)
+            while (step := next_step(run, tick_ms, current_version)) is not None:
                 at, step_changes = step
                 if at > now:
                     next_event = at

@@ -127,5 +127,12 @@ def test_simulation_keeps_unrelated_fields(api: Api) -> None:
     before = stored(api, run_id)
     api.emulator.advance(before.created_at + 60_000)
     after = stored(api, run_id)
-    untouched = ("tags", "metadata", "payload", "queue", "machine", "ttl", "version", "is_test", "friendly_id")
+    untouched = ("tags", "metadata", "payload", "queue", "machine", "ttl", "is_test", "friendly_id")
     assert {f: getattr(after, f) for f in untouched} == {f: getattr(before, f) for f in untouched}
+
+
+def test_a_run_gets_the_current_version_when_dequeued_not_when_triggered(api: Api) -> None:
+    run_id = api.trigger()
+    assert "version" not in api.retrieve(run_id)
+    api.emulator.advance(stored(api, run_id).created_at + 60_000)
+    assert api.retrieve(run_id)["version"] == api.emulator.store.current_version(stored(api, run_id).env_id)

@@ -10,6 +10,7 @@ import pytest
 from mcp import Client
 
 from capgate.consumes.client import ClientSettings, Timeouts
+from capgate.consumes.resilience import RetryPolicy
 from tests.exposes.conftest import Stack
 from tests.exposes.test_operations import RUN, rest_call
 from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
@@ -29,7 +30,8 @@ UPSTREAM_ERRORS = [
 @pytest.mark.parametrize("status,body,headers", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
 async def test_rest_passes_upstream_errors_back_unchanged(fresh: Stack, status: int, body: dict[str, object],
                                                           headers: dict[str, str]) -> None:
-    fresh.upstream.reply(status, body, headers=headers)
+    for _ in range(RetryPolicy().attempts):  # a 429 to a GET is retried before it is passed back
+        fresh.upstream.reply(status, body, headers=headers)
     got_status, got_headers, content = await rest_call(fresh.gateway.rest, "GET", f"/v1/api/v1/runs/{RUN}")
     assert (got_status, orjson.loads(content)) == (status, body)
     for name, value in headers.items():
@@ -39,7 +41,8 @@ async def test_rest_passes_upstream_errors_back_unchanged(fresh: Stack, status: 
 @pytest.mark.parametrize("status,body,headers", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
 async def test_mcp_reports_upstream_errors_as_tool_errors(fresh: Stack, status: int, body: dict[str, object],
                                                           headers: dict[str, str]) -> None:
-    fresh.upstream.reply(status, body, headers=headers)
+    for _ in range(RetryPolicy().attempts):  # a 429 to a GET is retried before it is passed back
+        fresh.upstream.reply(status, body, headers=headers)
     async with Client(fresh.gateway.mcp) as client:
         result = await client.call_tool("retrieve-run", {"runId": RUN})
     assert result.is_error is True
@@ -169,7 +172,7 @@ async def test_oversized_and_malformed_bodies_are_refused(fresh: Stack) -> None:
     host, port = fresh.gateway.rest.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port))) as sock:
         body = b"{not json"
-        sock.sendall(f"POST /v1/api/v1/runs/{RUN}/reschedule HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+        sock.sendall(f"POST /v1/api/v1/runs/{RUN}/reschedule HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
                      f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
         answer = sock.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 400") and b"not valid JSON" in answer

@@ -166,5 +166,5 @@ async def test_both_protocol_eras_list_six_tools_with_stated_annotations(fresh: 
     if fresh.document == "trigger-dev-runs":
         assert by_name["cancel-run"].annotations.idempotent_hint is True  # type: ignore[union-attr]
         status = by_name["list-runs"].input_schema["properties"]["filter.status"]
-        assert "TIMED_OUT" in status["items"]["enum"] and len(status["items"]["enum"]) == 13
+        assert "TIMED_OUT" in status["items"]["enum"] and len(status["items"]["enum"]) == 17
         assert by_name["list-runs"].title == "List runs"

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlparse
 
 import yaml
 
+from capgate import redaction
 from capgate.errors import ConfigurationError
 from capgate.spec.models import Bind, Document
 
@@ -23,9 +24,14 @@ class Secrets:
         self._values = dict(values)
         # Longest first, so a secret that contains another is redacted whole.
         self._redactable = sorted({v for v in values.values() if len(v) >= 4}, key=len, reverse=True)
+        redaction.register(self._redactable)  # so every log line, error and body written is redacted too
 
     def lookup(self, name: str) -> str | None:
         return self._values.get(name)
+
+    def values(self) -> list[str]:
+        """Every bound value, e.g. to refuse an inbound token that is one of them."""
+        return sorted(set(self._values.values()))
 
     def redact(self, text: str) -> str:
         """`text` with every secret value replaced by [redacted]."""
@@ -72,6 +78,12 @@ def unset_variables(document: Document, environ: Mapping[str, str] | None = None
         for key in bind.keys.values()
         if not environ.get(key)
     ]
+
+
+def bound_values(document: Document, environ: Mapping[str, str]) -> list[str]:
+    """The values of the environment variables the document binds that are set (to redact them)."""
+    return [environ[key] for bind in [*document.binds, *document.capability.binds] if not bind.location
+            for key in bind.keys.values() if environ.get(key)]
 
 
 def _file_provider(bind: Bind) -> Mapping[str, str]:

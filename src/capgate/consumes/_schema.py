@@ -22,10 +22,11 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 class Invalid(ValueError):
     """A value does not satisfy its schema; `path` locates it inside the value (`[2]`, `.tags`)."""
 
-    def __init__(self, reason: str, path: str = "") -> None:
+    def __init__(self, reason: str, path: str = "", *, wrong_type: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.path = path
+        self.wrong_type = wrong_type  # the value is not even of the schema's type
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Validator:
@@ -52,14 +53,19 @@ def compile_schema(schema: Mapping[str, Any]) -> Validator:
 
 def _alternatives(options: list[Validator]) -> Validator:
     def check(value: Any) -> Any:
-        reasons = []
+        failures: list[Invalid] = []
         for option in options:
             try:
                 return option(value)
             except Invalid as exc:
-                where = f"item {exc.path} " if exc.path.startswith("[") else (f"{exc.path[1:]} " if exc.path else "")
-                reasons.append(where + exc.reason)
-        raise Invalid(", or ".join(dict.fromkeys(reasons)))
+                failures.append(exc)
+        # An option of the value's own type explains the problem best ("at most 10 items", not "must be a string").
+        relevant = [exc for exc in failures if not exc.wrong_type] or failures
+        if len(relevant) == 1:
+            raise relevant[0]
+        reasons = [(f"item {e.path} " if e.path.startswith("[") else (f"{e.path[1:]} " if e.path else "")) + e.reason
+                   for e in relevant]
+        raise Invalid(", or ".join(dict.fromkeys(reasons)), wrong_type=all(e.wrong_type for e in relevant))
 
     return check
 
@@ -71,7 +77,7 @@ def _type_check(kinds: list[str]) -> Validator:
             if coerced is not _NO:
                 return coerced
         got = type(value).__name__ if not isinstance(value, str) else repr(value)
-        raise Invalid(f"must be {' or '.join(_ARTICLE.get(k, k) for k in kinds)} (got {got})")
+        raise Invalid(f"must be {' or '.join(_ARTICLE.get(k, k) for k in kinds)} (got {got})", wrong_type=True)
 
     return check
 

@@ -7,6 +7,7 @@ httpx 0.28 under concurrency (reference/perf-baselines.md). Its exceptions are t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
@@ -47,6 +48,8 @@ class UpstreamRequest:
     headers: dict[str, str]
     body: bytes | None = None
     display_url: str = ""  # the URL without its query string, for messages
+    idempotent: bool = False  # safe to send again (consumes.resilience retries only these)
+    timeouts: Timeouts | None = None  # None: the client's
 
     def __repr__(self) -> str:
         return f"UpstreamRequest({self.method} {self.display_url or self.url!r}, headers={sorted(self.headers)})"
@@ -59,6 +62,12 @@ class UpstreamResult:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+class Sender(Protocol):
+    """What an operation sends through: an `UpstreamClient`, or the resilient one in front of it."""
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResult: ...
 
 
 class UpstreamClient:
@@ -79,7 +88,8 @@ class UpstreamClient:
                 timeout=aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect,
                                               sock_read=timeouts.read),
                 auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
+                # No invented headers: a body-less POST must not claim application/octet-stream.
+                skip_auto_headers=("User-Agent", "Content-Type"),
             )
 
     async def close(self) -> None:
@@ -88,21 +98,34 @@ class UpstreamClient:
             await self._session.close()
             self._session = None
 
-    async def send(self, request: UpstreamRequest) -> UpstreamResult:
-        """Send `request`; an HTTP error status is a result, a transport failure an UpstreamError."""
+    async def send(self, request: UpstreamRequest, *, budget: float | None = None) -> UpstreamResult:
+        """Send `request` once; an HTTP error status is a result, a transport failure an UpstreamError.
+
+        `budget` is what is left of the call's deadline, in seconds: this attempt gets no more than that.
+        """
         if self._session is None:
             await self.open()
         assert self._session is not None
+        timeouts = request.timeouts or self.settings.timeouts
+        total = timeouts.total if budget is None else min(timeouts.total, budget)
+        timeout = aiohttp.ClientTimeout(total=total, sock_connect=timeouts.connect, sock_read=timeouts.read)
         try:
             async with self._session.request(request.method, URL(request.url, encoded=True), headers=request.headers,
-                                             data=request.body, allow_redirects=False) as response:
+                                             data=request.body, allow_redirects=False, timeout=timeout) as response:
                 body = await self._read_body(response, request)
                 headers = {name: response.headers[name] for name in PASSED_BACK_HEADERS if name in response.headers}
                 return UpstreamResult(response.status, headers, body)
         except UpstreamError:
             raise
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise self._error(UpstreamTimeout, request, "no answer in time (" + self._timeout_text() + ")") from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            reason = f"no answer in time: could not connect within {timeouts.connect:g}s"
+            raise self._error(UpstreamTimeout, request, reason) from exc
+        except aiohttp.SocketTimeoutError as exc:
+            reason = f"no answer in time: the upstream sent nothing for {timeouts.read:g}s"
+            raise self._error(UpstreamTimeout, request, reason) from exc
+        except TimeoutError as exc:
+            reason = f"no answer in time: the call's deadline of {timeouts.total:g}s passed"
+            raise self._error(UpstreamTimeout, request, reason) from exc
         except aiohttp.ClientPayloadError as exc:
             raise self._error(UpstreamProtocolError, request, "the response body was cut short") from exc
         except aiohttp.ClientResponseError as exc:
@@ -124,10 +147,6 @@ class UpstreamClient:
                 raise self._error(UpstreamProtocolError, request, f"the response body is larger than {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
-
-    def _timeout_text(self) -> str:
-        t = self.settings.timeouts
-        return f"connect {t.connect:g}s, read {t.read:g}s, total {t.total:g}s"
 
     @staticmethod
     def _error(kind: type[UpstreamError], request: UpstreamRequest, reason: str) -> UpstreamError:

@@ -12,11 +12,12 @@ import orjson
 from capgate.consumes._binds import Secrets
 from capgate.consumes._path import PathTemplate, shape_problem
 from capgate.consumes._schema import Invalid, Validator, compile_schema
-from capgate.consumes.client import UpstreamClient, UpstreamRequest, UpstreamResult
+from capgate.consumes.client import Sender, Timeouts, UpstreamRequest, UpstreamResult
 from capgate.errors import ArgumentError
 from capgate.spec.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
 from capgate.spec.references import input_key
 from capgate.spec.templates import render
+from capgate.tracing import traced
 from capgate.types import Arguments
 
 SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")  # repeating them does no more than doing them once
@@ -33,24 +34,30 @@ class Parameter:
     required: bool
     schema: dict[str, Any]  # the JSON-Schema keywords declared (type, enum, pattern…)
     validate: Validator
-    constant: str | None  # a declared `value`, bind templates already rendered
+    constant: str | None  # a declared `value`, bind templates already rendered; callers cannot override it
+    shared: bool = False  # declared on the consumes namespace, for every operation
 
 
 class Operation:
     """A consumed operation compiled at load time; `call` does the per-request work and nothing more."""
 
     def __init__(self, consumes: ConsumesHttp, resource: ConsumedResource, operation: ConsumedOperation, *,
-                 base_uri: str, secrets: Secrets, client: UpstreamClient) -> None:
+                 base_uri: str, secrets: Secrets, client: Sender, timeouts: Timeouts | None = None,
+                 hinted_idempotent: bool = False) -> None:
         self.name = f"{consumes.namespace}.{operation.name}"
         self.spec = operation
         self.description = operation.description or operation.label or ""
         self.method = operation.method.upper()
-        self.idempotent = self.method in SAFE_METHODS or bool(operation.idempotent)
+        # The operation's own `idempotent` marker wins; else the method, else its tools' hints decide.
+        self.idempotent = (operation.idempotent if operation.idempotent is not None
+                           else self.method in SAFE_METHODS or hinted_idempotent)
+        self.timeouts = timeouts
         self.client = client
         self._base_uri = base_uri
         self._path = PathTemplate(resource.path)
         declared = [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
-        self.parameters = self._compile_parameters(declared, secrets)
+        shared = {id(parameter) for parameter in consumes.input_parameters}
+        self.parameters = self._compile_parameters(declared, shared, secrets)
         self._by_key = {parameter.key: parameter for parameter in self.parameters}
         self._static_headers = self._authentication_headers(consumes, secrets)
         self._static_query = self._authentication_query(consumes, secrets)
@@ -60,17 +67,18 @@ class Operation:
 
     async def call(self, arguments: Arguments) -> UpstreamResult:
         """Validate `arguments`, send the request, return the upstream's answer whatever its status."""
-        return await self.client.send(self.build_request(arguments))
+        return await traced(self.client.send, self.build_request(arguments))
 
     def build_request(self, arguments: Arguments) -> UpstreamRequest:
         """The upstream request for `arguments` (keyed by input_key); ArgumentError names every bad one."""
         values, errors = {}, []
         for parameter in self.parameters:
+            if parameter.constant is not None:
+                values[parameter.key] = parameter.constant
+                continue
             raw = arguments.get(parameter.key)
             if raw is None:
-                if parameter.constant is not None:
-                    values[parameter.key] = parameter.constant
-                elif parameter.required:
+                if parameter.required:
                     errors.append((parameter.name, "is required"))
                 continue
             try:
@@ -115,9 +123,10 @@ class Operation:
             headers.setdefault("content-type", "application/json")
         url = self._base_uri + path
         return UpstreamRequest(self.name, self.method, url + ("?" + "&".join(query) if query else ""), headers,
-                               content, display_url=url)
+                               content, display_url=url, idempotent=self.idempotent, timeouts=self.timeouts)
 
-    def _compile_parameters(self, declared: list[InputParameter], secrets: Secrets) -> list[Parameter]:
+    def _compile_parameters(self, declared: list[InputParameter], shared: set[int], secrets: Secrets
+                            ) -> list[Parameter]:
         merged: dict[str, InputParameter] = {}
         for parameter in declared:  # operation-level declarations override resource- and namespace-level ones
             merged[input_key(parameter.name)] = parameter
@@ -128,7 +137,7 @@ class Operation:
             constant = render(str(parameter.value), secrets.lookup) if parameter.value is not None else None
             required = bool(parameter.required) or location == "path"
             compiled.append(Parameter(parameter.name, key, location, required, schema, compile_schema(schema),
-                                      constant))
+                                      constant, shared=id(parameter) in shared))
         for variable in self._path.variables:  # a path variable nobody declared is still a required string
             if variable not in merged:
                 schema = {"type": "string"}

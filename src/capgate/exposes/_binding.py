@@ -27,6 +27,7 @@ class Wire:
     input_name: str | None = None  # the exposed input it copies, as the document spells it
     template: str | None = None  # or a `{{ }}` template over inputs and binds
     literal: Any = None  # or a fixed value
+    implicit: bool = False  # not in `with`: a namespace-wide parameter fed by the input of its own name
 
 
 class Binding:
@@ -39,11 +40,11 @@ class Binding:
         self._secrets = secrets
         self._projection = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
-        self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name}
+        self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name and not w.implicit}
 
     def inputs(self) -> list[tuple[str, Parameter]]:
         """The exposed inputs (as the document spells them) and the parameter each one feeds."""
-        return [(w.input_name, w.parameter) for w in self.wires if w.input_name is not None]
+        return [(w.input_name, w.parameter) for w in self.wires if w.input_name is not None and not w.implicit]
 
     def arguments(self, lookup: Lookup) -> dict[str, Any]:
         """The consumed operation's arguments for one call."""
@@ -93,7 +94,10 @@ class Binding:
     def _wires(self, with_: dict[str, Any] | None, namespace: str) -> list[Wire]:
         if with_ is None:  # no `with`: each input feeds the parameter of the same name
             return [Wire(p, input_name=p.name) for p in self.operation.parameters if p.constant is None]
-        wires = []
+        # Parameters the namespace declares for every operation (pass-through headers, say) need no `with`.
+        targeted = {input_key(target) for target in with_}
+        wires = [Wire(p, input_name=p.name, implicit=True) for p in self.operation.parameters
+                 if p.shared and p.constant is None and p.key not in targeted]
         for target, value in with_.items():
             parameter = self.operation.parameter(input_key(target))
             assert parameter is not None, "checked at load time"

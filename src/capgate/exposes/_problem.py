@@ -7,10 +7,13 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from capgate.redaction import redact_bytes
+
 PROBLEM_JSON = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, *, headers: dict[str, str] | None = None,
             **extra: Any) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    # `error` repeats `detail`: clients of APIs like Trigger.dev's (and its SDK) read the message from `error`.
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "error": detail, **extra}
+    return Response(redact_bytes(orjson.dumps(body)), status_code=status, headers=headers, media_type=PROBLEM_JSON)

@@ -16,7 +16,9 @@ from starlette.applications import Starlette
 from capgate import __version__
 from capgate.errors import ArgumentError, UpstreamError
 from capgate.exposes._binding import Binding
-from capgate.observe import Call
+from capgate.exposes._exchange import exchange_of, start_call
+from capgate.limits import DEFAULT_MAX_BODY_BYTES
+from capgate.redaction import redact
 from capgate.spec.models import ExposesMcp, McpTool
 from capgate.spec.references import input_key
 
@@ -81,17 +83,19 @@ class McpAdapter:
         self.server: Server[Any] = Server(spec.namespace, version=__version__, instructions=spec.description,
                                           on_list_tools=self._list_tools, on_call_tool=self._call_tool)
 
+    @property
+    def write_tools(self) -> frozenset[str]:
+        """Tools a read-scoped caller may neither see nor call."""
+        return frozenset(name for name, target in self.targets.items() if not _read_only(target))
+
     def asgi_app(self, *, host: str, allowed_hosts: list[str] | None = None,
-                 allowed_origins: list[str] | None = None) -> Starlette:
+                 allowed_origins: list[str] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+                 ) -> Starlette:
         """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
-        hosts = [*LOOPBACK_HOSTS, *([] if host in ("0.0.0.0", "::") else [_bracketed(host)])]
-        security = TransportSecuritySettings(
-            enable_dns_rebinding_protection=True,
-            allowed_hosts=[f"{h}:*" for h in hosts] + list(allowed_hosts or []),
-            allowed_origins=[f"http://{h}:*" for h in hosts] + list(allowed_origins or []),
-        )
+        security = transport_security(host, allowed_hosts, allowed_origins)
         return self.server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
-                                               json_response=True, transport_security=security, host=host)
+                                               json_response=True, transport_security=security, host=host,
+                                               max_request_body_size=max_body_bytes)
 
     async def run_stdio(self) -> None:
         """Serve over stdin/stdout; the SDK routes stray output away from the protocol stream."""
@@ -102,11 +106,18 @@ class McpAdapter:
 
     async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
                           ) -> types.ListToolsResult:
+        exchange = exchange_of(_scope(ctx))
+        if exchange is not None and exchange.read_only:
+            return types.ListToolsResult(tools=[t.tool for t in self.targets.values() if _read_only(t)])
         return self._tools
 
     async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
                          ) -> types.CallToolResult:
         target = self.targets.get(params.name)
+        scope = _scope(ctx)
+        exchange = exchange_of(scope)
+        if target is not None and exchange is not None and exchange.read_only and not _read_only(target):
+            target = None  # the guard refuses this with 403 first; a tool a caller cannot see does not exist
         if target is None:
             known = ", ".join(self.targets)
             raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
@@ -118,7 +129,8 @@ class McpAdapter:
                           f"{accepted}.")
         values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
         try:
-            result = await target.binding.call(values.get, Call("mcp", params.name), display=property_name)
+            result = await target.binding.call(values.get, start_call(scope, "mcp", params.name),
+                                               display=property_name)
         except ArgumentError as exc:
             return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
                           f"{params.name} again.")
@@ -142,8 +154,29 @@ def _keyed(arguments: dict[str, Any], target: McpTarget) -> dict[str, str | None
     return keyed
 
 
+def transport_security(host: str, allowed_hosts: list[str] | None = None,
+                       allowed_origins: list[str] | None = None) -> TransportSecuritySettings:
+    """The Host and Origin values accepted: loopback, the bound host, and those the operator allowed."""
+    hosts = [*LOOPBACK_HOSTS, *([] if host in ("0.0.0.0", "::") else [_bracketed(host)])]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{h}:*" for h in hosts] + hosts + list(allowed_hosts or []),  # with or without a port
+        allowed_origins=[f"http://{h}:*" for h in hosts] + list(allowed_origins or []),
+    )
+
+
+def _read_only(target: McpTarget) -> bool:
+    return bool(target.tool.annotations and target.tool.annotations.read_only_hint)
+
+
+def _scope(ctx: ServerRequestContext[Any]) -> dict[str, Any] | None:
+    """The ASGI scope of the HTTP request behind a tool call (None over stdio)."""
+    request = getattr(ctx, "request", None)
+    return getattr(request, "scope", None)
+
+
 def _error(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=text)], is_error=True)
+    return types.CallToolResult(content=[types.TextContent(type="text", text=redact(text))], is_error=True)
 
 
 def _object_or_none(body: bytes) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,8 @@ from starlette.routing import Route
 
 from capgate.errors import ArgumentError, UpstreamError
 from capgate.exposes._binding import Binding
+from capgate.exposes._exchange import start_call
 from capgate.exposes._problem import problem
-from capgate.observe import Call
 from capgate.spec.references import input_key, path_variables
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -80,9 +81,11 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
                 return query[key]
             if key == "body":
                 return body
-            return body.get(key) if isinstance(body, dict) else None
+            if isinstance(body, dict) and key in body:
+                return body[key]
+            return request.headers.get(key)
 
-        result = await binding.call(lookup, Call("rest", f"{request.method} {path}"))
+        result = await binding.call(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     return endpoint
@@ -128,7 +131,9 @@ async def _invalid_arguments(request: Request, exc: Exception) -> Response:
 
 async def _upstream_failed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UpstreamError)
-    return problem(exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation)
+    headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after is not None else None
+    return problem(exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation,
+                   headers=headers)
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:

@@ -10,6 +10,7 @@ from capgate.errors import Problem
 from capgate.spec._yaml import Path, SourceMap
 from capgate.spec.models import HTTP_METHODS, ConsumedOperation, ConsumedResource, ConsumesHttp, Document, ExposesMcp
 from capgate.spec.references import input_key, input_reference, path_variables
+from capgate.spec.reserved import reserved_path_problems
 from capgate.spec.templates import placeholders
 
 SUPPORTED_VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
@@ -23,6 +24,7 @@ def check(document: Document, source: SourceMap) -> list[Problem]:
     problems += _check_binds(document, source)
     problems += _check_consumes(document, source)
     problems += _check_exposes(document, source)
+    problems += reserved_path_problems(document, source)
     return problems
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt
 from pydantic.alias_generators import to_camel
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
@@ -80,6 +80,23 @@ class OutputParameter(_Model):
     items: OutputParameter | None = None
 
 
+class TimeoutSettings(_Model):
+    """capgate extension: seconds to connect, between bytes of the answer, and for the whole call."""
+
+    connect: PositiveFloat | None = None
+    read: PositiveFloat | None = None
+    total: PositiveFloat | None = None
+
+
+class RateLimitSettings(_Model):
+    """capgate extension: the upstream's request budget per credential, and the longest a call may queue."""
+
+    burst: PositiveInt
+    refill: PositiveInt
+    interval: PositiveFloat
+    wait: NonNegativeFloat | None = None
+
+
 class ConsumedOperation(_Model):
     name: str
     method: str = "GET"
@@ -90,6 +107,7 @@ class ConsumedOperation(_Model):
     body: Any = None
     output_raw_format: str = "json"
     idempotent: bool | None = None  # capgate extension: safe to repeat even when the method is not
+    timeouts: TimeoutSettings | None = None  # capgate extension
 
 
 class ConsumedResource(_Model):
@@ -109,6 +127,8 @@ class ConsumesHttp(_Model):
     input_parameters: list[InputParameter] = []
     authentication: Authentication | None = None
     resources: list[ConsumedResource]
+    timeouts: TimeoutSettings | None = None  # capgate extension, for every operation of the namespace
+    rate_limit: RateLimitSettings | None = None  # capgate extension
 
 
 class ExposedOperation(_Model):

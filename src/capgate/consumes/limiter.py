@@ -1,0 +1,98 @@
+"""A client-side token bucket that keeps the gateway within the upstream's request budget.
+
+The budget has the live service's shape (reference/trigger-dev-runs-api.md §1.2): `burst` tokens at most,
+`refill` more every `interval` seconds, one per request, one bucket per upstream credential. A call that finds
+the bucket empty waits for the next refill and tries again, instead of spending the upstream's budget on
+429s; a call that would wait longer than it may is sent at once, and the upstream's own limiter answers it.
+
+The upstream's own bucket is the truth, and other clients may share the key, so every answer's
+`x-ratelimit-remaining` and `x-ratelimit-reset` correct the local bucket: it never holds more tokens than the
+upstream says remain, and its refills move to fall with the upstream's. A reset already past is ignored: it
+comes from an answer that crossed a refill on its way, and heeding it could refill twice. Waiting callers
+re-check after each sleep, so a correction holds them back too.
+
+`LocalLimiter` keeps buckets in this process; `capgate.consumes.redis_limiter.RedisLimiter` shares them
+between replicas through Redis, with the same algorithm in a Lua script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong, not a plan to follow
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`burst` requests at once, then `refill` more every `interval` seconds; `wait` is the longest queueing."""
+
+    burst: int = 750
+    refill: int = 250
+    interval: float = 10.0
+    wait: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.burst < 1 or self.refill < 1 or self.interval <= 0 or self.wait < 0:
+            raise ValueError("a rate limit needs burst >= 1, refill >= 1, interval > 0 and wait >= 0")
+
+
+class Limiter(Protocol):
+    """Where tokens come from."""
+
+    async def take(self, bucket: str, limit: RateLimit) -> float:
+        """0 when a token was taken; otherwise the seconds until the next refill (nothing taken)."""
+
+    async def observe(self, bucket: str, limit: RateLimit, remaining: int, reset: float) -> None:
+        """The upstream says `remaining` tokens are left until its next refill at `reset` (epoch seconds)."""
+
+    async def close(self) -> None:
+        """Release connections, if any."""
+
+
+def bucket_name(credential: str) -> str:
+    """A bucket's name: a digest of the upstream credential, so the credential itself is never stored."""
+    return hashlib.sha256(credential.encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Bucket:
+    tokens: int
+    refilled_at: float  # epoch seconds of the last refill step
+
+
+class LocalLimiter:
+    """Token buckets in this process."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, _Bucket] = {}
+
+    def _bucket(self, name: str, limit: RateLimit, now: float) -> _Bucket:
+        bucket = self._buckets.setdefault(name, _Bucket(limit.burst, now))
+        if now >= bucket.refilled_at + limit.interval:
+            steps = math.floor((now - bucket.refilled_at) / limit.interval)
+            bucket.tokens = min(limit.burst, bucket.tokens + steps * limit.refill)
+            bucket.refilled_at += steps * limit.interval
+        return bucket
+
+    async def take(self, bucket: str, limit: RateLimit) -> float:
+        now = time.time()
+        state = self._bucket(bucket, limit, now)
+        if state.tokens > 0:
+            state.tokens -= 1
+            return 0.0
+        return max(0.001, state.refilled_at + limit.interval - now)
+
+    async def observe(self, bucket: str, limit: RateLimit, remaining: int, reset: float) -> None:
+        now = time.time()
+        if reset <= now:
+            return
+        state = self._bucket(bucket, limit, now)
+        state.tokens = min(state.tokens, max(0, remaining))
+        state.refilled_at = min(reset, now + MAX_RESET_AHEAD) - limit.interval
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,256 @@
+"""Calls to one upstream that survive its faults: a deadline, the request budget, a circuit breaker, safe retries.
+
+Each call, in order: the breaker may refuse it (503, nothing sent); the limiter hands it a token, queueing it
+briefly when the budget is spent (past the longest queueing it goes anyway, and the upstream's own limiter
+answers); the pooled client sends it
+once within what is left of the call's deadline; an answer whose body is not the JSON it claims becomes a 502.
+Then, **only for operations that are safe to repeat** (`UpstreamRequest.idempotent`), a connection failure or
+an HTTP 408, 429, 502, 503 or 504 is tried again after an exponential backoff with jitter, or after the wait
+the upstream asked for (`retry-after`, `x-ratelimit-reset`), as long as that fits in the deadline and the
+upstream did not say `x-should-retry: false`. Replay and reschedule are not safe to repeat: a second replay
+starts a second run, so they reach the upstream at most once, whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import orjson
+
+from capgate.consumes.breaker import UNWELL_STATUSES, BreakerSettings, CircuitBreaker
+from capgate.consumes.client import ClientSettings, Timeouts, UpstreamClient, UpstreamRequest, UpstreamResult
+from capgate.consumes.limiter import Limiter, RateLimit, bucket_name
+from capgate.consumes.retry import RetryPolicy, resume_at, worth_retrying
+from capgate.errors import (
+    CircuitOpen,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from capgate.redaction import redact_bytes
+from capgate.spec.models import ConsumedOperation, ConsumesHttp, Document
+
+
+@dataclass(frozen=True)
+class TimeoutOverrides:
+    """Timeouts given on the command line; each one set wins over the document's and the defaults."""
+
+    connect: float | None = None
+    read: float | None = None
+    total: float | None = None
+
+
+@dataclass(frozen=True)
+class ResilienceSettings:
+    """How capgate protects itself and the upstream; see docs/hardening.md for each default."""
+
+    timeouts: TimeoutOverrides = field(default_factory=TimeoutOverrides)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    rate_limit: RateLimit | None = None  # None: the document's `rateLimit`, else DEFAULT_RATE_LIMIT
+    rate_limit_wait: float | None = None  # None: the document's `rateLimit.wait`, else the default
+    rate_limiting: bool = True
+    redis_url: str | None = None
+
+
+DEFAULT_RESILIENCE = ResilienceSettings()
+DEFAULT_RATE_LIMIT = RateLimit()  # the live Trigger.dev budget for a secret key
+
+
+class ResilientClient:
+    """One upstream's pooled client behind its breaker, the shared limiter and the retry policy."""
+
+    def __init__(self, client: UpstreamClient, *, retry: RetryPolicy, breaker: CircuitBreaker, limiter: Limiter,
+                 rate_limit: RateLimit | None) -> None:
+        self.client = client
+        self.retry = retry
+        self.breaker = breaker
+        self.limiter = limiter
+        self.rate_limit = rate_limit
+        self._last_reset: float | None = None  # the upstream's next refill, as last passed to the limiter
+
+    async def open(self) -> None:
+        await self.client.open()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResult:
+        """The upstream's answer to `request`, retried where that is safe; UpstreamError if there is none."""
+        timeouts = request.timeouts or self.client.settings.timeouts
+        deadline = time.monotonic() + timeouts.total
+        outcome = await self._attempt(request, deadline)
+        attempt = 1
+        while (delay := self._retry_delay(request, outcome, attempt, deadline)) is not None:
+            await asyncio.sleep(delay)
+            attempt += 1
+            try:
+                outcome = await self._attempt(request, deadline)
+            except CircuitOpen:
+                break  # failing fast now: the caller learns more from the upstream's last answer
+        if isinstance(outcome, UpstreamError):
+            raise outcome
+        # An upstream that echoes the request (a debug endpoint, a misconfigured proxy) must not leak the key.
+        return replace(outcome, body=redact_bytes(outcome.body))
+
+    async def _attempt(self, request: UpstreamRequest, deadline: float) -> UpstreamResult | UpstreamError:
+        """One try; an error worth considering for a retry is returned, any other raised."""
+        wait = self.breaker.admit()
+        if wait is not None:
+            raise _error(CircuitOpen, request, f"the upstream failed {self.breaker.settings.failures} times in a "
+                         f"row; calls fail fast for {self.breaker.settings.cooldown:g}s, then one probe is let "
+                         f"through (retry in {wait:.0f}s)", retry_after=wait)
+        try:
+            await self._pace(request, deadline)
+            result = await self.client.send(request, budget=max(0.001, deadline - time.monotonic()))
+            check_body(request, result)
+        except (UpstreamUnavailable, UpstreamTimeout) as exc:
+            self.breaker.record(healthy=False)
+            if isinstance(exc, UpstreamTimeout):
+                raise
+            return exc
+        except BaseException:  # not a sign of the upstream's health either way (bad body, cancelled caller)
+            self.breaker.forget()
+            raise
+        self.breaker.record(healthy=result.status not in UNWELL_STATUSES)
+        await self._learn_budget(request, result)
+        return result
+
+    async def _pace(self, request: UpstreamRequest, deadline: float) -> None:
+        """Wait for a token of the budget, as long as a call may queue.
+
+        Past that the call goes anyway: the upstream's own limiter has the last word, and its 429 (with the
+        `x-ratelimit-*` headers that clients such as the official SDK act on) is better than one made up here.
+        """
+        if self.rate_limit is None:
+            return
+        give_up = time.monotonic() + min(self.rate_limit.wait, deadline - time.monotonic())
+        while (wait := await self.limiter.take(_bucket(request), self.rate_limit)) > 0:
+            if time.monotonic() + wait > give_up:
+                return
+            await asyncio.sleep(wait)
+
+    async def _learn_budget(self, request: UpstreamRequest, result: UpstreamResult) -> None:
+        """Correct the local bucket with what the upstream says of its own (other clients may share the key)."""
+        if self.rate_limit is None:
+            return
+        remaining = result.headers.get("x-ratelimit-remaining", "")
+        if result.status == 429:
+            remaining = "0"
+        resume = resume_at(result.headers)
+        if not remaining.isdigit() or resume is None:
+            return
+        # Plenty left in a refill period already seen says nothing new: skip the (Redis) round trip.
+        if int(remaining) >= self.rate_limit.refill and resume == self._last_reset:
+            return
+        self._last_reset = resume
+        await self.limiter.observe(_bucket(request), self.rate_limit, int(remaining), resume)
+
+    def _retry_delay(self, request: UpstreamRequest, outcome: UpstreamResult | UpstreamError, attempt: int,
+                     deadline: float) -> float | None:
+        """Seconds to wait before trying again, or None to give `outcome` to the caller now."""
+        if not request.idempotent or attempt >= self.retry.attempts:
+            return None
+        delay = self.retry.backoff_before(attempt + 1)
+        if isinstance(outcome, UpstreamResult):
+            if not worth_retrying(outcome.status, outcome.headers):
+                return None
+            resume = resume_at(outcome.headers)
+            if resume is not None:
+                delay = max(delay, resume - time.time() + random.uniform(0, 0.1))
+                if delay > self.retry.max_wait:  # the caller is better told now, with the upstream's own answer
+                    return None
+        # Leave the next try some time to answer; a retry that cannot finish in time is not worth sending.
+        if time.monotonic() + delay + 0.05 >= deadline:
+            return None
+        return delay
+
+
+def check_body(request: UpstreamRequest, result: UpstreamResult) -> None:
+    """Raise UpstreamProtocolError when a body labelled JSON is not JSON (truncated, an HTML error page…)."""
+    content_type = result.headers.get("content-type", "")
+    if "json" not in content_type or not result.body.strip():
+        return
+    try:
+        orjson.loads(result.body)
+    except orjson.JSONDecodeError:
+        start = result.body[:40].decode("utf-8", errors="replace")
+        raise _error(UpstreamProtocolError, request, f"the upstream answered HTTP {result.status} with a body that "
+                     f"is not valid JSON although labelled {content_type} ({len(result.body)} bytes, starting "
+                     f"{start!r}); it may be truncated or an error page from a proxy") from None
+
+
+@lru_cache(maxsize=64)
+def _bucket_for(credential: str) -> str:
+    return bucket_name(credential)
+
+
+def _bucket(request: UpstreamRequest) -> str:
+    """The budget a request spends: its upstream credential's, or its host's when it has none."""
+    credential = request.headers.get("authorization") or request.url.split("/", 3)[2]
+    return _bucket_for(credential)
+
+
+def _error(kind: type[UpstreamError], request: UpstreamRequest, reason: str, *,
+           retry_after: float | None = None) -> UpstreamError:
+    return kind(request.operation, request.method, request.display_url or request.url, reason,
+                retry_after=retry_after)
+
+
+def resolve_timeouts(consumes: ConsumesHttp, operation: ConsumedOperation, base: Timeouts,
+                     overrides: TimeoutOverrides) -> Timeouts:
+    """An operation's timeouts: each from the command line, else the operation, else its namespace, else `base`."""
+    layers = [overrides, operation.timeouts, consumes.timeouts]
+
+    def pick(name: str) -> float:
+        for layer in layers:
+            value = getattr(layer, name, None) if layer is not None else None
+            if value is not None:
+                return float(value)
+        return float(getattr(base, name))
+
+    return Timeouts(connect=pick("connect"), read=pick("read"), total=pick("total"))
+
+
+def resolve_rate_limit(consumes: ConsumesHttp, settings: ResilienceSettings) -> RateLimit | None:
+    """The budget of one upstream: the command line's, else the document's `rateLimit`, else Trigger.dev's."""
+    if not settings.rate_limiting:
+        return None
+    declared = consumes.rate_limit
+    if settings.rate_limit is not None:
+        limit = settings.rate_limit
+    elif declared is not None:
+        limit = RateLimit(declared.burst, declared.refill, declared.interval,
+                          DEFAULT_RATE_LIMIT.wait if declared.wait is None else declared.wait)
+    else:
+        limit = DEFAULT_RATE_LIMIT
+    return limit if settings.rate_limit_wait is None else replace(limit, wait=settings.rate_limit_wait)
+
+
+def tool_hinted_idempotent(document: Document) -> set[str]:
+    """Operations (`namespace.name`) that every MCP tool calling them says are read-only or idempotent.
+
+    A tool's hints are the document author's word that repeating the call is harmless; when tools disagree,
+    the operation is not treated as repeatable.
+    """
+    verdicts: dict[str, bool] = {}
+    for adapter in document.capability.exposes:
+        for tool in getattr(adapter, "tools", []):
+            hints = tool.hints
+            safe = bool(hints and (hints.read_only or hints.idempotent))
+            if tool.call:
+                verdicts[tool.call] = verdicts.get(tool.call, True) and safe
+    return {name for name, safe in verdicts.items() if safe}
+
+
+def resilient_client(consumes: ConsumesHttp, client_settings: ClientSettings, settings: ResilienceSettings,
+                     limiter: Limiter) -> ResilientClient:
+    """The resilient client of one consumed namespace, with a breaker of its own."""
+    return ResilientClient(UpstreamClient(client_settings), retry=settings.retry,
+                           breaker=CircuitBreaker(settings.breaker), limiter=limiter,
+                           rate_limit=resolve_rate_limit(consumes, settings))

@@ -1,0 +1,132 @@
+"""OpenTelemetry traces, when the `otel` extra is installed and the standard OTEL_* variables ask for them.
+
+Off unless OTEL_TRACES_EXPORTER (otlp, console), OTEL_EXPORTER_OTLP_ENDPOINT or
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set (and OTEL_SDK_DISABLED is not true). When on, each inbound HTTP
+request gets a server span that continues the caller's W3C `traceparent`, each upstream request a client
+span, and the upstream receives `traceparent` (and `tracestate`). Off, none of this costs anything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from capgate import __version__
+
+if TYPE_CHECKING:
+    from capgate.consumes.client import UpstreamRequest, UpstreamResult
+
+TRIGGERS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+INSTALL_HINT = "pip install 'capgate[otel]'"
+
+_tracer: Any = None  # an opentelemetry Tracer once `configure` turned tracing on
+
+
+def configure(environ: Mapping[str, str] | None = None, warn: Callable[[str], None] | None = None) -> bool:
+    """Turn tracing on when the environment asks for it; say on stderr why not when it cannot be."""
+    global _tracer
+    environ = os.environ if environ is None else environ
+    warn = warn or (lambda line: print(line, file=sys.stderr, flush=True))
+    names = [name.strip() for name in environ.get("OTEL_TRACES_EXPORTER", "otlp").split(",") if name.strip()]
+    asked = any(environ.get(name) for name in TRIGGERS) and names != ["none"]
+    if not asked or environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return False
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError:
+        warn(f"capgate: OTEL_* variables ask for traces, but OpenTelemetry is not installed; {INSTALL_HINT}")
+        return False
+    attributes = {"service.version": __version__}
+    if not environ.get("OTEL_SERVICE_NAME") and "service.name=" not in environ.get("OTEL_RESOURCE_ATTRIBUTES", ""):
+        attributes["service.name"] = "capgate"
+    provider = TracerProvider(resource=Resource.create(attributes))  # flushes its spans at exit
+    exporters = [exporter for name in names if (exporter := _exporter(name, environ, warn)) is not None]
+    for exporter in exporters:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    if not exporters:
+        return False
+    trace.set_tracer_provider(provider)
+    _tracer = trace.get_tracer("capgate", __version__)
+    return True
+
+
+def _exporter(name: str, environ: Mapping[str, str], warn: Callable[[str], None]) -> Any:
+    if name == "console":  # stderr, because stdout may be an MCP stdio stream
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        return ConsoleSpanExporter(out=sys.stderr)
+    if name != "otlp":
+        warn(f"capgate: OTEL_TRACES_EXPORTER={name} is not supported (use otlp or console); ignored")
+        return None
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    module = f"opentelemetry.exporter.otlp.proto.{'grpc' if protocol == 'grpc' else 'http'}.trace_exporter"
+    try:
+        exporter = importlib.import_module(module).OTLPSpanExporter
+    except ImportError:
+        package = "opentelemetry-exporter-otlp-proto-grpc" if protocol == "grpc" else INSTALL_HINT
+        warn(f"capgate: the OTLP {protocol or 'http/protobuf'} exporter is not installed; {package}")
+        return None
+    return exporter()  # reads the OTEL_EXPORTER_OTLP_* variables itself
+
+
+async def traced(send: Callable[[UpstreamRequest], Awaitable[UpstreamResult]],
+                 request: UpstreamRequest) -> UpstreamResult:
+    """`send(request)` in a client span, with the trace context in the request's headers."""
+    if _tracer is None:
+        return await send(request)
+    from opentelemetry import propagate
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    # display_url leaves out the query string, where an API key may travel.
+    attributes = {"http.request.method": request.method, "url.full": request.display_url or request.url,
+                  "capgate.operation": request.operation}
+    with _tracer.start_as_current_span(request.operation, kind=SpanKind.CLIENT, attributes=attributes) as span:
+        headers = dict(request.headers)
+        propagate.inject(headers)
+        result = await send(replace(request, headers=headers))
+        span.set_attribute("http.response.status_code", result.status)
+        if result.status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        return result
+
+
+def server_spans(app: ASGIApp, adapter: str) -> ASGIApp:
+    """`app` with a server span per HTTP request when tracing is on; `app` itself when it is off."""
+    return app if _tracer is None else _ServerSpans(app, adapter)
+
+
+class _ServerSpans:
+    def __init__(self, app: ASGIApp, adapter: str) -> None:
+        self.app = app
+        self.adapter = adapter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from opentelemetry import propagate
+        from opentelemetry.trace import SpanKind, Status, StatusCode
+
+        carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        attributes = {"http.request.method": scope["method"], "url.path": scope["path"],
+                      "capgate.adapter": self.adapter}
+        with _tracer.start_as_current_span(scope["method"], context=propagate.extract(carrier), kind=SpanKind.SERVER,
+                                           attributes=attributes) as span:
+
+            async def send_with_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    span.set_attribute("http.response.status_code", message["status"])
+                    if message["status"] >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
+                await send(message)
+
+            await self.app(scope, receive, send_with_status)

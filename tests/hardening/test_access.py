@@ -1,0 +1,201 @@
+"""Inbound access control on both adapters (no token / unknown / the upstream key / read / write × every route
+and tool), the inbound token never forwarded, Host and Origin checks, body and query limits, MCP headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx2
+import orjson
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from capgate.access import load_tokens
+from capgate.errors import ConfigurationError
+from capgate.gateway import load_gateway
+from capgate.safeguards import Hardening, Safeguards
+from tests.exposes.test_operations import rest_call
+from tests.hardening.conftest import RUN
+from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
+from tests.support.upstream import RecordingUpstream, recording_upstream
+
+pytestmark = pytest.mark.anyio
+
+READ = "read-token-0123456789abcdef"
+WRITE = "write-token-0123456789abcdef"
+TOKENS = f"reader:read:{READ}, writer:write:{WRITE}"
+CREDENTIALS = {"none": None, "unknown": "not-a-token-0123456789", "upstream-key": TEST_KEY, "read": READ,
+               "write": WRITE}
+ROUTES = [  # every route of the default document: method, path, body
+    ("GET", "/v1/api/v1/runs", None),
+    ("GET", f"/v1/api/v1/runs/{RUN}", None),
+    ("GET", f"/v1/api/v3/runs/{RUN}", None),
+    ("POST", f"/v1/api/v1/runs/{RUN}/cancel", None),
+    ("POST", f"/v1/api/v2/runs/{RUN}/cancel", None),
+    ("POST", f"/v1/api/v1/runs/{RUN}/replay", None),
+    ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", {"delay": "1h"}),
+    ("PUT", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
+    ("POST", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
+]
+TOOLS = {"list-runs": {}, "retrieve-run": {"runId": RUN}, "cancel-run": {"runId": RUN},
+         "replay-run": {"runId": RUN}, "reschedule-run": {"runId": RUN, "body": {"delay": "1h"}},
+         "add-tags-run": {"runId": RUN, "body": {"tags": ["a"]}}}
+READ_ONLY_TOOLS = {"list-runs", "retrieve-run"}
+
+
+@dataclass
+class Guarded:
+    upstream: RecordingUpstream
+    gateway: Running
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[Guarded]:
+    environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": TOKENS}
+    with recording_upstream() as upstream, running_gateway(gateway_config(
+            "trigger-dev-runs", upstream.url, environ=environ, allowed_origins=["https://app.example.com"],
+            hardening=Hardening(audit_log=None, max_body_bytes=4096, max_target_bytes=512))) as gateway:
+        yield Guarded(upstream, gateway)
+
+
+def bearer(credential: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {credential}"} if credential else {}
+
+
+def expected_rest(credential: str, method: str) -> int:
+    if credential in ("none", "unknown", "upstream-key"):
+        return 401
+    return 403 if credential == "read" and method != "GET" else 200
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+async def test_rest_access_matrix(guarded: Guarded, credential: str) -> None:
+    for method, path, body in ROUTES:
+        status, headers, content = await rest_call(guarded.gateway.rest, method, path, body=body,
+                                                   headers=bearer(CREDENTIALS[credential]))
+        assert status == expected_rest(credential, method), (method, path, content)
+        if status in (401, 403):
+            assert headers["content-type"] == "application/problem+json"
+            assert headers["www-authenticate"].startswith('Bearer realm="capgate"')
+            assert orjson.loads(content)["status"] == status
+
+
+async def mcp_post(gateway: Running, message: dict[str, Any], credential: str | None,
+                   extra: dict[str, str] | None = None) -> tuple[int, bytes]:
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
+               "mcp-protocol-version": "2025-11-25", **bearer(credential), **(extra or {})}
+    async with httpx2.AsyncClient() as client:
+        response = await client.post(gateway.mcp, content=orjson.dumps(message), headers=headers)
+        return response.status_code, response.content
+
+
+@pytest.mark.parametrize("credential", CREDENTIALS)
+async def test_mcp_access_matrix(guarded: Guarded, credential: str) -> None:
+    for tool, arguments in TOOLS.items():
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+        status, content = await mcp_post(guarded.gateway, call, CREDENTIALS[credential])
+        expected = expected_rest(credential, "GET" if tool in READ_ONLY_TOOLS else "POST")
+        assert status == expected, (tool, content)
+        if status == 200:
+            assert orjson.loads(content)["result"]["isError"] is False
+
+
+@pytest.mark.parametrize("credential,visible", [("read", READ_ONLY_TOOLS), ("write", set(TOOLS))])
+async def test_a_read_token_sees_only_read_only_tools(guarded: Guarded, credential: str, visible: set[str]) -> None:
+    for mode in ("auto", "legacy"):  # both protocol eras
+        transport = streamable_http_client(guarded.gateway.mcp,
+                                           http_client=httpx2.AsyncClient(headers=bearer(CREDENTIALS[credential])))
+        async with Client(transport, mode=mode) as client:
+            assert {tool.name for tool in (await client.list_tools()).tools} == visible
+
+
+async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) -> None:
+    guarded.upstream.requests.clear()
+    for method, path, body in ROUTES:
+        await rest_call(guarded.gateway.rest, method, path, body=body, headers=bearer(WRITE))
+    for tool, arguments in TOOLS.items():
+        call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+        await mcp_post(guarded.gateway, call, WRITE)
+    assert len(guarded.upstream.requests) == len(ROUTES) + len(TOOLS)
+    for request in guarded.upstream.requests:
+        assert request.headers["authorization"] == f"Bearer {TEST_KEY}"
+        seen = repr(request).encode() + request.body
+        assert WRITE.encode() not in seen and READ.encode() not in seen
+
+
+async def test_host_and_origin_are_checked_on_both_adapters(guarded: Guarded) -> None:
+    path = "/v1/api/v1/runs"
+    status, _, content = await rest_call(guarded.gateway.rest, "GET", path, headers={
+        **bearer(READ), "origin": "https://evil.example"})
+    assert status == 403 and "--allow-origin" in orjson.loads(content)["detail"]
+    status, _, _ = await rest_call(guarded.gateway.rest, "GET", path, headers={
+        **bearer(READ), "origin": "https://app.example.com"})
+    assert status == 200
+    status, _, content = await rest_call(guarded.gateway.rest, "GET", path, headers={
+        **bearer(READ), "host": "evil.example:8080"})
+    assert status == 421 and "--allow-host" in orjson.loads(content)["detail"]
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    assert (await mcp_post(guarded.gateway, listing, READ, {"origin": "https://evil.example"}))[0] == 403
+    assert (await mcp_post(guarded.gateway, listing, READ, {"host": "evil.example:9090"}))[0] == 421
+
+
+async def test_bodies_and_queries_are_bounded(guarded: Guarded) -> None:
+    status, _, _ = await rest_call(guarded.gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/tags",
+                                   body={"tags": ["x" * 5000]}, headers=bearer(WRITE))
+    assert status == 413
+    status, _, content = await rest_call(guarded.gateway.rest, "GET", "/v1/api/v1/runs", "filter[tag]=" + "t" * 600,
+                                         headers=bearer(READ))
+    assert status == 414 and "at most 512" in orjson.loads(content)["detail"]
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "add-tags-run", "arguments": {"runId": RUN, "body": {"tags": ["x" * 5000]}}}}
+    assert (await mcp_post(guarded.gateway, call, WRITE))[0] == 413
+
+
+async def test_mcp_routing_headers_must_match_the_body(guarded: Guarded) -> None:
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "retrieve-run", "arguments": {"runId": RUN}, "_meta": meta}}
+    headers = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "cancel-run"}
+    status, content = await mcp_post(guarded.gateway, call, READ, headers)
+    assert status == 400 and orjson.loads(content)["error"]["code"] == -32020
+    # A read token cannot reach a write tool by naming a read-only one in the header: the body decides.
+    call["params"]["name"] = "cancel-run"
+    headers["mcp-name"] = "retrieve-run"
+    assert (await mcp_post(guarded.gateway, call, READ, headers))[0] == 403
+
+
+def test_tokens_are_checked_when_loaded() -> None:
+    with pytest.raises(ConfigurationError, match="at least 16"):
+        load_tokens({"CAPGATE_TOKENS": "ci:write:short"}, None)
+    with pytest.raises(ConfigurationError, match="must be read or write"):
+        load_tokens({"CAPGATE_TOKENS": f"ci:admin:{WRITE}"}, None)
+    with pytest.raises(ConfigurationError, match="upstream's own key"):
+        load_tokens({"CAPGATE_TOKENS": f"ci:write:{TEST_KEY}"}, None, [TEST_KEY])
+    with pytest.raises(ConfigurationError, match="used twice"):
+        load_tokens({"CAPGATE_TOKENS": f"ci:write:{WRITE} ci:read:{READ}"}, None)
+
+
+def test_a_token_file_may_hold_only_digests(tmp_path: Any) -> None:
+    import hashlib
+
+    file = tmp_path / "tokens.yaml"
+    file.write_text(f"tokens:\n- {{id: dash, scope: read, sha256: {hashlib.sha256(READ.encode()).hexdigest()}}}\n")
+    tokens = load_tokens({}, str(file))
+    assert tokens.identify(READ) is not None and tokens.identify(WRITE) is None
+    assert READ not in repr(tokens.identify(READ))
+
+
+async def test_a_public_bind_without_tokens_refuses_to_start_unless_told() -> None:
+    gateway = load_gateway("trigger-dev-runs", environ={"TRIGGER_DEV_API_KEY": TEST_KEY})
+    open_gateway = Safeguards(Hardening(audit_log=None), limiter=gateway.clients["management-runs"].limiter,
+                              audit=None)
+    with pytest.raises(ConfigurationError, match="--allow-unauthenticated"):
+        open_gateway.admit(gateway, host="0.0.0.0", environ={}, serves_http=True)
+    open_gateway.admit(gateway, host="127.0.0.1", environ={}, serves_http=True)
+    told = Safeguards(Hardening(audit_log=None, allow_unauthenticated=True), open_gateway.limiter, None)
+    told.admit(gateway, host="0.0.0.0", environ={}, serves_http=True)
+    open_gateway.admit(gateway, host="0.0.0.0", environ={"CAPGATE_TOKENS": f"ci:write:{WRITE}"}, serves_http=True)

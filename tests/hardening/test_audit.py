@@ -1,0 +1,110 @@
+"""The audit log: an entry per mutating call, before the answer; `capgate audit`; nothing lost to kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+from mcp import Client
+
+from capgate.audit import read_entries
+from capgate.safeguards import Hardening
+from tests.cli.test_serve_and_validate import serving
+from tests.exposes.test_operations import rest_call
+from tests.hardening.conftest import RUN
+from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
+from tests.support.upstream import RecordingUpstream
+
+pytestmark = pytest.mark.anyio
+
+WRITE = "write-token-0123456789abcdef"
+NEW_RUN = "run_newrun0000000000000000000"
+
+
+async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(upstream: RecordingUpstream,
+                                                                          tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": f"ops:write:{WRITE}"}
+    config = gateway_config("trigger-dev-runs", upstream.url, environ=environ, hardening=Hardening(audit_log=log))
+    headers = {"authorization": f"Bearer {WRITE}"}
+    with running_gateway(config) as gateway:
+        upstream.reply(200, {"id": NEW_RUN})
+        await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/replay", headers=headers)
+        await rest_call(gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}", headers=headers)  # reads are not audited
+        upstream.reply(400, {"error": "Cannot reschedule a run that is not delayed"})
+        await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": "1h"},
+                        headers=headers)
+        await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": 5},
+                        headers=headers)  # refused before any upstream call: audited as an attempt
+    entries = list(read_entries(log))
+    assert [(e["operation"], e["upstream_status"], e["outcome"]) for e in entries] == [
+        ("management-runs.replayrun", 200, "ok"),
+        ("management-runs.reschedulerun", 400, "failed"),
+        ("management-runs.reschedulerun", None, "error: ArgumentError"),
+    ]
+    replay = entries[0]
+    assert replay["caller"] == "ops" and replay["adapter"] == "rest" and replay["resource"] == {"runId": RUN}
+    assert replay["new_id"] == NEW_RUN and replay["target"] == "POST /v1/api/v1/runs/{runid}/replay"
+    assert entries[1]["arguments"] == {"runId": RUN, "body": {"delay": "1h"}}
+    assert all(TEST_KEY not in orjson.dumps(entry).decode() for entry in entries)
+
+
+async def test_mcp_calls_are_audited_and_capgate_audit_prints_them(upstream: RecordingUpstream,
+                                                                   tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    config = gateway_config("trigger-dev-runs", upstream.url, hardening=Hardening(audit_log=log))
+    with running_gateway(config) as gateway:
+        upstream.reply(200, {"id": NEW_RUN})
+        async with Client(gateway.mcp) as client:
+            await client.call_tool("replay-run", {"runId": RUN})
+            await client.call_tool("cancel-run", {"runId": RUN})
+    printed = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(log)], capture_output=True,
+                             text=True, timeout=30)
+    lines = printed.stdout.splitlines()
+    assert printed.returncode == 0 and len(lines) == 2
+    assert "mcp" in lines[0] and "management-runs.replayrun" in lines[0] and f"runId={RUN}" in lines[0]
+    assert lines[0].endswith(f"200 ok -> {NEW_RUN}")
+    as_json = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(log), "--json", "--last",
+                              "1"], capture_output=True, text=True, timeout=30)
+    assert orjson.loads(as_json.stdout)["operation"] == "management-runs.cancelrun"
+    missing = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(tmp_path / "none.jsonl")],
+                             capture_output=True, text=True, timeout=30)
+    assert missing.returncode == 2 and "no audit log" in missing.stderr
+
+
+async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpstream, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    calls = 60
+    for index in range(calls):
+        upstream.reply(200, {"id": f"run_new{index:04d}"}, delay=0.01 * (index % 20))
+    env = {"TRIGGER_DEV_API_KEY": TEST_KEY}
+    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
+                 "--audit-log", str(log), "--log-format", "json", env=env) as (process, lines):
+        rest = next(line for line in lines if "REST facade ready" in line).split("ready on ")[1].split()[0]
+        answered: list[str] = []
+
+        async def replay(session: aiohttp.ClientSession, run_id: str) -> None:
+            try:
+                async with session.post(f"{rest}/v1/api/v1/runs/{run_id}/replay") as response:
+                    await response.read()
+                    if response.status == 200:
+                        answered.append(run_id)
+            except aiohttp.ClientError:
+                pass  # killed before it answered
+            if len(answered) == calls // 3:
+                os.kill(process.pid, signal.SIGKILL)
+
+        async with aiohttp.ClientSession() as session:
+            await asyncio.wait_for(asyncio.gather(*(replay(session, f"run_kill{index:04d}")
+                                                    for index in range(calls))), 30)
+        process.wait(10)
+        assert process.returncode == -signal.SIGKILL
+    audited = {entry["resource"]["runId"] for entry in read_entries(log)}
+    assert calls // 3 <= len(answered) < calls and set(answered) <= audited  # killed mid-flight

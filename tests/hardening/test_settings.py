@@ -1,0 +1,111 @@
+"""Where each setting comes from (flag, operation, namespace, default), what is safe to repeat, and the pure
+logic of the breaker and the local budget. No server.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from capgate.consumes.breaker import BreakerSettings, CircuitBreaker
+from capgate.consumes.client import Timeouts
+from capgate.consumes.limiter import LocalLimiter, RateLimit
+from capgate.consumes.resilience import ResilienceSettings, TimeoutOverrides
+from capgate.errors import DocumentError
+from capgate.gateway import load_gateway
+from capgate.spec import bundled_documents
+from tests.support.gateway import TEST_KEY
+
+pytestmark = pytest.mark.anyio
+
+ENV = {"TRIGGER_DEV_API_KEY": TEST_KEY}
+EXTENDED = """\
+  - type: http
+    namespace: management-runs
+    timeouts: {connect: 2, total: 20}
+    rateLimit: {burst: 100, refill: 10, interval: 1, wait: 3}
+"""
+
+
+def extended_document(tmp_path: Path) -> str:
+    source = bundled_documents()["trigger-dev-runs"].read_text()
+    source = source.replace("  - type: http\n    namespace: management-runs\n", EXTENDED, 1)
+    source = source.replace("      - name: replayrun\n        method: POST\n",
+                            "      - name: replayrun\n        method: POST\n        timeouts: {total: 5}\n", 1)
+    path = tmp_path / "extended.yaml"
+    path.write_text(source)
+    return str(path)
+
+
+def test_timeouts_come_from_the_flag_else_the_operation_else_the_namespace_else_the_default(tmp_path: Path) -> None:
+    document = extended_document(tmp_path)
+    gateway = load_gateway(document, environ=ENV)
+    assert gateway.operations["management-runs.replayrun"].timeouts == Timeouts(connect=2, read=30, total=5)
+    assert gateway.operations["management-runs.listruns"].timeouts == Timeouts(connect=2, read=30, total=20)
+    flagged = load_gateway(document, environ=ENV,
+                           resilience=ResilienceSettings(timeouts=TimeoutOverrides(total=7, read=1)))
+    assert flagged.operations["management-runs.replayrun"].timeouts == Timeouts(connect=2, read=1, total=7)
+
+
+def test_the_budget_comes_from_the_flag_else_the_document_else_trigger_devs(tmp_path: Path) -> None:
+    document = extended_document(tmp_path)
+    assert load_gateway(document, environ=ENV).clients["management-runs"].rate_limit == RateLimit(100, 10, 1, 3)
+    flagged = ResilienceSettings(rate_limit=RateLimit(5, 5, 5), rate_limit_wait=1)
+    assert load_gateway(document, environ=ENV, resilience=flagged).clients["management-runs"].rate_limit == \
+        RateLimit(5, 5, 5, 1)
+    assert load_gateway("trigger-dev-runs", environ=ENV).clients["management-runs"].rate_limit == RateLimit()
+    off = ResilienceSettings(rate_limiting=False)
+    assert load_gateway(document, environ=ENV, resilience=off).clients["management-runs"].rate_limit is None
+
+
+def test_a_bad_setting_in_the_document_is_a_document_problem(tmp_path: Path) -> None:
+    path = Path(extended_document(tmp_path))
+    path.write_text(path.read_text().replace("timeouts: {connect: 2, total: 20}", "timeouts: {connect: -1}", 1))
+    with pytest.raises(DocumentError, match=r"extended.yaml:\d+: .*timeouts.connect"):
+        load_gateway(str(path), environ=ENV)
+
+
+@pytest.mark.parametrize("document,repeatable", [
+    ("trigger-dev-runs", {"listruns", "getrunbyid", "cancelrun", "addtagstorun"}),
+    # The seed marks nothing: its GETs and its PUT for tags are safe by method; add-tags-run's idempotent
+    # hint agrees, and cancel's POST stays unsafe as its tool's hints say.
+    ("trigger-dev-runs-seed", {"listruns", "getrunbyid", "addtagstorun"}),
+])
+def test_what_is_safe_to_repeat(document: str, repeatable: set[str]) -> None:
+    operations = load_gateway(document, environ=ENV).operations
+    assert {op.spec.name for op in operations.values() if op.idempotent} == repeatable
+    assert not operations["management-runs.replayrun"].idempotent
+    assert not operations["management-runs.reschedulerun"].idempotent
+
+
+def test_the_breaker_opens_after_n_failures_lets_one_probe_through_and_closes() -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(BreakerSettings(failures=2, cooldown=10), clock=lambda: now[0])
+    for _ in range(2):
+        assert breaker.admit() is None
+        breaker.record(healthy=False)
+    assert breaker.state == "open" and breaker.admit() == 10
+    now[0] = 10.0
+    assert breaker.state == "half-open" and breaker.admit() is None  # the probe
+    assert breaker.admit() is not None  # only one at a time
+    breaker.record(healthy=False)
+    assert breaker.state == "open"  # a failed probe: another cool-down
+    now[0] = 20.0
+    assert breaker.admit() is None
+    breaker.record(healthy=True)
+    assert breaker.state == "closed" and breaker.admit() is None
+
+
+async def test_the_local_budget_follows_the_upstreams_word() -> None:
+    limiter, limit = LocalLimiter(), RateLimit(burst=3, refill=3, interval=60)
+    assert [await limiter.take("b", limit) for _ in range(3)] == [0, 0, 0]
+    assert 59 < await limiter.take("b", limit) <= 60  # empty until the next refill
+    await limiter.observe("b", limit, remaining=0, reset=time.time() + 2)  # the upstream refills sooner
+    assert 1 < await limiter.take("b", limit) <= 2
+    other = LocalLimiter()
+    await other.observe("b", limit, remaining=1, reset=time.time() + 5)  # shared key: others spent it
+    assert await other.take("b", limit) == 0 and await other.take("b", limit) > 4
+    await other.observe("b", limit, remaining=0, reset=time.time() - 1)  # a reset already past is ignored
+    assert await other.take("b", limit) > 4
