@@ -19,16 +19,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from capgate import redaction
+from capgate.datafile import read_data_file
 from capgate.errors import ConfigurationError
 
 TOKENS_VARIABLE = "CAPGATE_TOKENS"
@@ -132,15 +130,7 @@ def _token(where: str, entry: Any) -> Token:
 
 
 def _read_file(path: str) -> list[Any]:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"--tokens-file {path}: cannot read it ({exc.strerror})") from None
-    try:
-        data = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError):
-        raise ConfigurationError(f"--tokens-file {path}: not valid JSON or YAML") from None
+    data = read_data_file(Path(path), "--tokens-file")
     entries = data.get("tokens") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
         raise ConfigurationError(f"--tokens-file {path}: expected `tokens:` with a list of "

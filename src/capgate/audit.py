@@ -68,9 +68,12 @@ class AuditLog:
                                      "writable path, or --no-audit-log to run without one") from None
 
     def watch(self, operations: dict[str, Any]) -> None:
-        """Audit the operations (name -> `Operation`) that change something; call again after a reload."""
-        self._watched = {name: [p.key for p in op.parameters if p.location == "path"]
-                         for name, op in operations.items() if op.method not in READ_METHODS}
+        """Audit the operations (name -> `Operation`) that change something; call again after a reload.
+
+        Operations already watched stay watched: an older document may still be answering calls.
+        """
+        self._watched.update({name: [p.key for p in op.parameters if p.location == "path"]
+                              for name, op in operations.items() if op.method not in READ_METHODS})
 
     async def observe(self, call: Call) -> None:
         if call.operation not in self._watched:

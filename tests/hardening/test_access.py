@@ -127,6 +127,25 @@ async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) ->
         assert WRITE.encode() not in seen and READ.encode() not in seen
 
 
+async def test_a_document_that_passes_headers_through_still_never_forwards_credentials(
+        upstream: RecordingUpstream, tmp_path: Any) -> None:
+    from capgate.spec import bundled_documents
+
+    source = bundled_documents()["trigger-dev-runs"].read_text()
+    leaky = "    - name: x-trigger-source\n"
+    document = tmp_path / "leaky.yaml"
+    document.write_text(source.replace(leaky, "    - name: authorization\n      in: header\n      type: string\n"
+                                       "    - name: cookie\n      in: header\n      type: string\n" + leaky, 1))
+    environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": TOKENS}
+    config = gateway_config(str(document), upstream.url, environ=environ, hardening=Hardening(audit_log=None))
+    with running_gateway(config) as gateway:
+        status, _, _ = await rest_call(gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}",
+                                       headers={**bearer(READ), "cookie": "session=s3cr3t"})
+    assert status == 200
+    assert upstream.last.headers["authorization"] == f"Bearer {TEST_KEY}" and "cookie" not in upstream.last.headers
+    assert READ not in repr(upstream.last)
+
+
 async def test_host_and_origin_are_checked_on_both_adapters(guarded: Guarded) -> None:
     path = "/v1/api/v1/runs"
     status, _, content = await rest_call(guarded.gateway.rest, "GET", path, headers={

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import yaml
-
 from capgate import redaction
+from capgate.datafile import read_data_file
 from capgate.errors import ConfigurationError
 from capgate.spec.models import Bind, Document
 
@@ -95,14 +93,7 @@ def _file_provider(bind: Bind) -> Mapping[str, str]:
             "to a JSON or YAML file, or leave it out to read the environment"
         )
     path = Path(unquote(parsed.netloc + parsed.path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(f"binds namespace {bind.namespace!r}: cannot read {path}: {exc.strerror}") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError):
-        raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} is not valid JSON or YAML") from None
+    data = read_data_file(path, f"binds namespace {bind.namespace!r}")
     if not isinstance(data, dict):
         raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} must hold a mapping of key: value")
     return {str(k): str(v) for k, v in data.items() if v is not None}

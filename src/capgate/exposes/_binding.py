@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capgate.consumes._binds import Secrets
@@ -28,6 +28,11 @@ class Wire:
     template: str | None = None  # or a `{{ }}` template over inputs and binds
     literal: Any = None  # or a fixed value
     implicit: bool = False  # not in `with`: a namespace-wide parameter fed by the input of its own name
+    input_key: str | None = field(init=False, default=None)  # input_key(input_name), computed once
+
+    def __post_init__(self) -> None:
+        if self.input_name is not None:
+            object.__setattr__(self, "input_key", input_key(self.input_name))
 
 
 class Binding:
@@ -51,7 +56,7 @@ class Binding:
         arguments: dict[str, Any] = {}
         for wire in self.wires:
             if wire.input_name is not None:
-                value = lookup(input_key(wire.input_name))
+                value = lookup(wire.input_key)  # type: ignore[arg-type]
             elif wire.template is not None:
                 value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name)))
                                or self._secrets.lookup(name))

@@ -22,6 +22,7 @@ from capgate.spec.references import input_key, path_variables
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
                 return body
             if isinstance(body, dict) and key in body:
                 return body[key]
-            return request.headers.get(key)
+            # The caller's credentials are for the gateway: never an input, so never sent upstream.
+            return None if key.lower() in CREDENTIAL_HEADERS else request.headers.get(key)
 
         result = await binding.call(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
         return Response(result.body, status_code=result.status, headers=result.headers)
