@@ -15,6 +15,8 @@ from typing import Any, TextIO
 
 import orjson
 
+from capgate.access import READ_METHODS
+from capgate.audit import AuditLog, default_audit_path
 from capgate.console import Progress, painter, terminal_width
 from capgate.errors import ArgumentError, ConfigurationError, UpstreamError
 from capgate.exposes.mcp import McpTarget, property_name
@@ -114,6 +116,7 @@ def parse_value(text: str, schema: Mapping[str, Any]) -> Any:
 async def _fetch(gateway: Gateway, target: McpTarget, arguments: dict[str, Any], all_pages: bool,
                  progress: Progress) -> Outcome:
     name = target.tool.name
+    audit = _audit_log(gateway, target)
     await gateway.open()
     try:
         items: list[dict[str, Any]] = []
@@ -135,6 +138,19 @@ async def _fetch(gateway: Gateway, target: McpTarget, arguments: dict[str, Any],
     finally:
         progress.done()
         await gateway.close()
+        if audit is not None:
+            await audit.close()
+
+
+def _audit_log(gateway: Gateway, target: McpTarget) -> AuditLog | None:
+    """A shell's cancel or replay changes production as much as a served one: it goes to the same audit log."""
+    if target.binding.operation.method in READ_METHODS:
+        return None
+    audit = AuditLog(default_audit_path())
+    audit.open()
+    audit.watch(gateway.operations)
+    gateway.observers.add(audit.observe)
+    return audit
 
 
 def _print(outcome: Outcome, request: CallRequest, stdout: TextIO, stderr: TextIO) -> None:

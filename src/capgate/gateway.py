@@ -95,8 +95,8 @@ def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
                                                                resilience.timeouts),
                                      hinted_idempotent=f"{consumes.namespace}.{operation.name}" in hinted)
                 operations[compiled.name] = compiled
-    gateway = Gateway(loaded, secrets, clients, operations, observers or Observers())
-    observers = gateway.observers
+    observers = observers if observers is not None else Observers()  # an empty one is falsy: test for None
+    gateway = Gateway(loaded, secrets, clients, operations, observers)
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
             rest_operations = [

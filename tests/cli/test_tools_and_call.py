@@ -143,3 +143,15 @@ def test_call_an_upstream_error_status_exits_1_with_the_body(upstream: Recording
     assert orjson.loads(result.stdout) == {"error": "Run not found"}
     assert "retrieve-run: the upstream answered HTTP 404" in result.stderr
     assert upstream.last.path == "/api/v3/runs/run_missing"
+
+
+def test_a_mutating_call_from_the_shell_is_audited(upstream: RecordingUpstream, tmp_path: Any) -> None:
+    upstream.reply(200, {"id": "run_new1"})
+    env = {**cli_env(), "XDG_DATA_HOME": str(tmp_path)}
+    result = capgate("call", "replay-run", "runId=run_old1", "--base-uri", f"management-runs={upstream.url}", env=env)
+    assert result.returncode == 0, result.stderr
+    entries = [orjson.loads(line) for line in (tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()]
+    assert [(e["adapter"], e["operation"], e["resource"], e.get("new_id")) for e in entries] == [
+        ("cli", "management-runs.replayrun", {"runId": "run_old1"}, "run_new1")]
+    listed = capgate("call", "list-runs", "--base-uri", f"management-runs={upstream.url}", env=env)
+    assert listed.returncode == 0 and len((tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()) == 1

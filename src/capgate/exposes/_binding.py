@@ -41,7 +41,7 @@ class Binding:
     def __init__(self, operation: Operation, with_: dict[str, Any] | None, namespace: str,
                  outputs: list[OutputParameter], secrets: Secrets, observers: Observers | None = None) -> None:
         self.operation = operation
-        self.observers = observers or Observers()
+        self.observers = observers if observers is not None else Observers()  # an empty one is falsy
         self._secrets = secrets
         self._projection = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
