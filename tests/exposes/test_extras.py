@@ -177,3 +177,17 @@ def test_validate_refuses_a_route_on_a_reserved_path(path: str, tmp_path: Path,
     line = 1 + text.splitlines().index(f"    - path: {path}")
     assert f"{document}:{line}: capability.exposes[0].resources[0].path: {path} would take /" in out
     assert "which capgate reserves for" in out
+
+
+async def test_retries_the_circuit_and_the_limiter_show_in_metrics(stack: Stack) -> None:
+    before = await metrics(stack)
+    stack.upstream.reply(503, {"error": "busy"}, headers={"retry-after": "0"})
+    stack.upstream.reply(200, RUNS)
+    status, _, _ = await get(f"{stack.gateway.rest}/v1/api/v1/runs")
+    assert status == 200 and len(stack.upstream.requests) == 2  # a list is safe to repeat: tried again once
+    after = await metrics(stack)
+    retries = ("capgate_upstream_retries_total", (("operation", "management-runs.listruns"), ("reason", "503")))
+    assert after.get(retries, 0) - before.get(retries, 0) == 1
+    assert after[("capgate_circuit_state", (("namespace", "management-runs"),))] == 0  # closed
+    waits = ("capgate_limiter_wait_seconds_count", (("namespace", "management-runs"),))
+    assert after[waits] - before.get(waits, 0) == 2  # every attempt takes a token of the budget

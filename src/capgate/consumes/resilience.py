@@ -30,6 +30,7 @@ from capgate.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from capgate.metrics import CIRCUIT_STATE, CIRCUIT_VALUES, LIMITER_WAIT, UPSTREAM_RETRIES
 from capgate.redaction import redact_bytes
 from capgate.spec.models import ConsumedOperation, ConsumesHttp, Document
 
@@ -64,8 +65,9 @@ class ResilientClient:
     """One upstream's pooled client behind its breaker, the shared limiter and the retry policy."""
 
     def __init__(self, client: UpstreamClient, *, retry: RetryPolicy, breaker: CircuitBreaker, limiter: Limiter,
-                 rate_limit: RateLimit | None) -> None:
+                 rate_limit: RateLimit | None, namespace: str = "") -> None:
         self.client = client
+        self.namespace = namespace
         self.retry = retry
         self.breaker = breaker
         self.limiter = limiter
@@ -85,6 +87,8 @@ class ResilientClient:
         outcome = await self._attempt(request, deadline)
         attempt = 1
         while (delay := self._retry_delay(request, outcome, attempt, deadline)) is not None:
+            reason = str(outcome.status) if isinstance(outcome, UpstreamResult) else "connection"
+            UPSTREAM_RETRIES.labels(operation=request.operation, reason=reason).inc()
             await asyncio.sleep(delay)
             attempt += 1
             try:
@@ -99,6 +103,7 @@ class ResilientClient:
     async def _attempt(self, request: UpstreamRequest, deadline: float) -> UpstreamResult | UpstreamError:
         """One try; an error worth considering for a retry is returned, any other raised."""
         wait = self.breaker.admit()
+        self._show_circuit()
         if wait is not None:
             raise _error(CircuitOpen, request, f"the upstream failed {self.breaker.settings.failures} times in a "
                          f"row; calls fail fast for {self.breaker.settings.cooldown:g}s, then one probe is let "
@@ -109,6 +114,7 @@ class ResilientClient:
             check_body(request, result)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:
             self.breaker.record(healthy=False)
+            self._show_circuit()
             if isinstance(exc, UpstreamTimeout):
                 raise
             return exc
@@ -116,8 +122,12 @@ class ResilientClient:
             self.breaker.forget()
             raise
         self.breaker.record(healthy=result.status not in UNWELL_STATUSES)
+        self._show_circuit()
         await self._learn_budget(request, result)
         return result
+
+    def _show_circuit(self) -> None:
+        CIRCUIT_STATE.labels(namespace=self.namespace).set(CIRCUIT_VALUES[self.breaker.state])
 
     async def _pace(self, request: UpstreamRequest, deadline: float) -> None:
         """Wait for a token of the budget, as long as a call may queue.
@@ -127,11 +137,13 @@ class ResilientClient:
         """
         if self.rate_limit is None:
             return
-        give_up = time.monotonic() + min(self.rate_limit.wait, deadline - time.monotonic())
+        started = time.monotonic()
+        give_up = started + min(self.rate_limit.wait, deadline - started)
         while (wait := await self.limiter.take(_bucket(request), self.rate_limit)) > 0:
             if time.monotonic() + wait > give_up:
-                return
+                break
             await asyncio.sleep(wait)
+        LIMITER_WAIT.labels(namespace=self.namespace).observe(time.monotonic() - started)
 
     async def _learn_budget(self, request: UpstreamRequest, result: UpstreamResult) -> None:
         """Correct the local bucket with what the upstream says of its own (other clients may share the key)."""
@@ -263,4 +275,4 @@ def resilient_client(consumes: ConsumesHttp, client_settings: ClientSettings, se
     """The resilient client of one consumed namespace, with a breaker of its own."""
     return ResilientClient(UpstreamClient(client_settings), retry=settings.retry,
                            breaker=CircuitBreaker(settings.breaker), limiter=limiter,
-                           rate_limit=resolve_rate_limit(consumes, settings))
+                           rate_limit=resolve_rate_limit(consumes, settings), namespace=consumes.namespace)
