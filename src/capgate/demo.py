@@ -7,28 +7,20 @@ import asyncio
 import os
 import re
 import signal
-from collections.abc import Callable
 
 import aiohttp
 import orjson
 import uvicorn
 
 from capgate.listen import listen
-from capgate.server import ManagedServer, ServeConfig, announce_on_stderr, serve
+from capgate.server import ManagedServer, ServeConfig, announce_on_stderr, run_on_uvloop, serve
 from capgate.spec import DEFAULT_DOCUMENT
 
 NAMESPACE = "management-runs"
 
 
 def run_demo(options: argparse.Namespace) -> None:
-    try:
-        import uvloop
-
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_demo(options))
+    run_on_uvloop(_demo(options))
 
 
 async def _demo(options: argparse.Namespace) -> None:

@@ -7,7 +7,7 @@ import contextlib
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +130,11 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
 
 def run(config: ServeConfig, announce: Announce = announce_on_stderr) -> None:
     """`serve` on uvloop when it is installed."""
+    run_on_uvloop(serve(config, announce))
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` to completion on uvloop when it is installed, else on asyncio's own loop."""
     try:
         import uvloop
 
@@ -137,7 +142,7 @@ def run(config: ServeConfig, announce: Announce = announce_on_stderr) -> None:
     except ImportError:
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(config, announce))
+        runner.run(main)
 
 
 async def _announce_when_started(servers: list[ManagedServer], listeners: list[_Listener],

@@ -55,8 +55,8 @@ class Binding:
         """The consumed operation's arguments for one call."""
         arguments: dict[str, Any] = {}
         for wire in self.wires:
-            if wire.input_name is not None:
-                value = lookup(wire.input_key)  # type: ignore[arg-type]
+            if wire.input_key is not None:
+                value = lookup(wire.input_key)
             elif wire.template is not None:
                 value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name)))
                                or self._secrets.lookup(name))
