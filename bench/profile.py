@@ -135,7 +135,8 @@ def layer_of(frames: list[str]) -> str:
 # Innermost frames of threads that are parked, not working: py-spy's --nonblocking idle detection misses
 # threads waiting on a lock (the executor thread `asyncio.to_thread` keeps), so they are dropped here.
 IDLE_FRAMES = re.compile(r"^(_worker \(concurrent/futures/thread\.py:\d+\)|\w*\.?wait \(threading\.py:\d+\)"
-                         r"|Condition\.wait|Event\.wait \(threading|_wait_for_tstate_lock)")
+                         r"|Condition\.wait|Event\.wait \(threading|_wait_for_tstate_lock"
+                         r"|_write_batches \(capgate/audit\.py:\d+\))")  # the audit writer parked on its queue
 
 
 def load_profile(path: Path) -> list[tuple[list[str], int]]:

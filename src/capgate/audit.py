@@ -8,16 +8,20 @@ with an id of its own (the new run of a replay).
 
 The observer hook awaits the append before the adapter answers, and the append returns only after the line
 is written and fsync'd. So a crash or `kill -9` can lose only entries of calls that were not answered yet.
-Concurrent calls share one write and one fsync (group commit), so durability costs one disk flush per batch,
-not per call. If the disk fails, the entry goes to the error log instead and the call is answered anyway:
-the upstream has already acted, and failing the call would invite a retry of a mutation.
+One writer thread does the writing: whatever was queued while it wrote the previous batch goes in one write
+and one fsync (group commit), so durability costs one disk flush per batch, not per call. If the disk fails,
+the entry goes to the error log instead and the call is answered anyway: the upstream has already acted, and
+failing the call would invite a retry of a mutation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,12 +31,14 @@ import orjson
 
 from capgate.access import READ_METHODS
 from capgate.errors import ConfigurationError
-from capgate.redaction import redact
+from capgate.redaction import redact_bytes
 
 if TYPE_CHECKING:
     from capgate.observe import Call
 
 logger = logging.getLogger("capgate.audit")
+
+_Entry = tuple[bytes, asyncio.Future[None]]  # a line, and what its caller awaits until it is on disk
 
 
 def default_audit_path() -> Path:
@@ -48,8 +54,8 @@ class AuditLog:
         self.path = path
         self._fd: int | None = None
         self._watched: dict[str, list[str]] = {}  # mutating operation -> its path parameters' keys
-        self._pending: list[tuple[bytes, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue: queue.SimpleQueue[_Entry | None] = queue.SimpleQueue()  # None: the writer stops
+        self._writer: threading.Thread | None = None
 
     def open(self) -> None:
         """Create or open the file for appending; ConfigurationError if that is not possible."""
@@ -66,6 +72,9 @@ class AuditLog:
         except OSError as exc:
             raise ConfigurationError(f"--audit-log {self.path}: cannot append to it ({exc.strerror}); choose a "
                                      "writable path, or --no-audit-log to run without one") from None
+        # A daemon, so a process that never calls `close` can still exit; `close` drains and joins it.
+        self._writer = threading.Thread(target=self._write_batches, name="capgate-audit", daemon=True)
+        self._writer.start()
 
     def watch(self, operations: dict[str, Any]) -> None:
         """Audit the operations (name -> `Operation`) that change something; call again after a reload.
@@ -96,40 +105,75 @@ class AuditLog:
 
     async def append(self, entry: dict[str, Any]) -> None:
         """Write `entry` and return once it is on disk (or, if the disk failed, in the error log)."""
-        line = redact(orjson.dumps(entry, default=str).decode()).encode() + b"\n"
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((line, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        await asyncio.shield(done)  # a caller that goes away still gets its entry written
+        line = redact_bytes(orjson.dumps(entry, default=str)) + b"\n"
+        if self._writer is None:
+            self._log_lost(line, "the audit log is not open")
+            return
+        await self._enqueue(line)
 
     async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        """Write everything appended so far, stop the writer thread and close the file."""
+        writer, self._writer = self._writer, None  # from now on `append` goes to the error log
+        if writer is not None:
+            try:
+                await self._enqueue(b"")  # answered once every line queued before it is on disk
+            finally:  # even if this close is cancelled: the file is never closed under the writer
+                self._queue.put(None)
+                writer.join()
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
-    async def _flush(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            data = b"".join(line for line, _ in batch)
+    def _enqueue(self, line: bytes) -> asyncio.Future[None]:
+        done = asyncio.get_running_loop().create_future()
+        self._queue.put((line, done))  # queued, it is written even if the caller goes away
+        return done
+
+    def _write_batches(self) -> None:
+        """The writer thread: each batch is everything queued while the previous one was written."""
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            entries = [entry for entry in batch if entry is not None]
+            data = b"".join(line for line, _ in entries)
             try:
-                await asyncio.to_thread(self._write, data)
+                self._write(data)
             except OSError as exc:
-                logger.error("cannot write the audit log %s (%s); the entries follow: %s", self.path, exc.strerror,
-                             data.decode().strip())
-            for _, done in batch:
-                if not done.done():
-                    done.set_result(None)
+                self._log_lost(data, exc.strerror)
+            finally:
+                _answer(entries)
+            if len(entries) < len(batch):
+                return
 
     def _write(self, data: bytes) -> None:
-        if self._fd is None:
-            raise OSError(0, "the audit log is not open")
+        if not data:
+            return
+        assert self._fd is not None  # open() gave it before starting the writer; close() takes it after
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
+
+    def _log_lost(self, data: bytes, why: str | None) -> None:
+        logger.error("cannot write the audit log %s (%s); the entries follow: %s", self.path, why,
+                     data.decode().strip())
+
+
+def _answer(entries: list[_Entry]) -> None:
+    """Wake the callers of a written batch: one hand-off to each event loop they wait on (usually one)."""
+    waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+    for _, done in entries:
+        waiting.setdefault(done.get_loop(), []).append(done)
+    for loop, futures in waiting.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_resolve, futures)
+
+
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for done in futures:
+        if not done.done():  # a caller that went away cancelled its own future
+            done.set_result(None)
 
 
 def read_entries(path: Path) -> Iterator[dict[str, Any]]:
