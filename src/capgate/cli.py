@@ -89,7 +89,8 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "  TRIGGER_DEV_API_KEY=tr_dev_... capgate serve\n"
                        "  capgate serve trigger-dev-runs --base-uri management-runs=http://127.0.0.1:3030\n"
                        "  capgate serve ./my-capability.yaml --rest-port 8081 --mcp-port 9091\n"
-                       "  capgate serve --mcp-transport stdio --no-rest   # as an MCP client launches it\n\n"
+                       "  capgate serve --mcp-transport stdio --no-rest   # as an MCP client launches it\n"
+                       "  capgate serve --workers $(nproc)   # one process per core, sharing the ports (Linux)\n\n"
                        "environment: the document's secrets (TRIGGER_DEV_API_KEY for the bundled documents); "
                        "OTEL_* for traces (docs/configuration.md); CAPGATE_TOKENS and CAPGATE_REDIS_URL "
                        "(docs/hardening.md)")
@@ -99,6 +100,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                          help="serve MCP over this transport instead of the document's (stdio: on stdin/stdout, "
                               "logs on stderr)")
     command.add_argument("--no-rest", action="store_true", help="do not serve the REST facade")
+    command.add_argument("--workers", type=int, default=1, metavar="N",
+                         help="processes serving the same ports, e.g. one per core; Linux only, HTTP only. Without "
+                              "--redis-url each gets 1/N of the request budget (default: %(default)s)")
     from capgate.hardening_options import add_hardening_options
 
     add_hardening_options(command)
@@ -147,14 +151,32 @@ def _serve_config(options: argparse.Namespace) -> ServeConfig:
 
 
 def _serve(options: argparse.Namespace) -> int:
+    if options.workers == 1:
+        return _run_serve(options)
+    from capgate.worker_metrics import metrics_directory
+
+    with metrics_directory():  # first: prometheus_client reads its variable when it is imported
+        return _run_serve(options)
+
+
+def _run_serve(options: argparse.Namespace) -> int:
     from capgate.logs import configure_logging
-    from capgate.server import run
+    from capgate.server import Announce, announce_on_stderr, run
     from capgate.tracing import configure
 
     config = _serve_config(options)
     configure_logging(options.log_format, options.log_level, access_log=not options.no_access_log)
-    configure()
-    run(config)
+    announce: Announce = announce_on_stderr
+    ready = None
+    if options.workers != 1:
+        from capgate.workers import Worker, start_workers
+
+        started = start_workers(config, options.workers)
+        if not isinstance(started, Worker):
+            return started  # the supervisor, once every worker has stopped
+        config, announce, ready = started.config, started.announce, started.ready
+    configure()  # in each worker: the span exporter's thread must not exist when the supervisor forks
+    run(config, announce, ready)
     return EXIT_OK
 
 

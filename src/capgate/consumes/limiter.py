@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
+
+from capgate.errors import ConfigurationError
 
 MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong, not a plan to follow
 
@@ -34,10 +36,22 @@ class RateLimit:
     refill: int = 250
     interval: float = 10.0
     wait: float = 10.0
+    parts: int = 1  # processes that each spend this part of the budget on their own (`serve --workers`)
 
     def __post_init__(self) -> None:
         if self.burst < 1 or self.refill < 1 or self.interval <= 0 or self.wait < 0:
             raise ValueError("a rate limit needs burst >= 1, refill >= 1, interval > 0 and wait >= 0")
+
+    def divided(self, parts: int) -> RateLimit:
+        """The part of this budget each of `parts` processes may spend, so that together they stay within it."""
+        if parts == 1:
+            return self
+        if self.burst < parts or self.refill < parts:
+            raise ConfigurationError(f"the request budget {self.burst}/{self.refill}/{self.interval:g}s cannot be "
+                                     f"divided between {parts} workers (each needs 1 request of its burst and of "
+                                     "its refill); share it whole through Redis with --redis-url, or run fewer "
+                                     "workers")
+        return replace(self, burst=self.burst // parts, refill=self.refill // parts, parts=parts)
 
 
 class Limiter(Protocol):
@@ -91,7 +105,7 @@ class LocalLimiter:
         if reset <= now:
             return
         state = self._bucket(bucket, limit, now)
-        state.tokens = min(state.tokens, max(0, remaining))
+        state.tokens = min(state.tokens, max(0, remaining // limit.parts))  # this process's part of what is left
         state.refilled_at = min(reset, now + MAX_RESET_AHEAD) - limit.interval
 
     async def close(self) -> None:
