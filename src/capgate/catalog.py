@@ -14,10 +14,9 @@ from typing import Any
 
 from capgate.consumes.operation import WHOLE_BODY
 from capgate.exposes._binding import Binding
-from capgate.exposes.mcp import McpTarget
 from capgate.gateway import Gateway, RestAdapter, load_gateway
 from capgate.spec.check import operation_index
-from capgate.spec.models import ExposedOperation, ExposedResource
+from capgate.spec.models import ExposedOperation, ExposedResource, ExposesMcp, McpTool
 from capgate.spec.references import input_key, path_variables
 
 _PATH_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
@@ -92,7 +91,7 @@ def describe(document: str, *, base_uris: Mapping[str, str] | None = None) -> Ga
 def routes(gateway: Gateway, adapter: RestAdapter) -> list[Route]:
     """The adapter's routes in document order."""
     upstream = _upstream_paths(gateway)
-    tool_hints = {target.binding.operation.name: _tool_hints(target) for target in _targets(gateway)}
+    tool_hints = {tool.call: _tool_hints(tool) for tool in _tool_specs(gateway)}
     found = list(_exposed(adapter))
     names = Counter(_base_name(resource, operation) for resource, operation, _ in found)
     described = []
@@ -113,7 +112,8 @@ def tools(gateway: Gateway) -> list[Tool]:
     """Every MCP tool of every MCP adapter, in document order."""
     upstream = _upstream_paths(gateway)
     described = []
-    for target in _targets(gateway):
+    targets = [target for adapter in gateway.mcp for target in adapter.targets.values()]
+    for spec, target in zip(_tool_specs(gateway), targets, strict=True):  # both in document order
         tool = target.tool
         schema = tool.input_schema
         required = set(schema.get("required", []))
@@ -122,7 +122,7 @@ def tools(gateway: Gateway) -> list[Tool]:
                   for name, property_schema in schema.get("properties", {}).items()]
         operation = target.binding.operation.name
         described.append(Tool(tool.name, tool.title or tool.name, tool.description or "", operation,
-                              upstream[operation], inputs, _tool_hints(target)))
+                              upstream[operation], inputs, _tool_hints(spec)))
     return described
 
 
@@ -155,16 +155,16 @@ def _route_inputs(path: str, binding: Binding) -> Iterator[Input]:
             yield Input(variable, "path", True, {"type": "string"}, "")
 
 
-def _targets(gateway: Gateway) -> Iterator[McpTarget]:
-    for adapter in gateway.mcp:
-        yield from adapter.targets.values()
+def _tool_specs(gateway: Gateway) -> Iterator[McpTool]:
+    """The document's MCP tools, read without building the MCP adapters (the REST facade's docs need them)."""
+    for adapter in gateway.loaded.document.capability.exposes:
+        if isinstance(adapter, ExposesMcp):
+            yield from adapter.tools
 
 
-def _tool_hints(target: McpTarget) -> Hints:
-    annotations = target.tool.annotations
-    assert annotations is not None, "describe_tool states every hint"
-    return Hints(bool(annotations.read_only_hint), bool(annotations.destructive_hint),
-                 bool(annotations.idempotent_hint))
+def _tool_hints(tool: McpTool) -> Hints:
+    stated = tool.stated_hints()
+    return Hints(stated.read_only, stated.destructive, stated.idempotent)
 
 
 def _method_hints(method: str, binding: Binding) -> Hints:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from capgate.consumes._binds import Secrets, resolve_binds
 from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
@@ -24,11 +26,13 @@ from capgate.consumes.resilience import (
 )
 from capgate.errors import ConfigurationError
 from capgate.exposes._binding import Binding
-from capgate.exposes.mcp import McpAdapter, describe_tool
 from capgate.exposes.rest import RestOperation
 from capgate.observe import Observers
 from capgate.spec import LoadedDocument, load_document
-from capgate.spec.models import ExposesMcp, ExposesRest
+from capgate.spec.models import ExposedOperation, ExposesMcp, ExposesRest, McpTool
+
+if TYPE_CHECKING:
+    from capgate.exposes.mcp import McpAdapter
 
 _BASE_URI = re.compile(r"^https?://[^/?#]+(/[^?#]*)?$")
 
@@ -49,7 +53,21 @@ class Gateway:
     operations: dict[str, Operation]
     observers: Observers = field(default_factory=Observers)
     rest: list[RestAdapter] = field(default_factory=list)
-    mcp: list[McpAdapter] = field(default_factory=list)
+
+    @cached_property
+    def mcp(self) -> list[McpAdapter]:
+        """The MCP adapters, built on first use: that imports the MCP SDK (~0.5 s), which the REST facade and
+        the CLI's other commands do without, so `capgate serve` answers REST calls while it loads."""
+        from capgate.exposes.mcp import McpAdapter, describe_tool
+
+        return [McpAdapter(adapter, [describe_tool(tool, self.binding(tool, adapter.namespace))
+                                     for tool in adapter.tools])
+                for adapter in self.loaded.document.capability.exposes if isinstance(adapter, ExposesMcp)]
+
+    def binding(self, step: McpTool | ExposedOperation, namespace: str) -> Binding:
+        """What one exposed tool or REST operation calls, and how its inputs and output are wired."""
+        return Binding(self.operations[step.call or ""], step.with_, namespace, step.output_parameters,
+                       self.secrets, self.observers)
 
     async def open(self) -> None:
         for client in self.clients.values():
@@ -99,17 +117,8 @@ def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
     gateway = Gateway(loaded, secrets, clients, operations, observers)
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
-            rest_operations = [
-                RestOperation(resource.path, operation.method,
-                              Binding(operations[operation.call or ""], operation.with_, adapter.namespace,
-                                      operation.output_parameters, secrets, observers))
-                for resource in adapter.resources
-                for operation in resource.operations
-            ]
+            rest_operations = [RestOperation(resource.path, operation.method,
+                                             gateway.binding(operation, adapter.namespace))
+                               for resource in adapter.resources for operation in resource.operations]
             gateway.rest.append(RestAdapter(adapter, rest_operations))
-        elif isinstance(adapter, ExposesMcp):
-            targets = [describe_tool(tool, Binding(operations[tool.call or ""], tool.with_, adapter.namespace,
-                                                   tool.output_parameters, secrets, observers))
-                       for tool in adapter.tools]
-            gateway.mcp.append(McpAdapter(adapter, targets))
     return gateway

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp
 
@@ -21,10 +21,13 @@ from capgate.consumes.limiter import Limiter, LocalLimiter
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
 from capgate.errors import ConfigurationError
 from capgate.exposes._guard import Guard, GuardSettings
-from capgate.exposes.mcp import McpAdapter, transport_security
+from capgate.exposes._origins import Origins
 from capgate.gateway import Gateway
 from capgate.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
 from capgate.observe import Observers
+
+if TYPE_CHECKING:  # the MCP SDK is imported only when an MCP adapter is built (start-up time)
+    from capgate.exposes.mcp import McpAdapter
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,7 @@ class Safeguards:
 
     def guard_rest(self, app: ASGIApp, *, host: str, allowed_hosts: list[str], allowed_origins: list[str]
                    ) -> ASGIApp:
-        return Guard(app, "rest", self._settings(),
-                     security=transport_security(host, allowed_hosts, allowed_origins))
+        return Guard(app, "rest", self._settings(), origins=Origins.allowed(host, allowed_hosts, allowed_origins))
 
     def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
         return Guard(app, "mcp", self._settings(), write_tools=adapter.write_tools)

@@ -30,7 +30,7 @@ from capgate.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from capgate.metrics import CIRCUIT_STATE, CIRCUIT_VALUES, LIMITER_WAIT, UPSTREAM_RETRIES
+from capgate.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, upstream_retries
 from capgate.redaction import redact_bytes
 from capgate.spec.models import ConsumedOperation, ConsumesHttp, Document
 
@@ -55,6 +55,7 @@ class ResilienceSettings:
     rate_limit_wait: float | None = None  # None: the document's `rateLimit.wait`, else the default
     rate_limiting: bool = True
     redis_url: str | None = None
+    budget_parts: int = 1  # processes that spend each budget without sharing it (`serve --workers`, no Redis)
 
 
 DEFAULT_RESILIENCE = ResilienceSettings()
@@ -88,7 +89,7 @@ class ResilientClient:
         attempt = 1
         while (delay := self._retry_delay(request, outcome, attempt, deadline)) is not None:
             reason = str(outcome.status) if isinstance(outcome, UpstreamResult) else "connection"
-            UPSTREAM_RETRIES.labels(operation=request.operation, reason=reason).inc()
+            upstream_retries(request.operation, reason).inc()
             await asyncio.sleep(delay)
             attempt += 1
             try:
@@ -127,7 +128,7 @@ class ResilientClient:
         return result
 
     def _show_circuit(self) -> None:
-        CIRCUIT_STATE.labels(namespace=self.namespace).set(CIRCUIT_VALUES[self.breaker.state])
+        circuit_state(self.namespace).set(CIRCUIT_VALUES[self.breaker.state])
 
     async def _pace(self, request: UpstreamRequest, deadline: float) -> None:
         """Wait for a token of the budget, as long as a call may queue.
@@ -143,7 +144,7 @@ class ResilientClient:
             if time.monotonic() + wait > give_up:
                 break
             await asyncio.sleep(wait)
-        LIMITER_WAIT.labels(namespace=self.namespace).observe(time.monotonic() - started)
+        limiter_wait(self.namespace).observe(time.monotonic() - started)
 
     async def _learn_budget(self, request: UpstreamRequest, result: UpstreamResult) -> None:
         """Correct the local bucket with what the upstream says of its own (other clients may share the key)."""
@@ -240,7 +241,8 @@ def resolve_timeouts(consumes: ConsumesHttp, operation: ConsumedOperation, base:
 
 
 def resolve_rate_limit(consumes: ConsumesHttp, settings: ResilienceSettings) -> RateLimit | None:
-    """The budget of one upstream: the command line's, else the document's `rateLimit`, else Trigger.dev's."""
+    """The budget of one upstream: the command line's, else the document's `rateLimit`, else Trigger.dev's;
+    this process's part of it when several spend it without sharing it."""
     if not settings.rate_limiting:
         return None
     declared = consumes.rate_limit
@@ -251,7 +253,8 @@ def resolve_rate_limit(consumes: ConsumesHttp, settings: ResilienceSettings) -> 
                           DEFAULT_RATE_LIMIT.wait if declared.wait is None else declared.wait)
     else:
         limit = DEFAULT_RATE_LIMIT
-    return limit if settings.rate_limit_wait is None else replace(limit, wait=settings.rate_limit_wait)
+    limit = limit if settings.rate_limit_wait is None else replace(limit, wait=settings.rate_limit_wait)
+    return limit.divided(settings.budget_parts)
 
 
 def tool_hinted_idempotent(document: Document) -> set[str]:

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate.access import READ_METHODS, Tokens
 from capgate.exposes._exchange import SCOPE_KEY, Exchange
+from capgate.exposes._origins import Origins
 from capgate.exposes._problem import problem
 from capgate.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES
 from capgate.logs import log_access
@@ -45,11 +44,11 @@ class Guard:
     """ASGI middleware around one adapter's app; `write_tools` is given for MCP (tools that are not read-only)."""
 
     def __init__(self, app: ASGIApp, adapter: str, settings: GuardSettings, *,
-                 security: TransportSecuritySettings | None = None, write_tools: frozenset[str] | None = None) -> None:
+                 origins: Origins | None = None, write_tools: frozenset[str] | None = None) -> None:
         self.app = app
         self.adapter = adapter
         self.settings = settings
-        self._security = TransportSecurityMiddleware(security) if security is not None else None
+        self._origins = origins
         self._write_tools = write_tools
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,10 +85,10 @@ class Guard:
         await self.app(scope, receive, send)
 
     async def _check_request(self, scope: Scope, exchange: Exchange) -> Response | None:
-        if self._security is not None:
-            invalid = await self._security.validate_request(Request(scope))
-            if invalid is not None:
-                return _refuse(exchange, "host or origin", _explain_security(invalid.status_code, Request(scope)))
+        if self._origins is not None:
+            misdirected = self._misdirected(_header(scope, b"host"), _header(scope, b"origin"))
+            if misdirected is not None:
+                return _refuse(exchange, "host or origin", misdirected)
         target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
         if target > self.settings.max_target:
             return _refuse(exchange, "target too long", problem(
@@ -98,7 +97,7 @@ class Guard:
         tokens = self.settings.tokens
         if not tokens or scope["path"] in PUBLIC_PATHS:
             return None
-        scheme, _, presented = Request(scope).headers.get("authorization", "").partition(" ")
+        scheme, _, presented = _header(scope, b"authorization").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
             return _refuse(exchange, "no token", problem(
                 401, "Unauthorized", "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
@@ -110,6 +109,17 @@ class Guard:
                 headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'}))
         if self._write_tools is None and exchange.read_only and scope["method"] not in READ_METHODS:
             return _insufficient_scope(exchange, f"{scope['method']} changes things")
+        return None
+
+    def _misdirected(self, host: str, origin: str) -> Response | None:
+        """421 for a Host that is not this gateway's, 403 for an Origin not allowed (`capgate.exposes._origins`)."""
+        assert self._origins is not None
+        if not self._origins.host_ok(host):
+            return problem(421, "Misdirected Request", f"Host {host!r} is not a name this gateway answers to; the "
+                           "operator can allow it with --allow-host HOST:PORT")
+        if not self._origins.origin_ok(origin):
+            return problem(403, "Forbidden", f"Origin {origin!r} may not call this gateway (a web page cannot use "
+                           "it unless allowed); the operator can allow it with --allow-origin ORIGIN")
         return None
 
     def _check_tools(self, body: bytes, exchange: Exchange) -> Response | None:
@@ -130,6 +140,16 @@ class Guard:
         return None
 
 
+def _header(scope: Scope, name: bytes) -> str:
+    """The first value of header `name` (lower case, as ASGI gives names), or "": what Starlette's
+    `Request(scope).headers.get(...)` answers, without building a `Request` per check."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
 def _refuse(exchange: Exchange, reason: str, response: Response) -> Response:
     exchange.refused = reason
     return response
@@ -142,14 +162,6 @@ def _insufficient_scope(exchange: Exchange, what: str) -> Response:
         "read scope", headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'}))
 
 
-def _explain_security(status: int, request: Request) -> Response:
-    if status == 421:
-        host = request.headers.get("host", "")
-        return problem(421, "Misdirected Request", f"Host {host!r} is not a name this gateway answers to; the "
-                       "operator can allow it with --allow-host HOST:PORT")
-    origin = request.headers.get("origin", "")
-    return problem(403, "Forbidden", f"Origin {origin!r} may not call this gateway (a web page cannot use it "
-                   "unless allowed); the operator can allow it with --allow-origin ORIGIN")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

@@ -6,6 +6,7 @@ for the reference engine load. Field names follow the format's camelCase through
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt
@@ -176,6 +177,24 @@ class McpTool(_Model):
     with_: dict[str, Any] | None = Field(None, alias="with")
     input_parameters: list[InputParameter] = []
     output_parameters: list[OutputParameter] = []
+
+    def stated_hints(self) -> StatedHints:
+        """All four MCP hints, stated: read-only if said so; an unstated `destructive` is the opposite of
+        read-only, an unstated `openWorld` is true (MCP's defaults), an unstated `idempotent` is false."""
+        hints = self.hints or McpHints()
+        read_only = bool(hints.read_only)
+        return StatedHints(read_only=read_only,
+                           destructive=(not read_only) if hints.destructive is None else hints.destructive,
+                           idempotent=bool(hints.idempotent),
+                           open_world=True if hints.open_world is None else hints.open_world)
+
+
+@dataclass(frozen=True)
+class StatedHints:
+    read_only: bool
+    destructive: bool
+    idempotent: bool
+    open_world: bool
 
 
 class ExposesMcp(_Model):
