@@ -123,16 +123,18 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (the peak resident set) of one process, in KiB."""
+    """VmRSS, VmHWM (the peak resident set) and Pss (shared pages divided between their users) of one process,
+    in KiB. Forked workers share most pages, which VmRSS counts once per process; Pss adds up."""
     values = {}
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    name, amount = line.split(":", 1)
-                    values[name] = int(amount.split()[0])
-    except OSError:
-        pass
+    for path, names in ((f"/proc/{pid}/status", ("VmRSS:", "VmHWM:")), (f"/proc/{pid}/smaps_rollup", ("Pss:",))):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    if line.startswith(names):
+                        name, amount = line.split(":", 1)
+                        values[name] = int(amount.split()[0])
+        except OSError:
+            pass
     return values
 
 

@@ -254,7 +254,9 @@ def markdown(result: dict[str, Any]) -> str:
         memory = result.get("memory", {}).get(name)
         if memory:
             total = sum(p.get("VmRSS", 0) for p in memory["processes"].values()) / MIB
-            lines.append(f"| {name} | – | {total:.1f} MiB (VmRSS, all processes) |")
+            pss = sum(p.get("Pss", 0) for p in memory["processes"].values()) / MIB
+            shared = f"; {pss:.1f} MiB PSS, what they add up to" if pss else ""
+            lines.append(f"| {name} | – | {total:.1f} MiB (VmRSS, all processes{shared}) |")
     for error in startup.get("errors", []):
         lines.append(f"| start-up failed | {error['error'][-200:]!r} | |")
     lines += ["", "Raw data: `latest.json` (every run, every check). How to read this: `bench/README.md`.", ""]
