@@ -94,32 +94,22 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
                         load=lambda: _load(config, safeguards),
                         build=lambda new: [listener.app for listener in _listeners(new, config, safeguards,
                                                                                    iter(sockets))])
-    handles_signals = stop is None
-    stop = stop or asyncio.Event()
-    reloads: set[asyncio.Task[bool]] = set()
-    loop = asyncio.get_running_loop()
+    signals = _Signals(reloader, stop)
     try:
-        if handles_signals:
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, stop.set)
         unbound = iter(sockets)
         await servers.start(_rest_listeners(gateway, config, safeguards, unbound))
         # REST answers while the MCP SDK is imported (~0.5 s) in a thread; MCP calls wait in the listen backlog.
-        if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), stop):
+        if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), signals.stop):
             http, stdio = _mcp_listeners(gateway, config, safeguards, unbound)
             await servers.start(http)
             servers.serve_stdio(stdio)
-            if handles_signals:  # SIGHUP: load the document again and swap it in, or keep the old one, saying why
-                loop.add_signal_handler(signal.SIGHUP, lambda: reloads.add(asyncio.create_task(reloader.reload())))
+            signals.serving.set()
             if ready is not None:
                 ready()
-        await servers.run_until(stop)
+        await servers.run_until(signals.stop)
     finally:
-        if handles_signals:
-            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
         await servers.close()
-        await asyncio.gather(*reloads, return_exceptions=True)
+        await signals.close()
         for sock in sockets:
             sock.close()
         await reloader.gateway.close()
@@ -161,6 +151,36 @@ def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
         factory = None
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(main)
+
+
+class _Signals:
+    """Without a `stop` from the caller: SIGINT and SIGTERM set `stop`, and SIGHUP loads the document again and
+    swaps it in (or keeps the old one, saying why) once every adapter serves — one during start-up waits."""
+
+    def __init__(self, reloader: Reloader, stop: asyncio.Event | None) -> None:
+        self.handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if stop is None else ()
+        self.stop = stop or asyncio.Event()
+        self.serving = asyncio.Event()
+        self._reloader = reloader
+        self._reloads: set[asyncio.Task[bool]] = set()
+        self._loop = asyncio.get_running_loop()
+        for signum in self.handled:
+            self._loop.add_signal_handler(signum, self._reload_soon if signum == signal.SIGHUP else self.stop.set)
+
+    def _reload_soon(self) -> None:
+        self._reloads.add(asyncio.create_task(self._reload()))
+
+    async def _reload(self) -> bool:
+        await self.serving.wait()
+        return await self._reloader.reload()
+
+    async def close(self) -> None:
+        for signum in self.handled:
+            self._loop.remove_signal_handler(signum)
+        if not self.serving.is_set():  # reloads waiting for a start that did not happen
+            for task in self._reloads:
+                task.cancel()
+        await asyncio.gather(*self._reloads, return_exceptions=True)
 
 
 class _Servers:

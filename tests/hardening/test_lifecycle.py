@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from capgate.audit import read_entries
 from capgate.spec import bundled_documents
 from tests.cli.test_serve_and_validate import serving
 from tests.hardening.conftest import RUN
+from tests.support.cli import CAPGATE
 from tests.support.gateway import TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
@@ -111,3 +114,23 @@ async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) ->
             # Cut off after the grace period: a 5xx if uvicorn could still answer, else a dropped connection.
             with contextlib.suppress(aiohttp.ClientError):
                 assert (await stuck).status >= 500
+
+
+def test_a_sighup_during_start_up_waits_for_it_and_reloads(upstream: RecordingUpstream) -> None:
+    """REST is ready before the MCP server (capgate.server): a SIGHUP in between must neither kill capgate (the
+    default action of SIGHUP) nor reload half of it."""
+    process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--no-audit-log",
+                                "--log-format", "json", "--base-uri", f"management-runs={upstream.url}"],
+                               stderr=subprocess.PIPE, text=True, env=os.environ | ENV)
+    try:
+        assert process.stderr is not None
+        assert "REST facade ready" in process.stderr.readline()
+        process.send_signal(signal.SIGHUP)
+        following = [process.stderr.readline() for _ in range(2)]
+        assert "MCP server ready" in following[0] and "reloaded" in following[1], following
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
