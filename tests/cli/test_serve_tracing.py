@@ -3,13 +3,11 @@ exports its spans over OTLP/HTTP (here to the recording upstream, standing in fo
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import time
 import urllib.request
 
-from tests.support.cli import CAPGATE, cli_env
+from tests.support.cli import CAPGATE, cli_env, ready_url
 from tests.support.upstream import RecordingUpstream
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -22,14 +20,7 @@ def test_the_callers_trace_reaches_the_upstream_and_the_spans_reach_the_collecto
     process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri",
                                 f"management-runs={upstream.url}"], stderr=subprocess.PIPE, text=True, env=env)
     try:
-        assert process.stderr is not None
-        rest = None
-        deadline = time.monotonic() + 20
-        while rest is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line, "capgate serve stopped before it was ready"
-            found = re.search(r"REST facade ready on (\S+)", line)
-            rest = found.group(1) if found else None
+        rest = ready_url(process, "REST facade")
         upstream.reply(200, {"data": [], "pagination": {}})
         request = urllib.request.Request(f"{rest}/v1/api/v1/runs",
                                          headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"})

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import time
 
 import aiohttp
 import pytest
@@ -14,7 +12,7 @@ from opentelemetry import trace
 
 from capgate.gateway import load_gateway
 from tests.exposes.conftest import Stack
-from tests.support.cli import CAPGATE, cli_env
+from tests.support.cli import CAPGATE, cli_env, ready_url
 from tests.support.gateway import TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
@@ -47,16 +45,8 @@ async def test_with_traces_on_each_tool_call_gets_the_sdks_mcp_span(upstream: Re
     process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri",
                                 f"management-runs={upstream.url}"], stderr=subprocess.PIPE, text=True, env=env)
     try:
-        assert process.stderr is not None
-        mcp = None
-        deadline = time.monotonic() + 20
-        while mcp is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            assert line, "capgate serve stopped before it was ready"
-            found = re.search(r"MCP server ready on (\S+)", line)
-            mcp = found.group(1) if found else None
-        assert mcp is not None
-        async with Client(mcp) as client:  # the upstream answers with its default JSON echo
+        # the upstream answers with its default JSON echo
+        async with Client(ready_url(process, "MCP server")) as client:
             result = await client.call_tool("list-runs", {"page.size": 5})
         assert result.is_error is False
     finally:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 
 from tests.support.gateway import TEST_KEY
 
@@ -21,3 +23,16 @@ def cli_env(**extra: str) -> dict[str, str]:
 def capgate(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """`capgate ARGS` with its output piped (so not a terminal)."""
     return subprocess.run([*CAPGATE, *args], capture_output=True, text=True, env=env or cli_env(), timeout=timeout)
+
+
+def ready_url(process: subprocess.Popen[str], adapter: str, timeout: float = 20) -> str:
+    """The URL in the `capgate: ADAPTER ready on URL` line of a `capgate serve` started with stderr piped."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        assert line, "capgate serve stopped before it was ready"
+        found = re.search(rf"{adapter} ready on (\S+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no '{adapter} ready' line within {timeout} s")
