@@ -31,9 +31,20 @@ def environment_for_key(key: str) -> Environment:
     )
 
 
+# What the Fetch standard strips from both ends of a header value: the live service reads headers through
+# Remix's `Headers`, so `Authorization: Bearer ` reaches it as `Bearer`, whatever the HTTP parser in front did.
+_HTTP_WHITESPACE = " \t\r\n"
+
+
 def bearer_token(headers: Headers) -> str:
-    """The token in `Authorization`, with an optional `Bearer ` prefix removed, as the live service reads it."""
-    return headers.get("authorization", "").removeprefix("Bearer ").strip()
+    """The token in `Authorization` as the live service reads it (`internal-packages/rbac/src/bearerCredentials.ts`):
+    the value normalised as Fetch's `Headers` normalise it, then `replace(/^Bearer /, "").trim()`.
+
+    So `Bearer ` (normalised to `Bearer`, which has no `Bearer ` prefix to remove) is the key `Bearer`, which is
+    no environment's: "Invalid API key". Only a value that is empty once the prefix is gone is "missing".
+    """
+    value = headers.get("authorization", "").strip(_HTTP_WHITESPACE)
+    return value.removeprefix("Bearer ").strip()
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,14 @@ def test_no_authorization_header_is_a_problem_json_401_before_routing(shared: Ap
 def test_api_builder_routes_refuse_bad_keys(shared: Api, method: str, path: str, body: object) -> None:
     bad = shared.call(method, path, body, key="tr_dev_notakey0000000000000000")
     assert (bad.status, bad.json()) == (401, {"error": "Invalid API key"})
-    empty = shared.call(method, path, body, headers={"Authorization": "Bearer "})
+    # The live service reads headers through Fetch's `Headers`, which strip whitespace at both ends: `Bearer `
+    # arrives as `Bearer`, which has no `Bearer ` prefix to remove, so it is a key, and an unknown one. The
+    # emulator answers the same whether or not its HTTP parser kept the trailing space.
+    for value in ("Bearer ", "Bearer", "Bearer \t", "  Bearer  "):
+        named = shared.call(method, path, body, headers={"Authorization": value})
+        assert (named.status, named.json()) == (401, {"error": "Invalid API key"}), value
+    # Empty once the prefix is gone and the rest trimmed as JavaScript's trim() does (no-break space included).
+    empty = shared.call(method, path, body, headers={"Authorization": "Bearer \xa0"})
     assert (empty.status, empty.json()) == (401, {"error": "Invalid or Missing API key"})
 
 
