@@ -10,7 +10,7 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from capgate.cli import main
+from capgate.cli.program import main
 from tests.support.cli import capgate
 from tests.support.gateway import TEST_KEY
 from tests.support.upstream import RecordingUpstream

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from capgate.call import parse_value
-from capgate.console import table
-from capgate.present import columns, duration, render
+from capgate.cli.call import parse_value
+from capgate.cli.present import columns, duration, render
+from capgate.cli.terminal import table
 
 
 def plain(text: str, colour: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capgate.cli import _parser
+from capgate.cli.program import _parser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from capgate.spec import bundled_documents
+from capgate.document import bundled_documents
 from tests.support.gateway import TEST_KEY
 from tests.support.upstream import RecordingUpstream
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from capgate.cli import main
+from capgate.cli.program import main
 from tests.support.cli import CAPGATE, capgate, cli_env
 from tests.support.gateway import TEST_KEY
 from tests.support.terminal import run_in_terminal

@@ -9,11 +9,11 @@ import orjson
 import pytest
 import yaml
 
-from capgate.consumes._binds import Secrets, resolve_binds
+from capgate.consumes.binds import Secrets, resolve_binds
 from capgate.consumes.client import UpstreamClient
 from capgate.consumes.operation import Operation
-from capgate.errors import ArgumentError, ConfigurationError
-from capgate.spec.models import Document
+from capgate.core.errors import ArgumentError, ConfigurationError
+from capgate.document.models import Document
 
 DOCUMENT = """
 naftiko: 1.0.0-alpha2
@@ -138,7 +138,7 @@ def test_binds_from_a_file_location(tmp_path: Path) -> None:
 
 
 def test_schema_coercions() -> None:
-    from capgate.consumes._schema import Invalid, compile_schema
+    from capgate.consumes.validation import Invalid, compile_schema
 
     cases: list[tuple[dict[str, Any], Any, Any]] = [
         ({"type": "integer"}, "25", 25), ({"type": "number"}, "2.5", 2.5), ({"type": "boolean"}, "false", False),

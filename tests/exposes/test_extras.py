@@ -12,12 +12,12 @@ import pytest
 from mcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from capgate.catalog import describe
-from capgate.cli import main
-from capgate.gateway import load_gateway
-from capgate.health import Readiness
-from capgate.openapi import build_openapi
-from capgate.spec import bundled_documents
+from capgate.cli.program import main
+from capgate.document import bundled_documents
+from capgate.exposes.catalog import describe
+from capgate.exposes.rest.openapi import build_openapi
+from capgate.exposes.rest.probes import Readiness
+from capgate.gateway.assembly import load_gateway
 from tests.exposes.conftest import Stack
 from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream, recording_upstream

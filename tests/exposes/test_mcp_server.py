@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from opentelemetry import trace
 
-from capgate.gateway import load_gateway
+from capgate.gateway.assembly import load_gateway
 from tests.exposes.conftest import Stack
 from tests.support.cli import CAPGATE, cli_env, ready_url
 from tests.support.gateway import TEST_KEY

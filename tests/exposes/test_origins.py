@@ -6,8 +6,8 @@ import pytest
 from mcp.server.transport_security import TransportSecurityMiddleware
 from starlette.requests import Request
 
-from capgate.exposes._origins import Origins
-from capgate.exposes.mcp import transport_security
+from capgate.exposes.inbound.origins import Origins
+from capgate.exposes.mcp.server import transport_security
 
 HOSTS = ["127.0.0.1:8080", "127.0.0.1", "localhost:9", "[::1]:8080", "127.0.0.10:80", "127.0.0.1.evil.com",
          "gateway.internal:443", "gateway.internal", "evil.example", "", "10.0.0.5:8080", "LOCALHOST:8080"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from capgate.exposes._output import apply_output, compile_output
-from capgate.spec.models import OutputParameter
+from capgate.document.models import OutputParameter
+from capgate.exposes.output import apply_output, compile_output
 
 BODY = {"data": [{"id": "run_a", "status": "QUEUED"}, {"id": "run_b", "status": "FAILED"}],
         "pagination": {"next": "abc"}}

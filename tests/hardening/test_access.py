@@ -14,10 +14,10 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from capgate.access import load_tokens
-from capgate.errors import ConfigurationError
-from capgate.gateway import load_gateway
-from capgate.safeguards import Hardening, Safeguards
+from capgate.core.errors import ConfigurationError
+from capgate.exposes.inbound.tokens import load_tokens
+from capgate.gateway.assembly import load_gateway
+from capgate.gateway.safeguards import Hardening, Safeguards
 from tests.exposes.test_operations import rest_call
 from tests.hardening.conftest import RUN
 from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
@@ -129,7 +129,7 @@ async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) ->
 
 async def test_a_document_that_passes_headers_through_still_never_forwards_credentials(
         upstream: RecordingUpstream, tmp_path: Any) -> None:
-    from capgate.spec import bundled_documents
+    from capgate.document import bundled_documents
 
     source = bundled_documents()["trigger-dev-runs"].read_text()
     leaky = "    - name: x-trigger-source\n"

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from capgate import logs, redaction
-from capgate.access import Token
 from capgate.consumes.client import UpstreamResult
-from capgate.exposes._exchange import Exchange
-from capgate.observe import Call
+from capgate.core import redaction
+from capgate.exposes.inbound.tokens import Token
+from capgate.observe import logs
+from capgate.observe.exchange import Exchange
+from capgate.observe.records import Call
 from tests.support.gateway import TEST_KEY
 
 pytestmark = pytest.mark.anyio
@@ -118,8 +119,8 @@ def test_a_line_outside_an_event_loop_is_written_at_once(stream: io.StringIO) ->
 def test_no_line_is_lost_when_the_process_exits_in_the_same_turn() -> None:
     script = """if True:
         import asyncio, sys
-        from capgate import logs
-        from capgate.exposes._exchange import Exchange
+        from capgate.observe import logs
+        from capgate.observe.exchange import Exchange
 
         async def main():
             logs.configure_logging("json", "info")

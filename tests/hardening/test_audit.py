@@ -14,8 +14,8 @@ import orjson
 import pytest
 from mcp import Client
 
-from capgate.audit import read_entries
-from capgate.safeguards import Hardening
+from capgate.gateway.safeguards import Hardening
+from capgate.observe.audit import read_entries
 from tests.cli.test_serve_and_validate import serving
 from tests.exposes.test_operations import rest_call
 from tests.hardening.conftest import RUN

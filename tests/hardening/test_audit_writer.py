@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from capgate.audit import AuditLog, read_entries
+from capgate.observe.audit import AuditLog, read_entries
 
 pytestmark = pytest.mark.anyio
 

@@ -16,10 +16,10 @@ import orjson
 import pytest
 from mcp import Client
 
-from capgate.audit import read_entries
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
-from capgate.safeguards import Hardening
+from capgate.gateway.safeguards import Hardening
+from capgate.observe.audit import read_entries
 from tests.hardening.conftest import Emulator, http
 from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
 

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from mcp import Client
 
-from capgate.audit import read_entries
-from capgate.spec import bundled_documents
+from capgate.document import bundled_documents
+from capgate.observe.audit import read_entries
 from tests.cli.test_serve_and_validate import serving
 from tests.hardening.conftest import RUN
 from tests.support.cli import CAPGATE
@@ -117,7 +117,7 @@ async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) ->
 
 
 def test_a_sighup_during_start_up_waits_for_it_and_reloads(upstream: RecordingUpstream) -> None:
-    """REST is ready before the MCP server (capgate.server): a SIGHUP in between must neither kill capgate (the
+    """REST is ready before the MCP server (capgate.serve.server): a SIGHUP in between must neither kill capgate (the
     default action of SIGHUP) nor reload half of it."""
     process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--no-audit-log",
                                 "--log-format", "json", "--base-uri", f"management-runs={upstream.url}"],

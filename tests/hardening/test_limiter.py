@@ -18,9 +18,9 @@ from capgate.consumes.limiter import RateLimit
 from capgate.consumes.redis_limiter import RedisLimiter
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
-from capgate.errors import ConfigurationError
-from capgate.safeguards import Hardening
-from capgate.server import ServeConfig
+from capgate.core.errors import ConfigurationError
+from capgate.gateway.safeguards import Hardening
+from capgate.serve.server import ServeConfig
 from tests.hardening.conftest import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
 from tests.support.servers import free_port, serve_app

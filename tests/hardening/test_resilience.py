@@ -18,7 +18,7 @@ from capgate.consumes.breaker import BreakerSettings
 from capgate.consumes.client import ClientSettings, Timeouts
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
-from capgate.safeguards import Hardening
+from capgate.gateway.safeguards import Hardening
 from tests.exposes.test_operations import rest_call
 from tests.hardening.conftest import Emulator
 from tests.support.gateway import Running, gateway_config, running_gateway

@@ -16,8 +16,8 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from capgate import redaction
-from capgate.logs import JsonFormatter, TextFormatter
+from capgate.core import redaction
+from capgate.observe.logs import JsonFormatter, TextFormatter
 from tests.cli.test_serve_and_validate import serving
 from tests.exposes.test_operations import rest_call
 from tests.hardening.conftest import RUN
@@ -81,7 +81,7 @@ async def test_no_secret_in_any_output(upstream: RecordingUpstream, tmp_path: Pa
 
 
 def test_validate_output_is_redacted(tmp_path: Path) -> None:
-    from capgate.spec import bundled_documents
+    from capgate.document import bundled_documents
 
     source = Path(bundled_documents()["trigger-dev-runs"]).read_text()
     document = tmp_path / "leaky.yaml"

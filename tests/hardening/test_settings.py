@@ -13,9 +13,9 @@ from capgate.consumes.breaker import BreakerSettings, CircuitBreaker
 from capgate.consumes.client import Timeouts
 from capgate.consumes.limiter import LocalLimiter, RateLimit
 from capgate.consumes.resilience import ResilienceSettings, TimeoutOverrides
-from capgate.errors import DocumentError
-from capgate.gateway import load_gateway
-from capgate.spec import bundled_documents
+from capgate.core.errors import DocumentError
+from capgate.document import bundled_documents
+from capgate.gateway.assembly import load_gateway
 from tests.support.gateway import TEST_KEY
 
 pytestmark = pytest.mark.anyio

@@ -145,7 +145,7 @@ def _capgate_argv() -> list[str]:
     found = shutil.which("capgate")
     if found:
         return [found]
-    return [sys.executable, "-c", "import sys; from capgate.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from capgate.cli.program import main; sys.exit(main())"]
 
 
 @contextmanager

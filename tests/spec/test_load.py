@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from capgate.errors import DocumentError
-from capgate.spec import bundled_documents, load_document
+from capgate.core.errors import DocumentError
+from capgate.document import bundled_documents, load_document
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "management-runs.yaml"
 

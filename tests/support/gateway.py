@@ -1,4 +1,4 @@
-"""Run `capgate.server.serve` in a background thread, as `capgate serve` would, and hand back its URLs."""
+"""Run `capgate.serve.server.serve` in a background thread, as `capgate serve` would, and hand back its URLs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from capgate.server import ServeConfig, serve
+from capgate.serve.server import ServeConfig, serve
 
 TEST_KEY = "tr_dev_canaryCANARYcanary000001"  # a canary: it must never appear in any output a test captures
 

@@ -30,7 +30,7 @@ def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: floa
 
     Waits on `server.started`, never a sleep, and shuts the server down on exit.
     """
-    # IPPROTO_TCP so that asyncio turns Nagle off on accepted connections (capgate.listen explains).
+    # IPPROTO_TCP so that asyncio turns Nagle off on accepted connections (capgate.serve.sockets explains).
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

@@ -8,12 +8,12 @@ import pytest
 
 from capgate.consumes.limiter import LocalLimiter, RateLimit
 from capgate.consumes.resilience import ResilienceSettings, resolve_rate_limit
-from capgate.errors import ConfigurationError
-from capgate.safeguards import Hardening
-from capgate.server import ServeConfig
-from capgate.spec import load_document
-from capgate.spec.models import ConsumesHttp
-from capgate.workers import _divide_budget
+from capgate.core.errors import ConfigurationError
+from capgate.document import load_document
+from capgate.document.models import ConsumesHttp
+from capgate.gateway.safeguards import Hardening
+from capgate.serve.server import ServeConfig
+from capgate.serve.workers import _divide_budget
 
 pytestmark = pytest.mark.anyio
 

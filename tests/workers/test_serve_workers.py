@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from capgate.audit import read_entries
+from capgate.observe.audit import read_entries
 from tests.hardening.conftest import Emulator
 from tests.support.cli import capgate, cli_env
 from tests.support.gateway import TEST_KEY

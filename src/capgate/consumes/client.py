@@ -12,7 +12,7 @@ from typing import Protocol
 import aiohttp
 from yarl import URL
 
-from capgate.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
+from capgate.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
 
 # Response headers a client of the upstream relies on, passed back by both adapters.
 PASSED_BACK_HEADERS = ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",

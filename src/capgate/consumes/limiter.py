@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from capgate.errors import ConfigurationError
+from capgate.core.errors import ConfigurationError
 
 MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong, not a plan to follow
 

@@ -9,16 +9,16 @@ from urllib.parse import quote_plus
 
 import orjson
 
-from capgate.consumes._binds import Secrets
-from capgate.consumes._path import PathTemplate, shape_problem
-from capgate.consumes._schema import Invalid, Validator, compile_schema
+from capgate.consumes.binds import Secrets
 from capgate.consumes.client import Sender, Timeouts, UpstreamRequest, UpstreamResult
-from capgate.errors import ArgumentError
-from capgate.spec.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
-from capgate.spec.references import input_key
-from capgate.spec.templates import render
-from capgate.tracing import traced
-from capgate.types import Arguments
+from capgate.consumes.paths import PathTemplate, shape_problem
+from capgate.consumes.validation import Invalid, Validator, compile_schema
+from capgate.core.errors import ArgumentError
+from capgate.core.types import Arguments
+from capgate.document.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
+from capgate.document.references import input_key
+from capgate.document.templates import render
+from capgate.observe.tracing import traced
 
 SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")  # repeating them does no more than doing them once
 WHOLE_BODY = "body"  # an `in: body` parameter with this name is the whole JSON body; others are its fields

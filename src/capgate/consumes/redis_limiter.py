@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from capgate.consumes.limiter import MAX_RESET_AHEAD, LocalLimiter, RateLimit
-from capgate.errors import ConfigurationError
+from capgate.core.errors import ConfigurationError
 
 logger = logging.getLogger("capgate.limiter")
 

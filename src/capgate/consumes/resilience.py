@@ -23,16 +23,16 @@ from capgate.consumes.breaker import UNWELL_STATUSES, BreakerSettings, CircuitBr
 from capgate.consumes.client import ClientSettings, Timeouts, UpstreamClient, UpstreamRequest, UpstreamResult
 from capgate.consumes.limiter import Limiter, RateLimit, bucket_name
 from capgate.consumes.retry import RetryPolicy, resume_at, worth_retrying
-from capgate.errors import (
+from capgate.core.errors import (
     CircuitOpen,
     UpstreamError,
     UpstreamProtocolError,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from capgate.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, upstream_retries
-from capgate.redaction import redact_bytes
-from capgate.spec.models import ConsumedOperation, ConsumesHttp, Document
+from capgate.core.redaction import redact_bytes
+from capgate.document.models import ConsumedOperation, ConsumesHttp, Document
+from capgate.observe.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, upstream_retries
 
 
 @dataclass(frozen=True)

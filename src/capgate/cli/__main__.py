@@ -1,0 +1,7 @@
+"""`python -m capgate.cli`: how MCP clients launch capgate by the interpreter's absolute path."""
+
+import sys
+
+from capgate.cli.program import main
+
+sys.exit(main())

@@ -1,0 +1,100 @@
+"""`capgate demo`: the Trigger.dev emulator and the gateway in one process, with a guide to try them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+
+import aiohttp
+import orjson
+import uvicorn
+
+from capgate.document import DEFAULT_DOCUMENT
+from capgate.serve.server import ManagedServer, ServeConfig, announce_on_stderr, run_on_uvloop, serve
+from capgate.serve.sockets import listen
+
+NAMESPACE = "management-runs"
+
+
+def run_demo(options: argparse.Namespace) -> None:
+    run_on_uvloop(_demo(options))
+
+
+async def _demo(options: argparse.Namespace) -> None:
+    # The emulator is another package; the runtime only meets it here, in the demo.
+    from trigger_emulator.app import create_app
+    from trigger_emulator.config import DEFAULT_API_KEY, EmulatorConfig
+
+    sock = listen(options.host, options.emulator_port, "--emulator-port")
+    host, port = sock.getsockname()[:2]
+    emulator_config = EmulatorConfig(host=host, port=port, db=options.db, simulate=True)
+    emulator = ManagedServer(uvicorn.Config(create_app(emulator_config), lifespan="on", log_level="warning"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    emulator_task = asyncio.create_task(emulator.serve(sockets=[sock]))
+    try:
+        while not emulator.started:
+            if emulator_task.done():
+                emulator_task.result()
+                return
+            await asyncio.sleep(0.005)
+        emulator_url = f"http://{_shown(host)}:{port}"
+        announce_on_stderr(f"capgate: Trigger.dev emulator ready on {emulator_url} (simulating runs)")
+        config = ServeConfig(document=DEFAULT_DOCUMENT, host=options.host, rest_port=options.rest_port,
+                             mcp_port=options.mcp_port, base_uris={NAMESPACE: emulator_url},
+                             environ={**os.environ, "TRIGGER_DEV_API_KEY": DEFAULT_API_KEY})
+        ready: dict[str, str] = {}
+        guide: list[asyncio.Task[None]] = []
+
+        def announce(line: str) -> None:
+            announce_on_stderr(line)
+            match = re.search(r"capgate: (REST facade|MCP server) ready on (\S+)", line)
+            if match:
+                ready[match.group(1)] = match.group(2)
+            if len(ready) == 2 and not guide:
+                guide.append(asyncio.create_task(_print_guide(ready["REST facade"], ready["MCP server"],
+                                                              emulator_url, emulator_config.db_path)))
+
+        await serve(config, announce, stop)
+    finally:
+        emulator.should_exit = True
+        await emulator_task
+        sock.close()
+
+
+async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
+    """Print ready-to-paste commands, using a real run id fetched through the gateway itself."""
+    list_url = f"{rest}/v1/api/v1/runs?page[size]=3&filter[status]=COMPLETED"
+    run_id = "run_..."
+    warning = ""
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"{rest}/v1/api/v1/runs",
+                                                                   params={"page[size]": "1"}) as response:
+            page = orjson.loads(await response.read())
+        run_id = page["data"][0]["id"] if page.get("data") else run_id
+    except (aiohttp.ClientError, ValueError, KeyError):
+        warning = "  (the first call through the gateway failed; see the log above)\n"
+    print(
+        f"\ncapgate demo: the gateway is serving a Trigger.dev emulator, no account and no network needed.\n{warning}\n"
+        f"  REST facade   {rest}/v1\n"
+        f"  MCP server    {mcp}\n"
+        f"  emulator      {emulator}   (data: {db})\n\n"
+        "Try the REST facade:\n"
+        f"  curl -g '{list_url}'\n"
+        f"  curl {rest}/v1/api/v3/runs/{run_id}\n\n"
+        "Connect an MCP client, e.g. Claude Code:\n"
+        f"  claude mcp add --transport http trigger-dev-runs {mcp}\n"
+        "or in a client's JSON configuration (Cursor and others):\n"
+        f'  {{"mcpServers": {{"trigger-dev-runs": {{"url": "{mcp}"}}}}}}\n\n'
+        "Press Ctrl+C to stop.",
+        flush=True,
+    )
+
+
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

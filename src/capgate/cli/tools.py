@@ -1,0 +1,60 @@
+"""`capgate tools`: a document's MCP tools and REST routes, as tables on a terminal or as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, TextIO
+
+import orjson
+
+from capgate.cli.terminal import painter, table, terminal_width
+from capgate.exposes.catalog import Hints, Input, describe, routes, tools
+
+HINT_HEADERS = ["read-only", "destructive", "idempotent"]
+
+
+def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
+    gateway = describe(document)
+    described_tools = tools(gateway)
+    described_routes = [(adapter.spec.namespace, routes(gateway, adapter)) for adapter in gateway.rest]
+    if as_json:
+        listing: dict[str, Any] = {"tools": [asdict(tool) for tool in described_tools],
+                                   "routes": [asdict(route) for _, adapter_routes in described_routes
+                                              for route in adapter_routes]}
+        print(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode(), file=stdout)
+        return 0
+    paint = painter(stdout)
+    width = terminal_width(stdout)
+    sections = []
+    for adapter in gateway.mcp:
+        rows = [[tool.name, tool.upstream, *_hints(tool.hints), _inputs(tool.inputs)]
+                for tool in described_tools if tool.name in adapter.targets]
+        heading = f"MCP tools · {adapter.spec.namespace} ({len(rows)})"
+        sections.append(paint(heading, "bold") + "\n" + table(["name", "upstream", *HINT_HEADERS, "parameters"],
+                                                                rows, width=width, paint=paint,
+                                                                colour_of=_colour_of))
+    for namespace, adapter_routes in described_routes:
+        rows = [[route.name, f"{route.method} {route.path}", *_hints(route.hints), _inputs(route.inputs)]
+                for route in adapter_routes]
+        heading = f"REST routes · {namespace} ({len(rows)})"
+        sections.append(paint(heading, "bold") + "\n" + table(["name", "method and path", *HINT_HEADERS,
+                                                                "parameters"], rows, width=width, paint=paint,
+                                                               colour_of=_colour_of))
+    sections.append(paint("* required. `capgate call TOOL name=value ...` runs a tool; "
+                          "`capgate openapi` describes the routes.", "dim"))
+    print("\n\n".join(sections), file=stdout)
+    return 0
+
+
+def _hints(hints: Hints) -> list[str]:
+    return ["yes" if flag else "no" for flag in (hints.read_only, hints.destructive, hints.idempotent)]
+
+
+def _inputs(inputs: list[Input]) -> str:
+    return ", ".join(item.name + ("*" if item.required else "") for item in inputs) or "-"
+
+
+def _colour_of(column: int, text: str) -> str:
+    if column == 3 and text == "yes":  # destructive
+        return "red"
+    return "green" if column in (2, 4) and text == "yes" else ""

@@ -1,0 +1,99 @@
+"""Resolve a document's binds into secret values, and keep them out of every output."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from capgate.core import redaction
+from capgate.core.datafile import read_data_file
+from capgate.core.errors import ConfigurationError
+from capgate.document.models import Bind, Document
+
+REDACTED = "[redacted]"
+
+
+class Secrets:
+    """Bound values, looked up by every name a template may use: VAR, env.VAR and namespace.VAR."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        # Longest first, so a secret that contains another is redacted whole.
+        self._redactable = sorted({v for v in values.values() if len(v) >= 4}, key=len, reverse=True)
+        redaction.register(self._redactable)  # so every log line, error and body written is redacted too
+
+    def lookup(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    def values(self) -> list[str]:
+        """Every bound value, e.g. to refuse an inbound token that is one of them."""
+        return sorted(set(self._values.values()))
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret value replaced by [redacted]."""
+        for value in self._redactable:
+            text = text.replace(value, REDACTED)
+        return text
+
+    def __repr__(self) -> str:
+        return f"Secrets(names={sorted(self._values)})"
+
+
+def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) -> Secrets:
+    """Read every bound variable; raise ConfigurationError naming each one that is missing."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    missing: list[tuple[str, str]] = []  # (provider key, where it was looked for)
+    for bind in [*document.binds, *document.capability.binds]:
+        provider = _file_provider(bind) if bind.location else environ
+        for variable, provider_key in bind.keys.items():
+            value = provider.get(provider_key)
+            if value is None or value == "":
+                where = f"in {bind.location}" if bind.location else "in the environment"
+                text = f"{provider_key} is not set {where} (binds namespace {bind.namespace!r})"
+                missing.append((provider_key, text))
+                continue
+            for name in (variable, f"env.{variable}", f"{bind.namespace}.{variable}"):
+                values[name] = str(value)
+    if missing:
+        raise ConfigurationError(
+            "missing secret: " + "; ".join(text for _, text in missing)
+            + f". Set it, e.g. `export {missing[0][0]}=...`, or point the bind's `location` at a file:// JSON or "
+            "YAML file"
+        )
+    return Secrets(values)
+
+
+def unset_variables(document: Document, environ: Mapping[str, str] | None = None) -> list[tuple[int, str]]:
+    """(bind index, provider key) of each environment-bound variable that is not set, for warnings."""
+    environ = os.environ if environ is None else environ
+    return [
+        (index, key)
+        for index, bind in enumerate(document.binds)
+        if not bind.location
+        for key in bind.keys.values()
+        if not environ.get(key)
+    ]
+
+
+def bound_values(document: Document, environ: Mapping[str, str]) -> list[str]:
+    """The values of the environment variables the document binds that are set (to redact them)."""
+    return [environ[key] for bind in [*document.binds, *document.capability.binds] if not bind.location
+            for key in bind.keys.values() if environ.get(key)]
+
+
+def _file_provider(bind: Bind) -> Mapping[str, str]:
+    assert bind.location is not None
+    parsed = urlparse(bind.location)
+    if parsed.scheme != "file":
+        raise ConfigurationError(
+            f"binds namespace {bind.namespace!r}: location {bind.location!r} is not supported; use file:///path "
+            "to a JSON or YAML file, or leave it out to read the environment"
+        )
+    path = Path(unquote(parsed.netloc + parsed.path))
+    data = read_data_file(path, f"binds namespace {bind.namespace!r}")
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} must hold a mapping of key: value")
+    return {str(k): str(v) for k, v in data.items() if v is not None}

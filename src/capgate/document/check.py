@@ -1,0 +1,176 @@
+"""Cross-field checks of a parsed document: what the models alone cannot see."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+from capgate.core.errors import Problem
+from capgate.document.models import (
+    HTTP_METHODS,
+    ConsumedOperation,
+    ConsumedResource,
+    ConsumesHttp,
+    Document,
+    ExposesMcp,
+)
+from capgate.document.references import input_key, input_reference, path_variables
+from capgate.document.reserved import reserved_path_problems
+from capgate.document.source import Path, SourceMap
+from capgate.document.templates import placeholders
+
+SUPPORTED_VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
+_BASE_URI = re.compile(r"^https?://[^/]+(/[^{]*)?$")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+
+
+def check(document: Document, source: SourceMap) -> list[Problem]:
+    """Every problem found, errors and warnings, in document order."""
+    problems = list(_check_version(document, source))
+    problems += _check_binds(document, source)
+    problems += _check_consumes(document, source)
+    problems += _check_exposes(document, source)
+    problems += reserved_path_problems(document, source)
+    return problems
+
+
+def bind_variables(document: Document) -> dict[str, str]:
+    """Every name a `{{ }}` template may use for a secret -> the variable it reads."""
+    names: dict[str, str] = {}
+    for bind in [*document.binds, *document.capability.binds]:
+        for variable in bind.keys:
+            names[variable] = variable
+            names[f"env.{variable}"] = variable
+            names[f"{bind.namespace}.{variable}"] = variable
+    return names
+
+
+def operation_index(document: Document) -> dict[str, tuple[ConsumesHttp, ConsumedResource, ConsumedOperation]]:
+    """`namespace.operation` -> where it is declared."""
+    return {
+        f"{consumes.namespace}.{operation.name}": (consumes, resource, operation)
+        for consumes in document.capability.consumes
+        for resource in consumes.resources
+        for operation in resource.operations
+    }
+
+
+def _check_version(document: Document, source: SourceMap) -> Iterator[Problem]:
+    if document.naftiko not in SUPPORTED_VERSIONS:
+        supported = ", ".join(SUPPORTED_VERSIONS)
+        yield source.problem(("naftiko",), f"version {document.naftiko!r} is untested (capgate reads {supported})",
+                             "warning")
+
+
+def _check_binds(document: Document, source: SourceMap) -> Iterator[Problem]:
+    known = bind_variables(document)
+    for index, consumes in enumerate(document.capability.consumes):
+        base: Path = ("capability", "consumes", index)
+        templated: list[tuple[Path, str]] = []
+        if consumes.authentication:
+            auth = consumes.authentication
+            for field in ("token", "key", "value", "username", "password"):
+                text = getattr(auth, field)
+                if isinstance(text, str):
+                    templated.append(((*base, "authentication", field), text))
+        for position, parameter in enumerate(consumes.input_parameters):
+            if isinstance(parameter.value, str):
+                templated.append(((*base, "inputParameters", position, "value"), parameter.value))
+        for path, text in templated:
+            for name in placeholders(text):
+                if name not in known:
+                    hint = ", ".join(sorted(v for v in known if "." not in v)) or "none declared"
+                    yield source.problem(path, f"{{{{{name}}}}} names no bind variable (declared: {hint}); "
+                                               "add it under `binds[].keys`")
+
+
+def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
+    namespaces = Counter(consumes.namespace for consumes in document.capability.consumes)
+    for index, consumes in enumerate(document.capability.consumes):
+        base: Path = ("capability", "consumes", index)
+        if namespaces[consumes.namespace] > 1:
+            yield source.problem((*base, "namespace"), f"namespace {consumes.namespace!r} is declared twice")
+        if not _BASE_URI.match(consumes.base_uri):
+            yield source.problem((*base, "baseUri"), "must be an absolute http(s) URI with no placeholders")
+        elif consumes.base_uri.endswith("/"):
+            yield source.problem((*base, "baseUri"), "ends with '/'; paths are appended to it as written", "warning")
+        for r, resource in enumerate(consumes.resources):
+            if not resource.path.startswith("/"):
+                yield source.problem((*base, "resources", r, "path"), "must start with '/'")
+            for o, operation in enumerate(resource.operations):
+                where: Path = (*base, "resources", r, "operations", o)
+                yield from _check_method(operation.method, where, source)
+                if operation.body is not None:
+                    yield source.problem((*where, "body"), "body templates are not supported by capgate yet; "
+                                                          "declare an `in: body` input parameter instead", "warning")
+
+
+def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
+    operations = operation_index(document)
+    ports = Counter(adapter.port for adapter in document.capability.exposes if adapter.port is not None)
+    for index, adapter in enumerate(document.capability.exposes):
+        base: Path = ("capability", "exposes", index)
+        if adapter.port is not None and ports[adapter.port] > 1:
+            yield source.problem((*base, "port"), f"port {adapter.port} is used by more than one adapter")
+        if isinstance(adapter, ExposesMcp):
+            yield from _check_mcp(adapter, base, operations, source)
+            continue
+        seen: set[tuple[str, str]] = set()
+        for r, resource in enumerate(adapter.resources):
+            if not resource.path.startswith("/"):
+                yield source.problem((*base, "resources", r, "path"), "must start with '/'")
+            for o, operation in enumerate(resource.operations):
+                where: Path = (*base, "resources", r, "operations", o)
+                route = (resource.path.lower(), operation.method.upper())
+                if route in seen:
+                    yield source.problem((*where, "method"), f"{operation.method} {resource.path} is declared twice")
+                seen.add(route)
+                yield from _check_method(operation.method, where, source)
+                yield from _check_call(operation.call, operation.with_, adapter.namespace, where, operations, source)
+
+
+def _check_method(method: str, where: Path, source: SourceMap) -> Iterator[Problem]:
+    if method.upper() not in HTTP_METHODS:
+        yield source.problem((*where, "method"), f"{method!r} is not one of {', '.join(HTTP_METHODS)}")
+
+
+def _check_mcp(adapter: ExposesMcp, base: Path, operations: dict[str, tuple[ConsumesHttp, ConsumedResource,
+               ConsumedOperation]], source: SourceMap) -> Iterator[Problem]:
+    if adapter.transport == "http" and adapter.port is None:
+        yield source.problem(base, "an MCP adapter with transport http needs a `port`")
+    names = Counter(tool.name for tool in adapter.tools)
+    for t, tool in enumerate(adapter.tools):
+        where: Path = (*base, "tools", t)
+        if names[tool.name] > 1:
+            yield source.problem((*where, "name"), f"tool {tool.name!r} is declared twice")
+        if not _TOOL_NAME.match(tool.name):
+            yield source.problem((*where, "name"), "tool names are 1-128 characters of A-Z a-z 0-9 _ . -")
+        if not tool.description:
+            yield source.problem((*where, "description"), "tools need a description: it is what the model reads",
+                                 "warning")
+        yield from _check_call(tool.call, tool.with_, adapter.namespace, where, operations, source)
+
+
+def _check_call(call: str | None, with_: dict[str, object] | None, namespace: str, where: Path,
+                operations: dict[str, tuple[ConsumesHttp, ConsumedResource, ConsumedOperation]],
+                source: SourceMap) -> Iterator[Problem]:
+    if call is None:
+        yield source.problem(where, "needs `call: namespace.operation` (steps, ref and mock modes are not "
+                                    "supported by capgate)")
+        return
+    if call not in operations:
+        known = ", ".join(sorted(operations)) or "none"
+        yield source.problem((*where, "call"), f"{call!r} names no consumed operation (known: {known})")
+        return
+    consumes, resource, operation = operations[call]
+    inputs = {input_key(p.name) for p in [*consumes.input_parameters, *resource.input_parameters,
+                                          *operation.input_parameters]}
+    inputs |= {input_key(v) for v in path_variables(resource.path)}
+    for target, value in (with_ or {}).items():
+        if input_key(target) not in inputs:
+            known = ", ".join(sorted(inputs)) or "none"
+            yield source.problem((*where, "with", target), f"{target!r} is not an input of {call} (inputs: {known})")
+        elif input_reference(value, namespace) is None and not isinstance(value, (str, int, float, bool)):
+            yield source.problem((*where, "with", target), "must be a reference (rest.x, tools.x), a template or "
+                                                           "a literal")

@@ -1,0 +1,97 @@
+"""Find, parse and check a capability document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from capgate.core.errors import DocumentError, Problem
+from capgate.document.check import check
+from capgate.document.models import Document
+from capgate.document.source import SourceMap, load_yaml
+
+DEFAULT_DOCUMENT = "trigger-dev-runs"
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    """A parsed document with the source map its problems are reported against."""
+
+    document: Document
+    source: SourceMap
+    text: str
+
+
+def bundled_documents() -> dict[str, Path]:
+    """Bundled document name -> file."""
+    folder = resources.files("capgate") / "documents"
+    return {Path(str(entry)).stem: Path(str(entry)) for entry in folder.iterdir() if str(entry).endswith(".yaml")}
+
+
+def resolve_source(name_or_path: str) -> Path:
+    """A bundled name (`trigger-dev-runs`) or a file path -> the file to read."""
+    bundled = bundled_documents()
+    if name_or_path in bundled:
+        return bundled[name_or_path]
+    path = Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(bundled))
+        raise DocumentError([Problem(name_or_path, None, "", f"no such file, and not a bundled document ({known})")])
+    return path
+
+
+def parse_document(text: str, file: str) -> LoadedDocument:
+    """Parse YAML text into typed models; every problem is reported with its line."""
+    data, source = load_yaml(text, file)
+    if not isinstance(data, dict):
+        raise DocumentError([source.problem((), "a capability document must be a mapping at the top level")])
+    try:
+        document = Document.model_validate(data)
+    except ValidationError as exc:
+        raise DocumentError([_problem_from(error, data, source) for error in exc.errors()]) from None
+    return LoadedDocument(document, source, text)
+
+
+def load_document(name_or_path: str) -> LoadedDocument:
+    """Load and check a document (bundled name or path); raise DocumentError listing every error."""
+    path = resolve_source(name_or_path)
+    loaded = parse_document(path.read_text(encoding="utf-8"), str(path))
+    errors = [problem for problem in check(loaded.document, loaded.source) if problem.severity == "error"]
+    if errors:
+        raise DocumentError(errors)
+    return loaded
+
+
+def _problem_from(error: Any, data: Any, source: SourceMap) -> Problem:
+    # Pydantic's loc includes union tags ('mcp') that are not keys of the document: keep only real steps.
+    path: list[str | int] = []
+    node = data
+    for part in error["loc"]:
+        in_mapping = isinstance(node, dict) and part in node
+        if in_mapping or (isinstance(node, list) and isinstance(part, int) and part < len(node)):
+            node = node[part]
+            path.append(part)
+    message = _MESSAGES.get(error["type"], error["msg"])
+    if error["type"] == "missing":
+        path.append(str(error["loc"][-1]))
+        message = "is required"
+    elif error["type"] == "union_tag_invalid":
+        path.append("type")
+        message = f"type {error['ctx']['tag']!r} is not supported (capgate serves {error['ctx']['expected_tags']})"
+    elif error["type"] == "literal_error":
+        message = f"{error['input']!r} is not supported here (expected {error['ctx']['expected']})"
+    return source.problem(tuple(path), message)
+
+
+_MESSAGES = {
+    "int_parsing": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "model_type": "must be a mapping",
+}

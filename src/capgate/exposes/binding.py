@@ -1,0 +1,120 @@
+"""Wire an exposed operation or tool to its consumed operation through the `with` map."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from capgate.consumes.binds import Secrets
+from capgate.consumes.client import UpstreamResult
+from capgate.consumes.operation import Operation, Parameter
+from capgate.core.errors import ArgumentError
+from capgate.document.models import OutputParameter
+from capgate.document.references import input_key, input_reference
+from capgate.document.templates import placeholders, render
+from capgate.exposes.output import apply_output, compile_output
+from capgate.observe.records import Call, Observers
+
+Lookup = Callable[[str], Any]  # input key -> the caller's value, or None
+
+
+@dataclass(frozen=True)
+class Wire:
+    """Where one argument of the consumed operation comes from."""
+
+    parameter: Parameter
+    input_name: str | None = None  # the exposed input it copies, as the document spells it
+    template: str | None = None  # or a `{{ }}` template over inputs and binds
+    literal: Any = None  # or a fixed value
+    implicit: bool = False  # not in `with`: a namespace-wide parameter fed by the input of its own name
+    input_key: str | None = field(init=False, default=None)  # input_key(input_name), computed once
+
+    def __post_init__(self) -> None:
+        if self.input_name is not None:
+            object.__setattr__(self, "input_key", input_key(self.input_name))
+
+
+class Binding:
+    """An exposed operation or tool: collects its inputs, calls the operation, maps the output."""
+
+    def __init__(self, operation: Operation, with_: dict[str, Any] | None, namespace: str,
+                 outputs: list[OutputParameter], secrets: Secrets, observers: Observers | None = None) -> None:
+        self.operation = operation
+        self.observers = observers if observers is not None else Observers()  # an empty one is falsy
+        self._secrets = secrets
+        self._projection = compile_output(outputs)
+        self.wires = self._wires(with_, namespace)
+        self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name and not w.implicit}
+
+    def inputs(self) -> list[tuple[str, Parameter]]:
+        """The exposed inputs (as the document spells them) and the parameter each one feeds."""
+        return [(w.input_name, w.parameter) for w in self.wires if w.input_name is not None and not w.implicit]
+
+    def arguments(self, lookup: Lookup) -> dict[str, Any]:
+        """The consumed operation's arguments for one call."""
+        arguments: dict[str, Any] = {}
+        for wire in self.wires:
+            if wire.input_key is not None:
+                value = lookup(wire.input_key)
+            elif wire.template is not None:
+                value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name)))
+                               or self._secrets.lookup(name))
+            else:
+                value = wire.literal
+            if value is not None:
+                arguments[wire.parameter.key] = value
+        return arguments
+
+    async def call(self, lookup: Lookup, call: Call, display: Callable[[str], str] = str) -> UpstreamResult:
+        """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter).
+
+        `call` is filled in and handed to every observer before this returns or raises.
+        """
+        call.operation = self.operation.name
+        try:
+            call.arguments = self.arguments(lookup)
+            result = await self.operation.call(call.arguments)
+            if self._projection is not None and 200 <= result.status < 300:
+                result = replace(result, body=apply_output(self._projection, result.body))
+            call.result = result
+            return result
+        except ArgumentError as exc:
+            call.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])
+            raise call.error from None
+        except Exception as exc:
+            call.error = exc
+            raise
+        finally:
+            if self.observers:
+                await self.observers.finished(call)
+
+    def _exposed_name(self, name: str, display: Callable[[str], str]) -> str:
+        """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""
+        for consumed, exposed in self._renames.items():
+            if name == consumed or name.startswith(consumed + ".") or name.startswith(consumed + "["):
+                return display(exposed) + name[len(consumed):]
+        return name
+
+    def _wires(self, with_: dict[str, Any] | None, namespace: str) -> list[Wire]:
+        if with_ is None:  # no `with`: each input feeds the parameter of the same name
+            return [Wire(p, input_name=p.name) for p in self.operation.parameters if p.constant is None]
+        # Parameters the namespace declares for every operation (pass-through headers, say) need no `with`.
+        targeted = {input_key(target) for target in with_}
+        wires = [Wire(p, input_name=p.name, implicit=True) for p in self.operation.parameters
+                 if p.shared and p.constant is None and p.key not in targeted]
+        for target, value in with_.items():
+            parameter = self.operation.parameter(input_key(target))
+            assert parameter is not None, "checked at load time"
+            reference = input_reference(value, namespace)
+            if reference is not None:
+                wires.append(Wire(parameter, input_name=reference))
+            elif isinstance(value, str) and placeholders(value):
+                wires.append(Wire(parameter, template=value))
+            else:
+                wires.append(Wire(parameter, literal=value))
+        return wires
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,194 @@
+"""The guard in front of each adapter: who is calling, whether they may, and whether the request is sane.
+
+In order, before the adapter sees the request:
+1. REST only: Host and Origin must be allowed (the MCP SDK checks them itself with the same lists), so a
+   web page cannot drive a gateway on this machine (DNS rebinding, cross-site POSTs to cancel or replay).
+2. The request target (path and query) is at most `max_target` bytes, else 414.
+3. With tokens configured, a valid bearer token is required (401), except on the probe and docs paths.
+   REST: a `read` token may use GET and HEAD only (403 otherwise).
+   MCP: the JSON-RPC body is read (at most `max_body` bytes, else 413); a `read` token calling a tool that
+   is not read-only gets 403, and its `tools/list` shows only read-only tools (`capgate.exposes.mcp.server`).
+Then it writes one access log line when the response is done, whatever happened.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES
+from capgate.exposes.inbound.origins import Origins
+from capgate.exposes.inbound.tokens import READ_METHODS, Tokens
+from capgate.exposes.problem import problem
+from capgate.observe.exchange import SCOPE_KEY, Exchange
+from capgate.observe.logs import log_access
+
+# Probes and API docs stay open: they show no data and must work without a token (load balancers, browsers).
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/docs.js", "/docs/docs.css"})
+REALM = 'Bearer realm="capgate"'
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    tokens: Tokens
+    max_body: int = DEFAULT_MAX_BODY_BYTES
+    max_target: int = DEFAULT_MAX_TARGET_BYTES
+
+
+class Guard:
+    """ASGI middleware around one adapter's app; `write_tools` is given for MCP (tools that are not read-only)."""
+
+    def __init__(self, app: ASGIApp, adapter: str, settings: GuardSettings, *,
+                 origins: Origins | None = None, write_tools: frozenset[str] | None = None) -> None:
+        self.app = app
+        self.adapter = adapter
+        self.settings = settings
+        self._origins = origins
+        self._write_tools = write_tools
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        exchange = Exchange(self.adapter, scope["method"], scope["path"])
+        scope[SCOPE_KEY] = exchange
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_noting_status, exchange)
+        finally:
+            exchange.seconds = time.perf_counter() - exchange.started
+            log_access(exchange)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
+        refusal = await self._check_request(scope, exchange)
+        if refusal is None and self._write_tools is not None and scope["method"] == "POST":
+            body = await _read_body(receive, self.settings.max_body)
+            if body is None:
+                refusal = _refuse(exchange, "body too large", problem(
+                    413, "Content Too Large", f"the request body is larger than {self.settings.max_body} bytes"))
+            else:
+                refusal = self._check_tools(body, exchange)
+                receive = _replay(body, receive)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check_request(self, scope: Scope, exchange: Exchange) -> Response | None:
+        if self._origins is not None:
+            misdirected = self._misdirected(_header(scope, b"host"), _header(scope, b"origin"))
+            if misdirected is not None:
+                return _refuse(exchange, "host or origin", misdirected)
+        target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+        if target > self.settings.max_target:
+            return _refuse(exchange, "target too long", problem(
+                414, "URI Too Long", f"the request's path and query are {target} bytes; at most "
+                f"{self.settings.max_target} are accepted. Send fewer or shorter query parameters"))
+        tokens = self.settings.tokens
+        if not tokens or scope["path"] in PUBLIC_PATHS:
+            return None
+        scheme, _, presented = _header(scope, b"authorization").partition(" ")
+        if scheme.lower() != "bearer" or not presented.strip():
+            return _refuse(exchange, "no token", problem(
+                401, "Unauthorized", "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
+                headers={"WWW-Authenticate": REALM}))
+        exchange.caller = tokens.identify(presented.strip())
+        if exchange.caller is None:
+            return _refuse(exchange, "unknown token", problem(
+                401, "Unauthorized", "the bearer token is not one this gateway knows; check it, or ask for one",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'}))
+        if self._write_tools is None and exchange.read_only and scope["method"] not in READ_METHODS:
+            return _insufficient_scope(exchange, f"{scope['method']} changes things")
+        return None
+
+    def _misdirected(self, host: str, origin: str) -> Response | None:
+        """421 for a Host that is not this gateway's, 403 for an Origin not allowed (`capgate.exposes.inbound.origins`)."""
+        assert self._origins is not None
+        if not self._origins.host_ok(host):
+            return problem(421, "Misdirected Request", f"Host {host!r} is not a name this gateway answers to; the "
+                           "operator can allow it with --allow-host HOST:PORT")
+        if not self._origins.origin_ok(origin):
+            return problem(403, "Forbidden", f"Origin {origin!r} may not call this gateway (a web page cannot use "
+                           "it unless allowed); the operator can allow it with --allow-origin ORIGIN")
+        return None
+
+    def _check_tools(self, body: bytes, exchange: Exchange) -> Response | None:
+        """For MCP: note the JSON-RPC method and tool, and refuse a read token a tool that is not read-only."""
+        assert self._write_tools is not None
+        try:
+            parsed: Any = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # the SDK answers malformed JSON-RPC itself
+        for message in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(message, dict) or not isinstance(message.get("method"), str):
+                continue
+            params = message.get("params")
+            tool = params.get("name") if message["method"] == "tools/call" and isinstance(params, dict) else None
+            exchange.route = message["method"] + (f" {tool}" if isinstance(tool, str) else "")
+            if exchange.read_only and tool in self._write_tools:
+                return _insufficient_scope(exchange, f"the tool {tool} is not read-only")
+        return None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    """The first value of header `name` (lower case, as ASGI gives names), or "": what Starlette's
+    `Request(scope).headers.get(...)` answers, without building a `Request` per check."""
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def _refuse(exchange: Exchange, reason: str, response: Response) -> Response:
+    exchange.refused = reason
+    return response
+
+
+def _insufficient_scope(exchange: Exchange, what: str) -> Response:
+    assert exchange.caller is not None
+    return _refuse(exchange, "read scope", problem(
+        403, "Forbidden", f"{what} and needs a token with the write scope; token {exchange.caller.id!r} has the "
+        "read scope", headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'}))
+
+
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None once it passes `limit` bytes."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the app, then whatever comes next (a disconnect)."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -1,0 +1,223 @@
+"""The MCP server: one tool per document tool, served over Streamable HTTP (both protocol eras) or stdio."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from opentelemetry import trace
+from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from capgate import __version__
+from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
+from capgate.core.errors import ArgumentError, UpstreamError
+from capgate.core.redaction import redact
+from capgate.document.models import ExposesMcp, McpTool
+from capgate.document.references import input_key
+from capgate.exposes.binding import Binding
+from capgate.exposes.inbound.origins import Origins
+from capgate.exposes.mcp.sdk import MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
+from capgate.observe.exchange import exchange_of, start_call
+
+MCP_PATH = "/mcp"
+INVALID_PARAMS = -32602
+_UNSAFE_PROPERTY_CHARACTERS = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
+@dataclass(frozen=True)
+class McpTarget:
+    """A tool as served: its MCP description and the binding that runs it."""
+
+    tool: types.Tool
+    binding: Binding
+    properties: dict[str, str]  # advertised property name -> input key
+    input_keys: frozenset[str] = field(init=False)  # the values of `properties`, computed once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_keys", frozenset(self.properties.values()))
+
+
+def property_name(name: str) -> str:
+    """An input's client-safe property name: `filter[status]` -> `filter.status` (`^[a-zA-Z0-9_.-]{1,64}$`)."""
+    return _UNSAFE_PROPERTY_CHARACTERS.sub("_", input_key(name))[:64]
+
+
+def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
+    """The tool's MCP description: title from label, the four hints stated, an input schema from the document."""
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    keys: dict[str, str] = {}
+    if spec.input_parameters:
+        declared = [(p.name, p.schema_keywords(), p.required is not False) for p in spec.input_parameters]
+    else:  # derived from the `with` references, typed by the consumed operation's parameters
+        declared = [(name, parameter.schema, parameter.required) for name, parameter in binding.inputs()]
+    for name, schema, is_required in declared:
+        advertised = property_name(name)
+        properties[advertised] = {"type": "string", **schema}
+        keys[advertised] = input_key(name)
+        if is_required:
+            required.append(advertised)
+    input_schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        input_schema["required"] = required
+    hints = spec.stated_hints()
+    annotations = types.ToolAnnotations(read_only_hint=hints.read_only, destructive_hint=hints.destructive,
+                                        idempotent_hint=hints.idempotent, open_world_hint=hints.open_world)
+    tool = types.Tool(name=spec.name, title=spec.label, description=spec.description or spec.label or spec.name,
+                      input_schema=input_schema, annotations=annotations)
+    return McpTarget(tool, binding, keys)
+
+
+class McpAdapter:
+    """Serves the tools of one `mcp` adapter through the official SDK's low-level Server."""
+
+    def __init__(self, spec: ExposesMcp, targets: list[McpTarget]) -> None:
+        self.spec = spec
+        self.targets = {target.tool.name: target for target in targets}
+        self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
+        # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
+        # directly; without it, the SDK runs the whole `tools/list` handler and dumps its result on every such call.
+        self.server: Server[Any] = Server(spec.namespace, version=__version__, instructions=spec.description,
+                                          on_list_tools=self._list_tools, on_call_tool=self._call_tool,
+                                          get_tool_input_schema=self._input_schema)
+        if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
+            self.server.middleware.clear()
+
+    @property
+    def write_tools(self) -> frozenset[str]:
+        """Tools a read-scoped caller may neither see nor call."""
+        return frozenset(name for name, target in self.targets.items() if not _read_only(target))
+
+    def asgi_app(self, *, host: str, allowed_hosts: list[str] | None = None,
+                 allowed_origins: list[str] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+                 ) -> ASGIApp:
+        """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
+        security = transport_security(host, allowed_hosts, allowed_origins)
+        app = self.server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
+                                              json_response=True, transport_security=security, host=host,
+                                              max_request_body_size=max_body_bytes)
+        return _Endpoint(app, self.server.session_manager.handle_request)
+
+    async def run_stdio(self) -> None:
+        """Serve over stdin/stdout; the SDK routes stray output away from the protocol stream."""
+        from mcp.server.stdio import stdio_server
+
+        async with stdio_server() as (read, write):
+            await self.server.run(read, write, self.server.create_initialization_options())
+
+    def _input_schema(self, name: str) -> dict[str, Any] | None:
+        target = self.targets.get(name)
+        return target.tool.input_schema if target is not None else None
+
+    async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+                          ) -> types.ListToolsResult:
+        exchange = exchange_of(_scope(ctx))
+        if exchange is not None and exchange.read_only:
+            return types.ListToolsResult(tools=[t.tool for t in self.targets.values() if _read_only(t)])
+        return self._tools
+
+    async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+                         ) -> Any:  # a CallToolResult, or the same as a plain dict (the SDK accepts both)
+        target = self.targets.get(params.name)
+        scope = _scope(ctx)
+        exchange = exchange_of(scope)
+        if target is not None and exchange is not None and exchange.read_only and not _read_only(target):
+            target = None  # the guard refuses this with 403 first; a tool a caller cannot see does not exist
+        if target is None:
+            known = ", ".join(self.targets)
+            raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
+        arguments = _keyed(params.arguments or {}, target)
+        unknown = [name for name, key in arguments.items() if key is None]
+        if unknown:
+            accepted = ", ".join(target.properties) or "no arguments"
+            return _error(f"Invalid arguments: unknown argument(s) {', '.join(unknown)}. {params.name} accepts: "
+                          f"{accepted}.")
+        values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
+        try:
+            result = await target.binding.call(values.get, start_call(scope, "mcp", params.name),
+                                               display=property_name)
+        except ArgumentError as exc:
+            return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
+                          f"{params.name} again.")
+        except UpstreamError as exc:
+            return _error(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
+        text = result.body.decode("utf-8", errors="replace")
+        if result.status >= 400:
+            return _error(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
+        # A plain dict: the SDK still checks it against the protocol, but skips dumping a pydantic model, which
+        # measured ~30% of the MCP path's CPU (bench/PROFILE.md).
+        answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False,
+                                  "resultType": "complete"}
+        structured = _object_or_none(result.body)
+        if structured is not None:
+            answer["structuredContent"] = structured
+        return answer
+
+
+class _Endpoint:
+    """The SDK's app, with requests to /mcp handed straight to its session manager: the Starlette router and
+    error middleware the SDK puts in front of that one route cost ~1% of a call. The lifespan (which runs the
+    session manager) and every other path still go through the SDK's app."""
+
+    def __init__(self, app: Starlette, handle: ASGIApp) -> None:
+        self._app = app
+        self._handle = handle
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == MCP_PATH:
+            await self._handle(scope, receive, send)
+        else:
+            await self._app(scope, receive, send)
+
+
+def _spans_recorded() -> bool:
+    """Whether an OpenTelemetry tracer provider is installed (by `capgate.observe.tracing` or the operator's own)."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def _keyed(arguments: dict[str, Any], target: McpTarget) -> dict[str, str | None]:
+    """Argument name as sent -> input key; the bracket spelling (`filter[status]`) is accepted too."""
+    keyed: dict[str, str | None] = {}
+    for name in arguments:
+        key = target.properties.get(name) or input_key(name)
+        keyed[name] = key if key in target.input_keys else None
+    return keyed
+
+
+def transport_security(host: str, allowed_hosts: list[str] | None = None,
+                       allowed_origins: list[str] | None = None) -> TransportSecuritySettings:
+    """The Host and Origin values accepted: the same lists the REST guard checks (`capgate.exposes.inbound.origins`)."""
+    allowed = Origins.allowed(host, allowed_hosts, allowed_origins)
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(allowed.hosts),
+                                     allowed_origins=list(allowed.origins))
+
+
+def _read_only(target: McpTarget) -> bool:
+    return bool(target.tool.annotations and target.tool.annotations.read_only_hint)
+
+
+def _scope(ctx: ServerRequestContext[Any]) -> dict[str, Any] | None:
+    """The ASGI scope of the HTTP request behind a tool call (None over stdio)."""
+    request = getattr(ctx, "request", None)
+    return getattr(request, "scope", None)
+
+
+def _error(text: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(type="text", text=redact(text))], is_error=True)
+
+
+def _object_or_none(body: bytes) -> dict[str, Any] | None:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _upstream_message(body: bytes) -> str:
+    parsed = _object_or_none(body) or {}
+    message = parsed.get("error") or parsed.get("message") or parsed.get("detail")
+    return f": {message}" if isinstance(message, str) else ""

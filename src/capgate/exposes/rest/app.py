@@ -1,0 +1,148 @@
+"""The REST facade: each resource of a `rest` adapter becomes a route that calls its operations' bindings."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from capgate.core.errors import ArgumentError, UpstreamError
+from capgate.document.references import input_key, path_variables
+from capgate.exposes.binding import Binding
+from capgate.exposes.problem import problem
+from capgate.observe.exchange import start_call
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+@dataclass(frozen=True)
+class RestOperation:
+    """One method of one exposed resource."""
+
+    path: str
+    method: str
+    binding: Binding
+
+
+class RequestTooLarge(Exception):
+    pass
+
+
+def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+    """An ASGI app serving every exposed resource; routes and their variables are compiled here, once."""
+    by_path: dict[str, dict[str, Binding]] = {}
+    for operation in operations:
+        by_path.setdefault(_starlette_path(operation.path), {})[operation.method.upper()] = operation.binding
+    # Every method reaches the endpoint, which answers 405 itself with the resource's own Allow list.
+    routes = [Route(path, _endpoint(path, methods, max_body_bytes), methods=ALL_METHODS)
+              for path, methods in by_path.items()]
+    handlers: Mapping[Any, Any] = {
+        ArgumentError: _invalid_arguments,
+        UpstreamError: _upstream_failed,
+        RequestTooLarge: _too_large,
+        HTTPException: _http_exception,
+    }
+    return Starlette(routes=routes, exception_handlers=handlers)
+
+
+def _starlette_path(path: str) -> str:
+    for variable in path_variables(path):  # `{{x}}` and `{ x }` become Starlette's `{x}`
+        path = path.replace("{{" + variable + "}}", "{" + variable + "}")
+    return path
+
+
+def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> Any:
+    allow = ", ".join(sorted(methods))
+    # Path variables match `with` references case-insensitively: `{runid}` feeds `rest.runId`.
+    variables = {input_key(name).lower(): name for name in path_variables(path)}
+
+    async def endpoint(request: Request) -> Response:
+        binding = methods.get(request.method) or (methods.get("GET") if request.method == "HEAD" else None)
+        if binding is None:
+            return problem(405, "Method Not Allowed", f"{request.method} is not allowed on {request.url.path}; "
+                           f"use {allow}", headers={"Allow": allow})
+        body = await _json_body(request, max_body_bytes)
+        query = _query(request)
+
+        def lookup(key: str) -> Any:
+            variable = variables.get(key.lower())
+            if variable is not None:
+                return request.path_params.get(variable)
+            if key in query:
+                return query[key]
+            if key == "body":
+                return body
+            if isinstance(body, dict) and key in body:
+                return body[key]
+            # The caller's credentials are for the gateway: never an input, so never sent upstream.
+            return None if key.lower() in CREDENTIAL_HEADERS else request.headers.get(key)
+
+        result = await binding.call(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
+        return Response(result.body, status_code=result.status, headers=result.headers)
+
+    return endpoint
+
+
+def _query(request: Request) -> dict[str, Any]:
+    """Query parameters by input key; a repeated key gives a list, so `a=1&a=2` means a=[1, 2]."""
+    values: dict[str, Any] = {}
+    for name, value in request.query_params.multi_items():
+        key = input_key(name)
+        if key in values:
+            previous = values[key]
+            values[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            values[key] = value
+    return values
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(limit)
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise RequestTooLarge(limit)
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ArgumentError([("body", f"is not valid JSON ({exc.args[0]}); send a JSON document")]) from None
+
+
+async def _invalid_arguments(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ArgumentError)
+    errors = [{"name": name, "reason": reason} for name, reason in exc.errors]
+    names = ", ".join(name for name, _ in exc.errors)
+    return problem(400, "Invalid request", f"invalid input: {exc}", errors=errors,
+                   hint=f"fix {names} and send the request again; nothing was sent upstream")
+
+
+async def _upstream_failed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, UpstreamError)
+    headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after is not None else None
+    return problem(exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation,
+                   headers=headers)
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return problem(413, "Content Too Large", f"the request body is larger than {exc.args[0]} bytes")
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    detail = f"no route matches {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
+    return problem(exc.status_code, str(exc.detail), detail, headers=dict(exc.headers or {}))

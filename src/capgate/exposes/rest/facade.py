@@ -1,0 +1,52 @@
+"""The REST port as served: the document's routes, plus capgate's own.
+
+    /openapi.json   the OpenAPI 3.1 description of the document's routes
+    /docs           a page to read every route and try it (assets under /docs/)
+    /healthz        liveness; calls nothing upstream
+    /readyz         readiness; each upstream reachable and accepting the key (cached a few seconds)
+    /metrics        Prometheus metrics of the whole process
+
+These paths are reserved (capgate.document.reserved): a document route that would take one is a validation
+error, so they mean the same thing in front of every document.
+"""
+
+from __future__ import annotations
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp
+
+from capgate.exposes.rest.docs_page import docs_routes
+from capgate.exposes.rest.openapi import build_openapi
+from capgate.exposes.rest.probes import Readiness, health_routes
+from capgate.gateway.assembly import Gateway, RestAdapter
+from capgate.observe.metrics import InFlight, metrics_endpoint
+from capgate.observe.tracing import server_spans
+
+
+def rest_facade(gateway: Gateway, adapter: RestAdapter, document_app: ASGIApp) -> ASGIApp:
+    """`document_app` (the adapter's routes) behind capgate's own routes, instrumented."""
+    description = build_openapi(gateway, adapter, server_url="http://127.0.0.1")
+
+    async def openapi_json(request: Request) -> Response:
+        # The server URL is the one this request came to, so the description works behind any proxy.
+        servers = [{**description["servers"][0], "url": str(request.base_url).rstrip("/")}]
+        return Response(orjson.dumps({**description, "servers": servers}), media_type="application/json")
+
+    routes = [
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        *docs_routes(),
+        *health_routes(Readiness(gateway)),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Mount("", app=instrument(document_app, "rest")),
+    ]
+    app: ASGIApp = Starlette(routes=routes)
+    return app
+
+
+def instrument(app: ASGIApp, adapter: str) -> ASGIApp:
+    """An adapter's app, counted in flight and traced (when tracing is on)."""
+    return InFlight(server_spans(app, adapter), adapter)

@@ -1,0 +1,212 @@
+"""An OpenAPI 3.1 document for a REST facade, generated from the capability document.
+
+Every route with its parameters (the declared JSON-Schema keywords included), request body, responses
+(the upstream's answer, and capgate's own problem+json errors) and bearer security; plus the gateway's
+probes, /healthz and /readyz. `capgate openapi` prints it, and the REST port serves it at /openapi.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capgate import __version__
+from capgate.exposes.catalog import Input, Route, routes
+from capgate.gateway.assembly import Gateway, RestAdapter
+
+OPENAPI_VERSION = "3.1.0"
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+GATEWAY_TAG = "gateway"
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def build_openapi(gateway: Gateway, adapter: RestAdapter, *, server_url: str) -> dict[str, Any]:
+    """The OpenAPI document of `adapter`, as served at `server_url` (no trailing slash)."""
+    info = gateway.loaded.document.info
+    title = (info.label if info else None) or adapter.spec.namespace
+    described = routes(gateway, adapter)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in described:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, adapter.spec.namespace)
+    paths.update(_probes())
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": title,
+            "version": str((info.model_extra or {}).get("modified") or __version__) if info else __version__,
+            "description": _description(gateway, adapter),
+            "contact": _contact(gateway),
+        },
+        "servers": [{"url": server_url, "description": f"capgate REST facade ({adapter.spec.namespace})"}],
+        "tags": [
+            {"name": adapter.spec.namespace, "description": adapter.spec.description or f"Routes of {title}."},
+            {"name": GATEWAY_TAG, "description": "The gateway's own probes, for load balancers and orchestrators."},
+        ],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": _components(),
+    }
+
+
+def _description(gateway: Gateway, adapter: RestAdapter) -> str:
+    info = gateway.loaded.document.info
+    lead = (info.description if info else None) or adapter.spec.description or ""
+    return (f"{lead}\n\nServed by capgate {__version__} from a Naftiko capability document. Upstream answers "
+            "come back with their own status and JSON body; errors capgate itself raises are "
+            "application/problem+json (RFC 9457).").strip()
+
+
+def _contact(gateway: Gateway) -> dict[str, str]:
+    """The document's first stakeholder; else whoever runs this gateway, which is who a caller should ask."""
+    info = gateway.loaded.document.info
+    for person in (info.model_extra or {}).get("stakeholders", []) if info else []:
+        if isinstance(person, dict) and person.get("fullName"):
+            return {key: str(person[field]) for key, field in (("name", "fullName"), ("email", "email"))
+                    if person.get(field)}
+    return {"name": "The operators of this gateway"}
+
+
+def _operation(route: Route, tag: str) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": _first_sentence(route.description),
+        "description": f"{route.description}\n\nCalls {route.operation} ({route.upstream}) upstream.",
+        "tags": [tag],
+        "parameters": [_parameter(i) for i in route.inputs if i.location in ("path", "query")],
+        "responses": _responses(route),
+    }
+    body = route.body
+    if body is not None:
+        operation["requestBody"] = {
+            "required": body.required,
+            "description": body.description or "The JSON request body.",
+            "content": {"application/json": {"schema": _schema(body.schema)}},
+        }
+    if not operation["parameters"]:
+        del operation["parameters"]
+    hints = route.hints
+    operation["x-capgate-hints"] = {"readOnly": hints.read_only, "destructive": hints.destructive,
+                                    "idempotent": hints.idempotent}
+    return operation
+
+
+def _parameter(item: Input) -> dict[str, Any]:
+    parameter: dict[str, Any] = {
+        "name": item.name,
+        "in": item.location,
+        "required": item.required,
+        "description": item.description or f"The {item.location} parameter {item.name}.",
+        "schema": _schema(item.schema),
+    }
+    if item.schema.get("type") == "array":  # lists travel comma-joined in one key (repeated keys work too)
+        parameter.update(style="form", explode=False)
+    return parameter
+
+
+def _schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A declared schema made complete enough for OpenAPI tools: an array says what its items are."""
+    if schema.get("type") == "array" and "items" not in schema:
+        return {**schema, "items": {"type": "string"}}
+    return schema
+
+
+def _responses(route: Route) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "200": {"description": "The upstream's answer, passed through unchanged.",
+                "headers": _rate_limit_headers(),
+                "content": {"application/json": {"schema": {}}}},
+        "400": _problem("Invalid input: a parameter or the body does not match its declaration. Nothing was "
+                        "sent upstream; `errors` names each bad input."),
+        "401": _problem("No bearer token, or an unknown one (when the gateway requires inbound tokens)."),
+        "403": _problem("The bearer token's scope does not allow this route."),
+    }
+    if route.method in BODY_METHODS:
+        responses["413"] = _problem("The request body is larger than the gateway accepts.")
+    responses["502"] = _problem("The upstream could not be reached or answered something unusable.")
+    responses["504"] = _problem("The upstream did not answer in time.")
+    responses["default"] = {"description": "Any other status is the upstream's own answer, passed through "
+                                           "unchanged (for example 404 for an unknown id, 429 when rate limited).",
+                            "content": {"application/json": {"schema": {}}}}
+    return responses
+
+
+def _rate_limit_headers() -> dict[str, Any]:
+    names = {"x-ratelimit-limit": "The upstream's request budget.",
+             "x-ratelimit-remaining": "What is left of the upstream's budget.",
+             "x-ratelimit-reset": "When the upstream's budget resets (epoch milliseconds)."}
+    return {name: {"description": text, "schema": {"type": "string"}} for name, text in names.items()}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
+
+
+def _probes() -> dict[str, Any]:
+    probe = {"$ref": "#/components/schemas/Readiness"}
+    return {
+        "/healthz": {"get": {
+            "operationId": "healthz", "tags": [GATEWAY_TAG], "security": [],
+            "summary": "Liveness: the process answers.",
+            "description": "Always 200 while the process serves requests; calls nothing upstream.",
+            "responses": {"200": {"description": "Alive.", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"status": {"type": "string", "const": "ok"}}}}}}},
+        }},
+        "/readyz": {"get": {
+            "operationId": "readyz", "tags": [GATEWAY_TAG], "security": [],
+            "summary": "Readiness: each upstream is reachable and accepts the gateway's key.",
+            "description": "Calls one cheap read-only operation per upstream (the answer is cached for a few "
+                           "seconds) and says why when it is not ready.",
+            "responses": {
+                "200": {"description": "Ready.", "content": {"application/json": {"schema": probe}}},
+                "503": {"description": "Not ready; `checks` says which upstream and why.",
+                        "content": {"application/json": {"schema": probe}}},
+            },
+        }},
+    }
+
+
+def _components() -> dict[str, Any]:
+    return {
+        "securitySchemes": {"bearerAuth": {
+            "type": "http", "scheme": "bearer",
+            "description": "An inbound token, when the gateway is configured with them. It is never forwarded "
+                           "upstream: the gateway sends its own key.",
+        }},
+        "schemas": {
+            "Problem": {
+                "type": "object",
+                "description": "An RFC 9457 problem.",
+                "required": ["type", "title", "status", "detail"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "errors": {"type": "array", "description": "Each invalid input (400 only).",
+                               "items": {"type": "object", "properties": {"name": {"type": "string"},
+                                                                          "reason": {"type": "string"}}}},
+                    "hint": {"type": "string"},
+                    "operation": {"type": "string", "description": "The consumed operation that failed."},
+                },
+            },
+            "Readiness": {
+                "type": "object",
+                "required": ["status", "checks"],
+                "properties": {
+                    "status": {"type": "string", "enum": ["ready", "not ready"]},
+                    "checks": {"type": "array", "items": {"type": "object", "properties": {
+                        "namespace": {"type": "string"},
+                        "ok": {"type": "boolean"},
+                        "operation": {"type": ["string", "null"]},
+                        "status": {"type": ["integer", "null"], "description": "The upstream's HTTP status."},
+                        "reason": {"type": "string"},
+                    }}},
+                    "age": {"type": "number", "description": "Seconds since the upstream was last asked."},
+                },
+            },
+        },
+    }
+
+
+def _first_sentence(text: str) -> str:
+    sentence = text.split(". ")[0].strip().rstrip(".")
+    return sentence if len(sentence) <= 80 else sentence[:79] + "…"

@@ -1,0 +1,124 @@
+"""Assemble a loaded document into live parts: secrets, upstream clients, operations and adapter bindings.
+
+Everything a user can get wrong (the document, a missing secret, an unknown namespace) fails here, before
+any socket is bound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from capgate.consumes.binds import Secrets, resolve_binds
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.consumes.limiter import Limiter, LocalLimiter
+from capgate.consumes.operation import Operation
+from capgate.consumes.resilience import (
+    DEFAULT_RESILIENCE,
+    ResilienceSettings,
+    ResilientClient,
+    resilient_client,
+    resolve_timeouts,
+    tool_hinted_idempotent,
+)
+from capgate.core.errors import ConfigurationError
+from capgate.document import LoadedDocument, load_document
+from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpTool
+from capgate.exposes.binding import Binding
+from capgate.exposes.rest.app import RestOperation
+from capgate.observe.records import Observers
+
+if TYPE_CHECKING:
+    from capgate.exposes.mcp.server import McpAdapter
+
+_BASE_URI = re.compile(r"^https?://[^/?#]+(/[^?#]*)?$")
+
+
+@dataclass
+class RestAdapter:
+    spec: ExposesRest
+    operations: list[RestOperation]
+
+
+@dataclass
+class Gateway:
+    """A document ready to serve. Open it before serving and close it after."""
+
+    loaded: LoadedDocument
+    secrets: Secrets
+    clients: dict[str, ResilientClient]
+    operations: dict[str, Operation]
+    observers: Observers = field(default_factory=Observers)
+    rest: list[RestAdapter] = field(default_factory=list)
+
+    @cached_property
+    def mcp(self) -> list[McpAdapter]:
+        """The MCP adapters, built on first use: that imports the MCP SDK (~0.5 s), which the REST facade and
+        the CLI's other commands do without, so `capgate serve` answers REST calls while it loads."""
+        from capgate.exposes.mcp.server import McpAdapter, describe_tool
+
+        return [McpAdapter(adapter, [describe_tool(tool, self.binding(tool, adapter.namespace))
+                                     for tool in adapter.tools])
+                for adapter in self.loaded.document.capability.exposes if isinstance(adapter, ExposesMcp)]
+
+    def binding(self, step: McpTool | ExposedOperation, namespace: str) -> Binding:
+        """What one exposed tool or REST operation calls, and how its inputs and output are wired."""
+        return Binding(self.operations[step.call or ""], step.with_, namespace, step.output_parameters,
+                       self.secrets, self.observers)
+
+    async def open(self) -> None:
+        for client in self.clients.values():
+            await client.open()
+
+    async def close(self) -> None:
+        for client in self.clients.values():
+            await client.close()
+
+
+def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
+                 resilience: ResilienceSettings = DEFAULT_RESILIENCE, limiter: Limiter | None = None,
+                 observers: Observers | None = None) -> Gateway:
+    """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
+
+    `limiter` and `observers` outlive a reload when the caller passes the same ones again.
+    """
+    loaded = load_document(document)
+    spec = loaded.document
+    overrides = dict(base_uris or {})
+    namespaces = [consumes.namespace for consumes in spec.capability.consumes]
+    for namespace, url in overrides.items():
+        if namespace not in namespaces:
+            raise ConfigurationError(f"--base-uri {namespace}=…: the document consumes no namespace {namespace!r} "
+                                     f"(it has: {', '.join(namespaces)})")
+        if not _BASE_URI.match(url):
+            raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+    secrets = resolve_binds(spec, environ)
+    limiter = limiter or LocalLimiter()
+    clients = {consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
+               for consumes in spec.capability.consumes}
+    hinted = tool_hinted_idempotent(spec)
+    operations: dict[str, Operation] = {}
+    for consumes in spec.capability.consumes:
+        base_uri = overrides.get(consumes.namespace, consumes.base_uri).rstrip("/")
+        for resource in consumes.resources:
+            for operation in resource.operations:
+                compiled = Operation(consumes, resource, operation, base_uri=base_uri, secrets=secrets,
+                                     client=clients[consumes.namespace],
+                                     timeouts=resolve_timeouts(consumes, operation, client_settings.timeouts,
+                                                               resilience.timeouts),
+                                     hinted_idempotent=f"{consumes.namespace}.{operation.name}" in hinted)
+                operations[compiled.name] = compiled
+    observers = observers if observers is not None else Observers()  # an empty one is falsy: test for None
+    gateway = Gateway(loaded, secrets, clients, operations, observers)
+    for adapter in spec.capability.exposes:
+        if isinstance(adapter, ExposesRest):
+            rest_operations = [RestOperation(resource.path, operation.method,
+                                             gateway.binding(operation, adapter.namespace))
+                               for resource in adapter.resources for operation in resource.operations]
+            gateway.rest.append(RestAdapter(adapter, rest_operations))
+    return gateway

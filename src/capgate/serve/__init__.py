@@ -1,0 +1,1 @@
+"""The process: start-up, listening sockets, uvicorn servers, signals, workers and shutdown."""

@@ -1,0 +1,329 @@
+"""Run every adapter of a document in one process: start-up, readiness lines, signals, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import signal
+import socket
+import sys
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.core.errors import ConfigurationError
+from capgate.document import DEFAULT_DOCUMENT
+from capgate.document.models import ExposesMcp
+from capgate.exposes.rest.app import build_rest_app
+from capgate.exposes.rest.facade import instrument, rest_facade
+from capgate.gateway.assembly import Gateway, load_gateway
+from capgate.gateway.reload import Reloader, Swappable
+from capgate.gateway.safeguards import Hardening, Safeguards
+from capgate.observe.metrics import record_call
+from capgate.serve.sockets import Listen, listen
+
+if TYPE_CHECKING:  # imported when the MCP adapters are built, after the REST facade answers
+    from capgate.exposes.mcp.server import McpAdapter
+
+Announce = Callable[[str], None]
+
+
+@dataclass
+class ServeConfig:
+    """What `capgate serve` was asked for; nothing is loaded or bound until `serve` runs."""
+
+    document: str = DEFAULT_DOCUMENT
+    host: str = "127.0.0.1"
+    rest_port: int | None = None  # None: the document's port
+    mcp_port: int | None = None
+    base_uris: dict[str, str] = field(default_factory=dict)
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
+    client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS
+    environ: Mapping[str, str] | None = None  # None: the process environment
+    mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
+    hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
+    serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)
+    listen: Listen = listen  # opens each HTTP adapter's socket; `serve --workers` shares them (capgate.serve.workers)
+
+
+def announce_on_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class ManagedServer(uvicorn.Server):
+    """A uvicorn server whose signals capgate handles, once for every server of the process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class _Listener:
+    label: str
+    app: Any
+    sock: socket.socket
+    suffix: str = ""
+    detail: str = ""
+
+
+async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
+                stop: asyncio.Event | None = None, ready: Callable[[], None] | None = None) -> None:
+    """Load, bind, serve until `stop` is set (by default: SIGINT or SIGTERM), then shut down.
+
+    `ready` is called once every adapter serves and SIGHUP reloads the document, after the last ready line.
+
+    Every user error raises before anything is bound.
+    """
+    safeguards = await Safeguards.start(config.hardening)
+    try:
+        gateway = _load(config, safeguards)
+        gateway.observers.add(record_call)  # the observers are shared: a reload keeps them
+        sockets = [config.listen(config.host, port, flag) for port, flag in _ports(gateway, config)]
+    except BaseException:
+        await safeguards.close()
+        raise
+    await gateway.open()
+    servers = _Servers(config.hardening.shutdown_grace, announce)
+    reloader = Reloader(gateway, servers.swappables, grace=config.hardening.shutdown_grace,
+                        load=lambda: _load(config, safeguards),
+                        build=lambda new: [listener.app for listener in _listeners(new, config, safeguards,
+                                                                                   iter(sockets))])
+    signals = _Signals(reloader, stop)
+    try:
+        unbound = iter(sockets)
+        await servers.start(_rest_listeners(gateway, config, safeguards, unbound))
+        # REST answers while the MCP SDK is imported (~0.5 s) in a thread; MCP calls wait in the listen backlog.
+        if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), signals.stop):
+            http, stdio = _mcp_listeners(gateway, config, safeguards, unbound)
+            await servers.start(http)
+            servers.serve_stdio(stdio)
+            signals.serving.set()
+            if ready is not None:
+                ready()
+        await servers.run_until(signals.stop)
+    finally:
+        await servers.close()
+        await signals.close()
+        for sock in sockets:
+            sock.close()
+        await reloader.gateway.close()
+        await safeguards.close()
+
+
+def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Callable[[], None] | None = None
+        ) -> None:
+    """`serve` on uvloop when it is installed, with the garbage collector tuned for serving once it is ready."""
+
+    def serving() -> None:
+        _settle_heap()
+        if ready is not None:
+            ready()
+
+    run_on_uvloop(serve(config, announce, ready=serving))
+
+
+def _settle_heap() -> None:
+    """Keep the start-up heap out of the collector's walks, and collect less often.
+
+    The MCP SDK's stateless requests leave reference cycles behind (task groups, cancel scopes, streams), so
+    collections are frequent, and each full one walked every object start-up made (~90 MB, most of it the
+    imported SDK): frozen, and with a larger first generation, MCP calls cost 11% less CPU at 25 runs and 24%
+    less at 100 (2025-11-25 era, c=32, bench/PROFILE.md); peak RSS did not change beyond noise.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` to completion on uvloop when it is installed, else on asyncio's own loop."""
+    try:
+        import uvloop
+
+        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
+
+
+class _Signals:
+    """Without a `stop` from the caller: SIGINT and SIGTERM set `stop`, and SIGHUP loads the document again and
+    swaps it in (or keeps the old one, saying why) once every adapter serves — one during start-up waits."""
+
+    def __init__(self, reloader: Reloader, stop: asyncio.Event | None) -> None:
+        self.handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if stop is None else ()
+        self.stop = stop or asyncio.Event()
+        self.serving = asyncio.Event()
+        self._reloader = reloader
+        self._reloads: set[asyncio.Task[bool]] = set()
+        self._loop = asyncio.get_running_loop()
+        for signum in self.handled:
+            self._loop.add_signal_handler(signum, self._reload_soon if signum == signal.SIGHUP else self.stop.set)
+
+    def _reload_soon(self) -> None:
+        self._reloads.add(asyncio.create_task(self._reload()))
+
+    async def _reload(self) -> bool:
+        await self.serving.wait()
+        return await self._reloader.reload()
+
+    async def close(self) -> None:
+        for signum in self.handled:
+            self._loop.remove_signal_handler(signum)
+        if not self.serving.is_set():  # reloads waiting for a start that did not happen
+            for task in self._reloads:
+                task.cancel()
+        await asyncio.gather(*self._reloads, return_exceptions=True)
+
+
+class _Servers:
+    """The uvicorn servers (and stdio sessions) of one process: started in steps, stopped together."""
+
+    def __init__(self, grace: float, announce: Announce) -> None:
+        self.swappables: list[Swappable] = []  # what a reload swaps, one per HTTP adapter in socket order
+        self._grace = grace
+        self._announce = announce
+        self._servers: list[ManagedServer] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stdio: list[asyncio.Task[None]] = []
+
+    async def start(self, listeners: list[_Listener]) -> None:
+        """Serve each listener's app on its socket; announce them once all answer."""
+        started = []
+        for listener in listeners:
+            swappable = Swappable(listener.app)
+            # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.observe.logs), not its own.
+            # uvicorn types timeout_graceful_shutdown int, but waits any float (asyncio.wait_for).
+            grace: Any = self._grace
+            server = ManagedServer(uvicorn.Config(swappable, lifespan="on", log_level="warning", access_log=False,
+                                                  log_config=None, timeout_graceful_shutdown=grace))
+            self.swappables.append(swappable)
+            self._servers.append(server)
+            started.append(server)
+            self._tasks.append(asyncio.create_task(server.serve(sockets=[listener.sock])))
+        while not all(server.started for server in started):
+            failed = [task for task in self._tasks if task.done()]
+            if failed:
+                failed[0].result()  # re-raises the cause
+                raise ConfigurationError("a server stopped during start-up; see the log above")
+            await asyncio.sleep(0.005)
+        for listener in listeners:
+            host, port = listener.sock.getsockname()[:2]
+            shown = f"[{host}]" if ":" in host else host
+            self._announce(f"capgate: {listener.label} ready on http://{shown}:{port}{listener.suffix} "
+                           f"({listener.detail})")
+
+    def serve_stdio(self, adapters: list[McpAdapter]) -> None:
+        self._stdio = [asyncio.create_task(adapter.run_stdio()) for adapter in adapters]
+        self._tasks += self._stdio
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set or a server ends; raise what made a server fail."""
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopper, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        outcomes = await self.close()
+        failures = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, asyncio.CancelledError)]
+        if failures:
+            raise failures[0]
+
+    async def close(self) -> list[Any]:
+        """Let every server drain (up to the grace period), stop reading stdio, and return how each ended."""
+        for server in self._servers:
+            server.should_exit = True
+        for task in self._stdio:  # stdio ends with its input; on a signal, stop reading it
+            task.cancel()
+        return await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first; True when it finished (its exception, if any, is raised)."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if not task.done():
+        return False  # a thread cannot be interrupted: the import finishes in the background, unused
+    task.result()
+    return True
+
+
+def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]]:
+    """The port of each HTTP adapter, REST facades first, each with the flag that sets it."""
+    ports: list[tuple[int | None, str]] = []
+    for index, rest in enumerate(gateway.rest if config.serve_rest else []):
+        ports.append((config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port,
+                      "--rest-port"))
+    for index, spec in enumerate(_mcp_specs(gateway)):
+        if (config.mcp_transport or spec.transport) != "stdio":
+            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port,
+                          "--mcp-port"))
+    return ports
+
+
+def _listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards, sockets: Iterator[socket.socket]
+               ) -> list[_Listener]:
+    """Every HTTP adapter's app on the sockets it was first served on (a reload keeps its sockets)."""
+    return [*_rest_listeners(gateway, config, safeguards, sockets),
+            *_mcp_listeners(gateway, config, safeguards, sockets)[0]]
+
+
+def _rest_listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards,
+                    sockets: Iterator[socket.socket]) -> list[_Listener]:
+    listeners = []
+    for rest in gateway.rest if config.serve_rest else []:
+        routes = len({(op.path, op.method) for op in rest.operations})
+        rest_app = build_rest_app(rest.operations, max_body_bytes=config.hardening.max_body_bytes)
+        app = rest_facade(gateway, rest, rest_app)
+        app = safeguards.guard_rest(app, host=config.host, allowed_hosts=config.allowed_hosts,
+                                    allowed_origins=config.allowed_origins)
+        listeners.append(_Listener("REST facade", app, _next(sockets),
+                                   detail=f"{rest.spec.namespace}, {routes} routes"))
+    return listeners
+
+
+def _mcp_listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards,
+                   sockets: Iterator[socket.socket]) -> tuple[list[_Listener], list[McpAdapter]]:
+    """The MCP adapters served over HTTP, and those served over stdio."""
+    from capgate.exposes.mcp.server import MCP_PATH
+
+    listeners, stdio = [], []
+    for adapter in gateway.mcp:
+        if (config.mcp_transport or adapter.spec.transport) == "stdio":
+            stdio.append(adapter)
+            continue
+        app = instrument(adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
+                                          allowed_origins=config.allowed_origins,
+                                          max_body_bytes=config.hardening.max_body_bytes), "mcp")
+        app = safeguards.guard_mcp(app, adapter)
+        listeners.append(_Listener("MCP server", app, _next(sockets), MCP_PATH,
+                                   f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
+    return listeners, stdio
+
+
+def _next(sockets: Iterator[socket.socket]) -> socket.socket:
+    sock = next(sockets, None)
+    if sock is None:
+        raise ConfigurationError("the document now has more HTTP adapters than when capgate started; restart "
+                                 "capgate to change its adapters")
+    return sock
+
+
+def _mcp_specs(gateway: Gateway) -> list[ExposesMcp]:
+    return [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
+
+
+def _load(config: ServeConfig, safeguards: Safeguards) -> Gateway:
+    """The document loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
+    gateway = load_gateway(config.document, base_uris=config.base_uris, environ=config.environ,
+                           client_settings=config.client_settings, **safeguards.load_options())
+    safeguards.admit(gateway, host=config.host, environ=config.environ,
+                     serves_http=config.serve_rest or config.mcp_transport != "stdio")
+    return gateway

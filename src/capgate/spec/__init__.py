@@ -1,5 +1,0 @@
-"""Parse and check capability documents into typed models."""
-
-from capgate.spec.load import DEFAULT_DOCUMENT, LoadedDocument, bundled_documents, load_document, parse_document
-
-__all__ = ["DEFAULT_DOCUMENT", "LoadedDocument", "bundled_documents", "load_document", "parse_document"]
