@@ -14,10 +14,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from capgate.cli.program import main
 from capgate.document import bundled_documents
-from capgate.exposes.catalog import describe
 from capgate.exposes.rest.openapi import build_openapi
 from capgate.exposes.rest.probes import Readiness
-from capgate.gateway.assembly import load_gateway
+from capgate.gateway.assembly import describing_gateway, load_gateway
 from tests.exposes.conftest import Stack
 from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream, recording_upstream
@@ -87,7 +86,7 @@ async def test_readiness_says_why_an_upstream_is_not_ready(upstream: RecordingUp
     try:
         for _ in range(4):  # the resilience layer may retry a 503
             upstream.reply(*reply)
-        checks, age = await Readiness(gateway, cache_seconds=0).checks()
+        checks, age = await Readiness(gateway.operations, ["management-runs"], cache_seconds=0).checks()
     finally:
         await gateway.close()
     assert [(check.ok, check.status, check.reason) for check in checks] == [(ok, reply[0], reason)]
@@ -101,7 +100,7 @@ async def test_readiness_reports_an_unreachable_upstream() -> None:
                            environ={"TRIGGER_DEV_API_KEY": TEST_KEY})
     await gateway.open()
     try:
-        checks, _ = await Readiness(gateway, cache_seconds=0, timeout=2).checks()
+        checks, _ = await Readiness(gateway.operations, ["management-runs"], cache_seconds=0, timeout=2).checks()
     finally:
         await gateway.close()
     assert not checks[0].ok and checks[0].status is None and checks[0].reason
@@ -144,8 +143,8 @@ async def test_openapi_json_is_the_cli_description_with_this_servers_url(stack: 
     status, headers, body = await get(f"{stack.gateway.rest}/openapi.json")
     assert status == 200 and headers["Content-Type"] == "application/json"
     served = orjson.loads(body)
-    gateway = describe("trigger-dev-runs")
-    expected = build_openapi(gateway, gateway.rest[0], server_url=stack.gateway.rest)
+    gateway = describing_gateway("trigger-dev-runs")
+    expected = build_openapi(gateway.loaded.document, gateway.rest[0], server_url=stack.gateway.rest)
     assert served == orjson.loads(orjson.dumps(expected))
 
 

@@ -14,9 +14,11 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
+from capgate.consumes.client import ClientSettings
+from capgate.consumes.limiter import LocalLimiter
 from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.tokens import load_tokens
-from capgate.gateway.assembly import load_gateway
+from capgate.gateway.assembly import Gateway
 from capgate.gateway.safeguards import Hardening, Safeguards
 from tests.exposes.test_operations import rest_call
 from tests.hardening.conftest import RUN
@@ -209,12 +211,15 @@ def test_a_token_file_may_hold_only_digests(tmp_path: Any) -> None:
 
 
 async def test_a_public_bind_without_tokens_refuses_to_start_unless_told() -> None:
-    gateway = load_gateway("trigger-dev-runs", environ={"TRIGGER_DEV_API_KEY": TEST_KEY})
-    open_gateway = Safeguards(Hardening(audit_log=None), limiter=gateway.clients["management-runs"].limiter,
-                              audit=None)
+    def load(host: str, environ: dict[str, str], *, allow_unauthenticated: bool = False) -> Gateway:
+        hardening = Hardening(audit_log=None, allow_unauthenticated=allow_unauthenticated)
+        safeguards = Safeguards(hardening, LocalLimiter(), None, host=host)
+        return safeguards.load("trigger-dev-runs", base_uris={}, environ={"TRIGGER_DEV_API_KEY": TEST_KEY, **environ},
+                               client_settings=ClientSettings(), serves_http=True)
+
     with pytest.raises(ConfigurationError, match="--allow-unauthenticated"):
-        open_gateway.admit(gateway, host="0.0.0.0", environ={}, serves_http=True)
-    open_gateway.admit(gateway, host="127.0.0.1", environ={}, serves_http=True)
-    told = Safeguards(Hardening(audit_log=None, allow_unauthenticated=True), open_gateway.limiter, None)
-    told.admit(gateway, host="0.0.0.0", environ={}, serves_http=True)
-    open_gateway.admit(gateway, host="0.0.0.0", environ={"CAPGATE_TOKENS": f"ci:write:{WRITE}"}, serves_http=True)
+        load("0.0.0.0", {})
+    # Each of these loads, which is the point: loopback, the operator's word, or tokens.
+    assert load("127.0.0.1", {}).operations
+    assert load("0.0.0.0", {}, allow_unauthenticated=True).operations
+    assert load("0.0.0.0", {"CAPGATE_TOKENS": f"ci:write:{WRITE}"}).operations

@@ -15,11 +15,10 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from capgate.consumes.client import UpstreamResult
 from capgate.core import redaction
-from capgate.exposes.inbound.tokens import Token
+from capgate.core.types import UpstreamResult
 from capgate.observe import logs
-from capgate.observe.exchange import Exchange
+from capgate.observe.exchange import Caller, Exchange
 from capgate.observe.records import Call
 from tests.support.gateway import TEST_KEY
 
@@ -45,7 +44,7 @@ def stream() -> Iterator[io.StringIO]:
 
 def _cancel(path: str = "/v1/api/v2/runs/run_1/cancel", status: int | None = 200) -> Exchange:
     exchange = Exchange("rest", "POST", path, route=None if TEST_KEY in path else "/v1/api/v2/runs/{runid}/cancel")
-    exchange.caller = Token("ci", "write", b"")
+    exchange.caller = Caller("ci", can_write=True)
     exchange.status = status
     exchange.seconds = 0.0123
     call = Call("rest", "POST /v1/api/v2/runs/{runid}/cancel", operation="management-runs.cancelrun")
@@ -120,7 +119,7 @@ def test_no_line_is_lost_when_the_process_exits_in_the_same_turn() -> None:
     script = """if True:
         import asyncio, sys
         from capgate.observe import logs
-        from capgate.observe.exchange import Exchange
+        from capgate.observe.exchange import Caller, Exchange
 
         async def main():
             logs.configure_logging("json", "info")

@@ -20,7 +20,7 @@ from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
 from capgate.core.errors import ConfigurationError
 from capgate.gateway.safeguards import Hardening
-from capgate.serve.server import ServeConfig
+from capgate.serve.config import ServeConfig
 from tests.hardening.conftest import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
 from tests.support.servers import free_port, serve_app

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from capgate.serve.server import ServeConfig, serve
+from capgate.serve.config import ServeConfig
+from capgate.serve.server import serve
 
 TEST_KEY = "tr_dev_canaryCANARYcanary000001"  # a canary: it must never appear in any output a test captures
 

@@ -12,7 +12,7 @@ from capgate.core.errors import ConfigurationError
 from capgate.document import load_document
 from capgate.document.models import ConsumesHttp
 from capgate.gateway.safeguards import Hardening
-from capgate.serve.server import ServeConfig
+from capgate.serve.config import ServeConfig
 from capgate.serve.workers import _divide_budget
 
 pytestmark = pytest.mark.anyio

@@ -18,8 +18,8 @@ import orjson
 from capgate.cli.present import items_of, render
 from capgate.cli.terminal import Progress, painter, terminal_width
 from capgate.core.errors import ArgumentError, ConfigurationError, UpstreamError
+from capgate.core.http import SAFE_METHODS
 from capgate.document.references import input_key
-from capgate.exposes.inbound.tokens import READ_METHODS
 from capgate.exposes.mcp.server import McpTarget, property_name
 from capgate.gateway.assembly import Gateway, load_gateway
 from capgate.observe.audit import AuditLog, default_audit_path
@@ -144,7 +144,7 @@ async def _fetch(gateway: Gateway, target: McpTarget, arguments: dict[str, Any],
 
 def _audit_log(gateway: Gateway, target: McpTarget) -> AuditLog | None:
     """A shell's cancel or replay changes production as much as a served one: it goes to the same audit log."""
-    if target.binding.operation.method in READ_METHODS:
+    if target.binding.operation.method in SAFE_METHODS:
         return None
     audit = AuditLog(default_audit_path())
     audit.open()

@@ -13,7 +13,8 @@ import orjson
 import uvicorn
 
 from capgate.document import DEFAULT_DOCUMENT
-from capgate.serve.server import ManagedServer, ServeConfig, announce_on_stderr, run_on_uvloop, serve
+from capgate.serve.config import ServeConfig
+from capgate.serve.server import ManagedServer, announce_on_stderr, run_on_uvloop, serve
 from capgate.serve.sockets import listen
 
 NAMESPACE = "management-runs"

@@ -18,7 +18,7 @@ from capgate import __version__
 from capgate.core.errors import CapgateError, ConfigurationError, DocumentError
 
 if TYPE_CHECKING:
-    from capgate.serve.server import ServeConfig
+    from capgate.serve.config import ServeConfig
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -141,7 +141,7 @@ def _base_uris(items: list[str]) -> dict[str, str]:
 
 def _serve_config(options: argparse.Namespace) -> ServeConfig:
     from capgate.cli.serve_options import client_settings, hardening
-    from capgate.serve.server import ServeConfig
+    from capgate.serve.config import ServeConfig
 
     return ServeConfig(document=options.document, host=options.host, rest_port=options.rest_port,
                        mcp_port=options.mcp_port, base_uris=_base_uris(options.base_uri),
@@ -285,15 +285,15 @@ def _add_openapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _openapi(options: argparse.Namespace) -> int:
     import orjson
 
-    from capgate.exposes.catalog import describe
     from capgate.exposes.rest.openapi import build_openapi
+    from capgate.gateway.assembly import describing_gateway
 
-    gateway = describe(options.document)
+    gateway = describing_gateway(options.document)
     if not gateway.rest:
         raise ConfigurationError(f"{options.document} exposes no REST adapter to describe")
     adapter = gateway.rest[0]
     server = options.server or f"http://127.0.0.1:{adapter.spec.port or 8080}"
-    description = build_openapi(gateway, adapter, server_url=server.rstrip("/"))
+    description = build_openapi(gateway.loaded.document, adapter, server_url=server.rstrip("/"))
     print(orjson.dumps(description, option=orjson.OPT_INDENT_2).decode())
     return EXIT_OK
 

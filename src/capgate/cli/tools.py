@@ -8,15 +8,19 @@ from typing import Any, TextIO
 import orjson
 
 from capgate.cli.terminal import painter, table, terminal_width
-from capgate.exposes.catalog import Hints, Input, describe, routes, tools
+from capgate.exposes.catalog import Hints, Input
+from capgate.exposes.mcp.server import describe_tools
+from capgate.exposes.rest.routes import describe_routes
+from capgate.gateway.assembly import describing_gateway
 
 HINT_HEADERS = ["read-only", "destructive", "idempotent"]
 
 
 def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
-    gateway = describe(document)
-    described_tools = tools(gateway)
-    described_routes = [(adapter.spec.namespace, routes(gateway, adapter)) for adapter in gateway.rest]
+    gateway = describing_gateway(document)
+    spec = gateway.loaded.document
+    described_tools = describe_tools(spec, gateway.mcp)
+    described_routes = [(adapter.spec.namespace, describe_routes(spec, adapter)) for adapter in gateway.rest]
     if as_json:
         listing: dict[str, Any] = {"tools": [asdict(tool) for tool in described_tools],
                                    "routes": [asdict(route) for _, adapter_routes in described_routes

@@ -13,6 +13,7 @@ import aiohttp
 from yarl import URL
 
 from capgate.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
+from capgate.core.types import UpstreamResult
 
 # Response headers a client of the upstream relies on, passed back by both adapters.
 PASSED_BACK_HEADERS = ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
@@ -53,15 +54,6 @@ class UpstreamRequest:
 
     def __repr__(self) -> str:
         return f"UpstreamRequest({self.method} {self.display_url or self.url!r}, headers={sorted(self.headers)})"
-
-
-@dataclass(frozen=True)
-class UpstreamResult:
-    """What the upstream answered: status, the headers clients rely on (lower-case names), the raw body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 class Sender(Protocol):

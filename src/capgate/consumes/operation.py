@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus
 
 import orjson
 
 from capgate.consumes.binds import Secrets
-from capgate.consumes.client import Sender, Timeouts, UpstreamRequest, UpstreamResult
+from capgate.consumes.client import Sender, Timeouts, UpstreamRequest
 from capgate.consumes.paths import PathTemplate, shape_problem
 from capgate.consumes.validation import Invalid, Validator, compile_schema
 from capgate.core.errors import ArgumentError
-from capgate.core.types import Arguments
+from capgate.core.http import IDEMPOTENT_METHODS
+from capgate.core.types import Arguments, UpstreamResult
 from capgate.document.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
 from capgate.document.references import input_key
 from capgate.document.templates import render
-from capgate.observe.tracing import traced
+from capgate.observe import tracing
 
-SAFE_METHODS = ("GET", "HEAD", "PUT", "DELETE")  # repeating them does no more than doing them once
 WHOLE_BODY = "body"  # an `in: body` parameter with this name is the whole JSON body; others are its fields
 
 
@@ -50,7 +50,7 @@ class Operation:
         self.method = operation.method.upper()
         # The operation's own `idempotent` marker wins; else the method, else its tools' hints decide.
         self.idempotent = (operation.idempotent if operation.idempotent is not None
-                           else self.method in SAFE_METHODS or hinted_idempotent)
+                           else self.method in IDEMPOTENT_METHODS or hinted_idempotent)
         self.timeouts = timeouts
         self.client = client
         self._base_uri = base_uri
@@ -67,7 +67,13 @@ class Operation:
 
     async def call(self, arguments: Arguments) -> UpstreamResult:
         """Validate `arguments`, send the request, return the upstream's answer whatever its status."""
-        return await traced(self.client.send, self.build_request(arguments))
+        request = self.build_request(arguments)
+        if not tracing.enabled():
+            return await self.client.send(request)
+        with tracing.client_span(request.operation, request.method, request.display_url or request.url) as span:
+            result = await self.client.send(replace(request, headers=span.carrying_context(request.headers)))
+            span.answered(result.status)
+            return result
 
     def build_request(self, arguments: Arguments) -> UpstreamRequest:
         """The upstream request for `arguments` (keyed by input_key); ArgumentError names every bad one."""

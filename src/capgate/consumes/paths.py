@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from capgate.document.references import input_key
+from capgate.document.references import input_key, path_pieces
 
-_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 # A value may not add segments, climb out of its segment, or start a query or fragment.
 _SHAPE_CHANGING = re.compile(r"[/\\?#\x00-\x1f\x7f]")
 # An upstream or proxy that decodes twice would turn `%2F` into `/`: encoded sequences are refused too.
@@ -19,12 +18,9 @@ class PathTemplate:
 
     def __init__(self, template: str) -> None:
         self.template = template
-        self.pieces: list[tuple[str, str | None]] = []  # (literal text, input key of the variable after it)
-        position = 0
-        for match in _VARIABLE.finditer(template):
-            self.pieces.append((template[position:match.start()], input_key(match.group(1))))
-            position = match.end()
-        self.pieces.append((template[position:], None))
+        # (literal text, input key of the variable after it)
+        self.pieces = [(literal, input_key(variable) if variable else None)
+                       for literal, variable in path_pieces(template)]
         self.variables = [key for _, key in self.pieces if key is not None]
 
     def fill(self, values: dict[str, str]) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from capgate.consumes.breaker import UNWELL_STATUSES, BreakerSettings, CircuitBreaker
-from capgate.consumes.client import ClientSettings, Timeouts, UpstreamClient, UpstreamRequest, UpstreamResult
+from capgate.consumes.client import ClientSettings, Timeouts, UpstreamClient, UpstreamRequest
 from capgate.consumes.limiter import Limiter, RateLimit, bucket_name
 from capgate.consumes.retry import RetryPolicy, resume_at, worth_retrying
 from capgate.core.errors import (
@@ -31,6 +31,7 @@ from capgate.core.errors import (
     UpstreamUnavailable,
 )
 from capgate.core.redaction import redact_bytes
+from capgate.core.types import UpstreamResult
 from capgate.document.models import ConsumedOperation, ConsumesHttp, Document
 from capgate.observe.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, upstream_retries
 

@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 from capgate.core.errors import Problem
+from capgate.core.http import DECLARABLE_METHODS
 from capgate.document.models import (
-    HTTP_METHODS,
     ConsumedOperation,
     ConsumedResource,
     ConsumesHttp,
@@ -131,8 +131,8 @@ def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
 
 
 def _check_method(method: str, where: Path, source: SourceMap) -> Iterator[Problem]:
-    if method.upper() not in HTTP_METHODS:
-        yield source.problem((*where, "method"), f"{method!r} is not one of {', '.join(HTTP_METHODS)}")
+    if method.upper() not in DECLARABLE_METHODS:
+        yield source.problem((*where, "method"), f"{method!r} is not one of {', '.join(DECLARABLE_METHODS)}")
 
 
 def _check_mcp(adapter: ExposesMcp, base: Path, operations: dict[str, tuple[ConsumesHttp, ConsumedResource,

@@ -9,7 +9,8 @@ import re
 GENERIC_PREFIXES = ("rest", "tools", "mcp")
 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
-_PATH_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
+# The path template grammar, for every layer: a variable is `{x}` or `{{x}}`, spaces inside the braces allowed.
+PATH_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 
 
 def input_key(name: str) -> str:
@@ -33,4 +34,20 @@ def input_reference(value: object, namespace: str) -> str | None:
 
 def path_variables(path: str) -> list[str]:
     """The `{x}` and `{{x}}` variables of a path template, in order."""
-    return _PATH_VARIABLE.findall(path)
+    return PATH_VARIABLE.findall(path)
+
+
+def path_pieces(path: str) -> list[tuple[str, str | None]]:
+    """`/runs/{id}/tags` -> [("/runs/", "id"), ("/tags", None)]: each literal and the variable after it."""
+    pieces: list[tuple[str, str | None]] = []
+    position = 0
+    for match in PATH_VARIABLE.finditer(path):
+        pieces.append((path[position:match.start()], match.group(1)))
+        position = match.end()
+    pieces.append((path[position:], None))
+    return pieces
+
+
+def braced_path(path: str) -> str:
+    """`/runs/{{ id }}` -> `/runs/{id}`, the spelling of Starlette routes and OpenAPI paths."""
+    return "".join(literal + ("{" + variable + "}" if variable else "") for literal, variable in path_pieces(path))

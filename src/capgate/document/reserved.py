@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from capgate.core.errors import Problem
 from capgate.document.models import Document, ExposesRest
+from capgate.document.references import path_pieces
 from capgate.document.source import SourceMap
 
+
+@dataclass(frozen=True)
+class Reserved:
+    purpose: str
+    public: bool  # answered without a bearer token: it shows no data (probes, the API's description)
+
+
 RESERVED_PATHS = {
-    "/openapi.json": "the OpenAPI description",
-    "/docs": "the docs page",
-    "/docs/docs.js": "the docs page",
-    "/docs/docs.css": "the docs page",
-    "/healthz": "the liveness probe",
-    "/readyz": "the readiness probe",
-    "/metrics": "Prometheus metrics",
+    "/openapi.json": Reserved("the OpenAPI description", public=True),
+    "/docs": Reserved("the docs page", public=True),
+    "/docs/docs.js": Reserved("the docs page", public=True),
+    "/docs/docs.css": Reserved("the docs page", public=True),
+    "/healthz": Reserved("the liveness probe", public=True),
+    "/readyz": Reserved("the readiness probe", public=True),
+    "/metrics": Reserved("Prometheus metrics", public=False),
 }
-_VARIABLE = re.compile(r"\{\{?\s*[^{}\s]+\s*\}?\}")
+PUBLIC_PATHS = frozenset(path for path, reserved in RESERVED_PATHS.items() if reserved.public)
 
 
 def reserved_path_problems(document: Document, source: SourceMap) -> Iterator[Problem]:
@@ -32,19 +41,15 @@ def reserved_path_problems(document: Document, source: SourceMap) -> Iterator[Pr
             continue
         for r, resource in enumerate(adapter.resources):
             pattern = _pattern(resource.path)
-            for path, purpose in RESERVED_PATHS.items():
+            for path, reserved in RESERVED_PATHS.items():
                 if pattern.fullmatch(path):
                     yield source.problem(("capability", "exposes", index, "resources", r, "path"),
-                                         f"{resource.path} would take {path}, which capgate reserves for {purpose}; "
-                                         "choose another path")
+                                         f"{resource.path} would take {path}, which capgate reserves for "
+                                         f"{reserved.purpose}; choose another path")
                     break
 
 
 def _pattern(path: str) -> re.Pattern[str]:
     """`/runs/{id}` -> a regex matching `/runs/anything-but-a-slash`."""
-    pieces, position = [], 0
-    for match in _VARIABLE.finditer(path):
-        pieces += [re.escape(path[position:match.start()]), "[^/]+"]
-        position = match.end()
-    pieces.append(re.escape(path[position:]))
-    return re.compile("".join(pieces))
+    return re.compile("".join(re.escape(literal) + ("[^/]+" if variable else "")
+                              for literal, variable in path_pieces(path)))

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capgate.consumes.binds import Secrets
-from capgate.consumes.client import UpstreamResult
 from capgate.consumes.operation import Operation, Parameter
 from capgate.core.errors import ArgumentError
+from capgate.core.types import UpstreamResult
 from capgate.document.models import OutputParameter
 from capgate.document.references import input_key, input_reference
 from capgate.document.templates import placeholders, render

@@ -42,7 +42,7 @@ def _identity(body: Any) -> Any:
 
 
 def _path(expression: str) -> Projection:
-    from jsonpath_ng.ext import parse  # imported only by documents that project, to keep start-up fast
+    from jsonpath_ng.ext.parser import parse  # imported only by documents that project, to keep start-up fast
 
     compiled = parse(expression)
 

@@ -1,20 +1,21 @@
 """What `capgate serve` puts around a gateway: the request budget, the audit log, inbound tokens, the guards.
 
-`Safeguards.start` does what can fail before any socket is bound (Redis answers, the audit log is writable,
-the tokens are valid, a non-loopback bind is not left open); the server then wraps each adapter's app with
-`guard_rest` / `guard_mcp` and closes everything with `close` after the last request.
+`Safeguards.start` and `load` do what can fail before any socket is bound (Redis answers, the audit log is
+writable, the tokens are valid, a non-loopback bind is not left open); `capgate.gateway.apps` then wraps
+each adapter's app with `guard_rest` / `guard_mcp`, and `close` releases everything after the last request.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
+from capgate.consumes.client import ClientSettings
 from capgate.consumes.limiter import Limiter, LocalLimiter
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
@@ -22,8 +23,9 @@ from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.guard import Guard, GuardSettings
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
-from capgate.gateway.assembly import Gateway
+from capgate.gateway.assembly import Gateway, load_gateway
 from capgate.observe.audit import AuditLog, default_audit_path
+from capgate.observe.metrics import record_call
 from capgate.observe.records import Observers
 
 if TYPE_CHECKING:  # the MCP SDK is imported only when an MCP adapter is built (start-up time)
@@ -44,19 +46,26 @@ class Hardening:
 
 
 class Safeguards:
-    """The process-wide parts that outlive a reload of the document: limiter, observers, audit log, tokens."""
+    """The process-wide parts that outlive a reload of the document: limiter, observers, audit log, tokens,
+    and where the process listens (the Host and Origin values it answers)."""
 
-    def __init__(self, hardening: Hardening, limiter: Limiter, audit: AuditLog | None) -> None:
+    def __init__(self, hardening: Hardening, limiter: Limiter, audit: AuditLog | None, *, host: str,
+                 allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = ()) -> None:
         self.hardening = hardening
         self.limiter = limiter
         self.audit = audit
+        self.host = host
+        self.allowed_hosts = list(allowed_hosts)
+        self.allowed_origins = list(allowed_origins)
         self.observers = Observers()
-        self.tokens = Tokens()
+        self.observers.add(record_call)
         if audit is not None:
             self.observers.add(audit.observe)
+        self.tokens = Tokens()
 
     @classmethod
-    async def start(cls, hardening: Hardening) -> Safeguards:
+    async def start(cls, hardening: Hardening, *, host: str, allowed_hosts: Sequence[str] = (),
+                    allowed_origins: Sequence[str] = ()) -> Safeguards:
         """Connect the limiter and open the audit log; ConfigurationError if either cannot be used."""
         limiter: Limiter = LocalLimiter()
         if hardening.resilience.redis_url:
@@ -68,24 +77,31 @@ class Safeguards:
         audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
         if audit is not None:
             audit.open()
-        return cls(hardening, limiter, audit)
+        return cls(hardening, limiter, audit, host=host, allowed_hosts=allowed_hosts,
+                   allowed_origins=allowed_origins)
 
-    def admit(self, gateway: Gateway, *, host: str, environ: Mapping[str, str] | None, serves_http: bool) -> None:
-        """Load the inbound tokens and check they fit the bind address; watch the gateway's operations."""
+    def load(self, document: str, *, base_uris: Mapping[str, str], environ: Mapping[str, str] | None,
+             client_settings: ClientSettings, serves_http: bool) -> Gateway:
+        """The document loaded, at start-up or on SIGHUP, sharing these parts; then admitted: the inbound
+        tokens loaded (a reload's new ones apply to the apps built after it) and checked against the host."""
+        gateway = load_gateway(document, base_uris=base_uris, environ=environ, client_settings=client_settings,
+                               resilience=self.hardening.resilience, limiter=self.limiter,
+                               observers=self.observers)
         environ = os.environ if environ is None else environ
         tokens = load_tokens(environ, self.hardening.tokens_file, gateway.secrets.values())
-        if serves_http and not tokens and not is_loopback(host) and not self.hardening.allow_unauthenticated:
+        if serves_http and not tokens and not is_loopback(self.host) and not self.hardening.allow_unauthenticated:
             raise ConfigurationError(
-                f"--host {host} would let anyone who can reach this machine use the upstream's key, and no inbound "
-                "token is configured. Set CAPGATE_TOKENS (id:scope:token, ...) or --tokens-file, or pass "
+                f"--host {self.host} would let anyone who can reach this machine use the upstream's key, and no "
+                "inbound token is configured. Set CAPGATE_TOKENS (id:scope:token, ...) or --tokens-file, or pass "
                 "--allow-unauthenticated if something in front of capgate already authenticates callers")
-        self.tokens = tokens  # a reload's new tokens apply to the apps built after this
+        self.tokens = tokens
         if self.audit is not None:
             self.audit.watch(gateway.operations)
+        return gateway
 
-    def guard_rest(self, app: ASGIApp, *, host: str, allowed_hosts: list[str], allowed_origins: list[str]
-                   ) -> ASGIApp:
-        return Guard(app, "rest", self._settings(), origins=Origins.allowed(host, allowed_hosts, allowed_origins))
+    def guard_rest(self, app: ASGIApp) -> ASGIApp:
+        origins = Origins.allowed(self.host, self.allowed_hosts, self.allowed_origins)
+        return Guard(app, "rest", self._settings(), origins=origins)
 
     def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
         return Guard(app, "mcp", self._settings(), write_tools=adapter.write_tools)
@@ -98,7 +114,3 @@ class Safeguards:
     def _settings(self) -> GuardSettings:
         return GuardSettings(self.tokens, max_body=self.hardening.max_body_bytes,
                              max_target=self.hardening.max_target_bytes)
-
-    def load_options(self) -> dict[str, Any]:
-        """Keyword arguments for `load_gateway`, so every load of the document shares these parts."""
-        return {"resilience": self.hardening.resilience, "limiter": self.limiter, "observers": self.observers}

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from capgate.core.errors import ConfigurationError
+from capgate.core.http import SAFE_METHODS
 from capgate.core.redaction import redact_bytes
-from capgate.exposes.inbound.tokens import READ_METHODS
 
 if TYPE_CHECKING:
     from capgate.observe.records import Call
@@ -82,7 +82,7 @@ class AuditLog:
         Operations already watched stay watched: an older document may still be answering calls.
         """
         self._watched.update({name: [p.key for p in op.parameters if p.location == "path"]
-                              for name, op in operations.items() if op.method not in READ_METHODS})
+                              for name, op in operations.items() if op.method not in SAFE_METHODS})
 
     async def observe(self, call: Call) -> None:
         if call.operation not in self._watched:

@@ -12,10 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capgate.exposes.inbound.tokens import Token
 from capgate.observe.records import Call
 
 SCOPE_KEY = "capgate.exchange"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the inbound credential says: its id (what logs and the audit log show, never the
+    credential) and whether it may change anything."""
+
+    id: str
+    can_write: bool
 
 
 @dataclass
@@ -26,7 +34,7 @@ class Exchange:
     method: str
     path: str
     route: str | None = None  # the route template or MCP method and tool, once known
-    caller: Token | None = None
+    caller: Caller | None = None
     status: int | None = None
     refused: str | None = None  # why the guard answered itself, if it did
     calls: list[Call] = field(default_factory=list)

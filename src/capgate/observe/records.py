@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from capgate.consumes.client import UpstreamResult
+from capgate.core.types import UpstreamResult
 
 Observer = Callable[["Call"], Awaitable[None]]
 

@@ -11,16 +11,13 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate import __version__
-
-if TYPE_CHECKING:
-    from capgate.consumes.client import UpstreamRequest, UpstreamResult
 
 TRIGGERS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 INSTALL_HINT = "pip install 'capgate[otel]'"
@@ -78,25 +75,42 @@ def _exporter(name: str, environ: Mapping[str, str], warn: Callable[[str], None]
     return exporter()  # reads the OTEL_EXPORTER_OTLP_* variables itself
 
 
-async def traced(send: Callable[[UpstreamRequest], Awaitable[UpstreamResult]],
-                 request: UpstreamRequest) -> UpstreamResult:
-    """`send(request)` in a client span, with the trace context in the request's headers."""
-    if _tracer is None:
-        return await send(request)
-    from opentelemetry import propagate
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+def enabled() -> bool:
+    """Whether `configure` turned tracing on: when not, nothing here needs calling."""
+    return _tracer is not None
 
-    # display_url leaves out the query string, where an API key may travel.
-    attributes = {"http.request.method": request.method, "url.full": request.display_url or request.url,
-                  "capgate.operation": request.operation}
-    with _tracer.start_as_current_span(request.operation, kind=SpanKind.CLIENT, attributes=attributes) as span:
-        headers = dict(request.headers)
-        propagate.inject(headers)
-        result = await send(replace(request, headers=headers))
-        span.set_attribute("http.response.status_code", result.status)
-        if result.status >= 500:
-            span.set_status(Status(StatusCode.ERROR))
-        return result
+
+class ClientSpan:
+    """The span of one upstream request, as the upstream client fills it."""
+
+    def __init__(self, span: Any) -> None:
+        self._span = span
+
+    def carrying_context(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """`headers` plus `traceparent` (and `tracestate`), so the upstream continues this trace."""
+        from opentelemetry import propagate
+
+        carrier = dict(headers)
+        propagate.inject(carrier)
+        return carrier
+
+    def answered(self, status: int) -> None:
+        from opentelemetry.trace import Status, StatusCode
+
+        self._span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            self._span.set_status(Status(StatusCode.ERROR))
+
+
+@contextmanager
+def client_span(operation: str, method: str, url: str) -> Iterator[ClientSpan]:
+    """A client span named after the operation; `url` must hold no credential (leave the query string out,
+    where an API key may travel). Only when `enabled()`."""
+    from opentelemetry.trace import SpanKind
+
+    attributes = {"http.request.method": method, "url.full": url, "capgate.operation": operation}
+    with _tracer.start_as_current_span(operation, kind=SpanKind.CLIENT, attributes=attributes) as span:
+        yield ClientSpan(span)
 
 
 def server_spans(app: ASGIApp, adapter: str) -> ASGIApp:

@@ -8,47 +8,24 @@ import gc
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from capgate.core.errors import ConfigurationError
-from capgate.document import DEFAULT_DOCUMENT
 from capgate.document.models import ExposesMcp
-from capgate.exposes.rest.app import build_rest_app
-from capgate.exposes.rest.facade import instrument, rest_facade
-from capgate.gateway.assembly import Gateway, load_gateway
+from capgate.gateway.apps import ServedApp, mcp_apps, over_stdio, rest_apps
+from capgate.gateway.assembly import Gateway
 from capgate.gateway.reload import Reloader, Swappable
-from capgate.gateway.safeguards import Hardening, Safeguards
-from capgate.observe.metrics import record_call
-from capgate.serve.sockets import Listen, listen
+from capgate.gateway.safeguards import Safeguards
+from capgate.serve.config import ServeConfig
 
 if TYPE_CHECKING:  # imported when the MCP adapters are built, after the REST facade answers
     from capgate.exposes.mcp.server import McpAdapter
 
 Announce = Callable[[str], None]
-
-
-@dataclass
-class ServeConfig:
-    """What `capgate serve` was asked for; nothing is loaded or bound until `serve` runs."""
-
-    document: str = DEFAULT_DOCUMENT
-    host: str = "127.0.0.1"
-    rest_port: int | None = None  # None: the document's port
-    mcp_port: int | None = None
-    base_uris: dict[str, str] = field(default_factory=dict)
-    allowed_hosts: list[str] = field(default_factory=list)
-    allowed_origins: list[str] = field(default_factory=list)
-    client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS
-    environ: Mapping[str, str] | None = None  # None: the process environment
-    mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
-    hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
-    serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)
-    listen: Listen = listen  # opens each HTTP adapter's socket; `serve --workers` shares them (capgate.serve.workers)
 
 
 def announce_on_stderr(line: str) -> None:
@@ -65,25 +42,23 @@ class ManagedServer(uvicorn.Server):
 
 @dataclass
 class _Listener:
-    label: str
-    app: Any
+    served: ServedApp
     sock: socket.socket
-    suffix: str = ""
-    detail: str = ""
 
 
 async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
                 stop: asyncio.Event | None = None, ready: Callable[[], None] | None = None) -> None:
     """Load, bind, serve until `stop` is set (by default: SIGINT or SIGTERM), then shut down.
 
-    `ready` is called once every adapter serves and SIGHUP reloads the document, after the last ready line.
-
-    Every user error raises before anything is bound.
+    Start-up, in order: the process-wide safeguards (budget, audit log), the document loaded into a gateway
+    that shares them, one socket per HTTP adapter, then the servers: REST first, MCP once its SDK is imported.
+    Every user error raises before anything is bound. `ready` is called once every adapter serves and SIGHUP
+    reloads the document, after the last ready line.
     """
-    safeguards = await Safeguards.start(config.hardening)
+    safeguards = await Safeguards.start(config.hardening, host=config.host, allowed_hosts=config.allowed_hosts,
+                                        allowed_origins=config.allowed_origins)
     try:
         gateway = _load(config, safeguards)
-        gateway.observers.add(record_call)  # the observers are shared: a reload keeps them
         sockets = [config.listen(config.host, port, flag) for port, flag in _ports(gateway, config)]
     except BaseException:
         await safeguards.close()
@@ -92,16 +67,15 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
     servers = _Servers(config.hardening.shutdown_grace, announce)
     reloader = Reloader(gateway, servers.swappables, grace=config.hardening.shutdown_grace,
                         load=lambda: _load(config, safeguards),
-                        build=lambda new: [listener.app for listener in _listeners(new, config, safeguards,
-                                                                                   iter(sockets))])
+                        build=lambda new: [served.app for served in _http_apps(new, config, safeguards)])
     signals = _Signals(reloader, stop)
     try:
         unbound = iter(sockets)
-        await servers.start(_rest_listeners(gateway, config, safeguards, unbound))
+        await servers.start(_on(unbound, _rest_apps(gateway, config, safeguards)))
         # REST answers while the MCP SDK is imported (~0.5 s) in a thread; MCP calls wait in the listen backlog.
         if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), signals.stop):
-            http, stdio = _mcp_listeners(gateway, config, safeguards, unbound)
-            await servers.start(http)
+            http, stdio = mcp_apps(gateway, safeguards, transport=config.mcp_transport)
+            await servers.start(_on(unbound, http))
             servers.serve_stdio(stdio)
             signals.serving.set()
             if ready is not None:
@@ -198,7 +172,7 @@ class _Servers:
         """Serve each listener's app on its socket; announce them once all answer."""
         started = []
         for listener in listeners:
-            swappable = Swappable(listener.app)
+            swappable = Swappable(listener.served.app)
             # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.observe.logs), not its own.
             # uvicorn types timeout_graceful_shutdown int, but waits any float (asyncio.wait_for).
             grace: Any = self._grace
@@ -217,8 +191,8 @@ class _Servers:
         for listener in listeners:
             host, port = listener.sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
-            self._announce(f"capgate: {listener.label} ready on http://{shown}:{port}{listener.suffix} "
-                           f"({listener.detail})")
+            served = listener.served
+            self._announce(f"capgate: {served.label} ready on http://{shown}:{port}{served.path} ({served.detail})")
 
     def serve_stdio(self, adapters: list[McpAdapter]) -> None:
         self._stdio = [asyncio.create_task(adapter.run_stdio()) for adapter in adapters]
@@ -261,51 +235,26 @@ def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]
     for index, rest in enumerate(gateway.rest if config.serve_rest else []):
         ports.append((config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port,
                       "--rest-port"))
-    for index, spec in enumerate(_mcp_specs(gateway)):
-        if (config.mcp_transport or spec.transport) != "stdio":
+    mcp = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
+    for index, spec in enumerate(mcp):
+        if not over_stdio(spec, config.mcp_transport):
             ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port,
                           "--mcp-port"))
     return ports
 
 
-def _listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards, sockets: Iterator[socket.socket]
-               ) -> list[_Listener]:
-    """Every HTTP adapter's app on the sockets it was first served on (a reload keeps its sockets)."""
-    return [*_rest_listeners(gateway, config, safeguards, sockets),
-            *_mcp_listeners(gateway, config, safeguards, sockets)[0]]
+def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
+    return rest_apps(gateway, safeguards) if config.serve_rest else []
 
 
-def _rest_listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards,
-                    sockets: Iterator[socket.socket]) -> list[_Listener]:
-    listeners = []
-    for rest in gateway.rest if config.serve_rest else []:
-        routes = len({(op.path, op.method) for op in rest.operations})
-        rest_app = build_rest_app(rest.operations, max_body_bytes=config.hardening.max_body_bytes)
-        app = rest_facade(gateway, rest, rest_app)
-        app = safeguards.guard_rest(app, host=config.host, allowed_hosts=config.allowed_hosts,
-                                    allowed_origins=config.allowed_origins)
-        listeners.append(_Listener("REST facade", app, _next(sockets),
-                                   detail=f"{rest.spec.namespace}, {routes} routes"))
-    return listeners
+def _http_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
+    """Every HTTP adapter's app, in the order of the sockets they were first served on (a reload keeps them)."""
+    return [*_rest_apps(gateway, config, safeguards),
+            *mcp_apps(gateway, safeguards, transport=config.mcp_transport)[0]]
 
 
-def _mcp_listeners(gateway: Gateway, config: ServeConfig, safeguards: Safeguards,
-                   sockets: Iterator[socket.socket]) -> tuple[list[_Listener], list[McpAdapter]]:
-    """The MCP adapters served over HTTP, and those served over stdio."""
-    from capgate.exposes.mcp.server import MCP_PATH
-
-    listeners, stdio = [], []
-    for adapter in gateway.mcp:
-        if (config.mcp_transport or adapter.spec.transport) == "stdio":
-            stdio.append(adapter)
-            continue
-        app = instrument(adapter.asgi_app(host=config.host, allowed_hosts=config.allowed_hosts,
-                                          allowed_origins=config.allowed_origins,
-                                          max_body_bytes=config.hardening.max_body_bytes), "mcp")
-        app = safeguards.guard_mcp(app, adapter)
-        listeners.append(_Listener("MCP server", app, _next(sockets), MCP_PATH,
-                                   f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
-    return listeners, stdio
+def _on(sockets: Iterator[socket.socket], served: list[ServedApp]) -> list[_Listener]:
+    return [_Listener(app, _next(sockets)) for app in served]
 
 
 def _next(sockets: Iterator[socket.socket]) -> socket.socket:
@@ -316,14 +265,8 @@ def _next(sockets: Iterator[socket.socket]) -> socket.socket:
     return sock
 
 
-def _mcp_specs(gateway: Gateway) -> list[ExposesMcp]:
-    return [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
-
-
 def _load(config: ServeConfig, safeguards: Safeguards) -> Gateway:
     """The document loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
-    gateway = load_gateway(config.document, base_uris=config.base_uris, environ=config.environ,
-                           client_settings=config.client_settings, **safeguards.load_options())
-    safeguards.admit(gateway, host=config.host, environ=config.environ,
-                     serves_http=config.serve_rest or config.mcp_transport != "stdio")
-    return gateway
+    return safeguards.load(config.document, base_uris=config.base_uris, environ=config.environ,
+                           client_settings=config.client_settings,
+                           serves_http=config.serve_rest or config.mcp_transport != "stdio")

@@ -41,7 +41,8 @@ from prometheus_client.multiprocess import mark_process_dead
 from capgate.core.errors import ConfigurationError
 from capgate.document import load_document
 from capgate.document.models import ExposesMcp
-from capgate.serve.server import Announce, ServeConfig, announce_on_stderr
+from capgate.serve.config import ServeConfig
+from capgate.serve.server import Announce, announce_on_stderr
 from capgate.serve.sockets import bind, free_port, listen
 
 logger = logging.getLogger("capgate.workers")

@@ -22,14 +22,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES
+from capgate.core.http import SAFE_METHODS
+from capgate.document.reserved import PUBLIC_PATHS
 from capgate.exposes.inbound.origins import Origins
-from capgate.exposes.inbound.tokens import READ_METHODS, Tokens
+from capgate.exposes.inbound.tokens import Tokens
 from capgate.exposes.problem import problem
 from capgate.observe.exchange import SCOPE_KEY, Exchange
 from capgate.observe.logs import log_access
 
-# Probes and API docs stay open: they show no data and must work without a token (load balancers, browsers).
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/docs.js", "/docs/docs.css"})
 REALM = 'Bearer realm="capgate"'
 
 
@@ -102,17 +102,18 @@ class Guard:
             return _refuse(exchange, "no token", problem(
                 401, "Unauthorized", "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
                 headers={"WWW-Authenticate": REALM}))
-        exchange.caller = tokens.identify(presented.strip())
-        if exchange.caller is None:
+        token = tokens.identify(presented.strip())
+        if token is None:
             return _refuse(exchange, "unknown token", problem(
                 401, "Unauthorized", "the bearer token is not one this gateway knows; check it, or ask for one",
                 headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'}))
-        if self._write_tools is None and exchange.read_only and scope["method"] not in READ_METHODS:
+        exchange.caller = token.caller
+        if self._write_tools is None and exchange.read_only and scope["method"] not in SAFE_METHODS:
             return _insufficient_scope(exchange, f"{scope['method']} changes things")
         return None
 
     def _misdirected(self, host: str, origin: str) -> Response | None:
-        """421 for a Host that is not this gateway's, 403 for an Origin not allowed (`capgate.exposes.inbound.origins`)."""
+        """421 for a Host that is not this gateway's, 403 for an Origin not allowed (`origins.Origins`)."""
         assert self._origins is not None
         if not self._origins.host_ok(host):
             return problem(421, "Misdirected Request", f"Host {host!r} is not a name this gateway answers to; the "

@@ -28,10 +28,10 @@ from typing import Any
 from capgate.core import redaction
 from capgate.core.datafile import read_data_file
 from capgate.core.errors import ConfigurationError
+from capgate.observe.exchange import Caller
 
 TOKENS_VARIABLE = "CAPGATE_TOKENS"
 SCOPES = ("read", "write")
-READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # what a `read` token may use, and what is never audited
 MIN_TOKEN_LENGTH = 16
 _ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -49,6 +49,10 @@ class Token:
     @property
     def can_write(self) -> bool:
         return self.scope == "write"
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.id, self.can_write)
 
     def __repr__(self) -> str:
         return f"Token(id={self.id!r}, scope={self.scope!r})"

@@ -15,8 +15,9 @@ from capgate import __version__
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, UpstreamError
 from capgate.core.redaction import redact
-from capgate.document.models import ExposesMcp, McpTool
+from capgate.document.models import Document, ExposesMcp, McpTool
 from capgate.document.references import input_key
+from capgate.exposes import catalog
 from capgate.exposes.binding import Binding
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.mcp.sdk import MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
@@ -69,6 +70,24 @@ def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
     tool = types.Tool(name=spec.name, title=spec.label, description=spec.description or spec.label or spec.name,
                       input_schema=input_schema, annotations=annotations)
     return McpTarget(tool, binding, keys)
+
+
+def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catalog.Tool]:
+    """Every tool of `adapters` (the document's MCP adapters, built), as plain data, in document order."""
+    upstream = catalog.upstream_paths(document)
+    targets = [target for adapter in adapters for target in adapter.targets.values()]
+    described = []
+    for spec, target in zip(catalog.document_tools(document), targets, strict=True):  # both in document order
+        tool = target.tool
+        schema = tool.input_schema
+        required = set(schema.get("required", []))
+        inputs = [catalog.Input(name, "argument", name in required, catalog.without_description(property_schema),
+                                property_schema.get("description", ""))
+                  for name, property_schema in schema.get("properties", {}).items()]
+        operation = target.binding.operation.name
+        described.append(catalog.Tool(tool.name, tool.title or tool.name, tool.description or "", operation,
+                                      upstream[operation], inputs, catalog.tool_hints(spec)))
+    return described
 
 
 class McpAdapter:

@@ -14,14 +14,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, UpstreamError
-from capgate.document.references import input_key, path_variables
+from capgate.core.http import ROUTED_METHODS
+from capgate.document.models import ExposesRest
+from capgate.document.references import braced_path, input_key, path_variables
 from capgate.exposes.binding import Binding
 from capgate.exposes.problem import problem
 from capgate.observe.exchange import start_call
 
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
@@ -34,6 +35,14 @@ class RestOperation:
     binding: Binding
 
 
+@dataclass
+class RestAdapter:
+    """A `rest` adapter of the document and the operations it serves, in document order."""
+
+    spec: ExposesRest
+    operations: list[RestOperation]
+
+
 class RequestTooLarge(Exception):
     pass
 
@@ -42,9 +51,9 @@ def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEF
     """An ASGI app serving every exposed resource; routes and their variables are compiled here, once."""
     by_path: dict[str, dict[str, Binding]] = {}
     for operation in operations:
-        by_path.setdefault(_starlette_path(operation.path), {})[operation.method.upper()] = operation.binding
+        by_path.setdefault(braced_path(operation.path), {})[operation.method.upper()] = operation.binding
     # Every method reaches the endpoint, which answers 405 itself with the resource's own Allow list.
-    routes = [Route(path, _endpoint(path, methods, max_body_bytes), methods=ALL_METHODS)
+    routes = [Route(path, _endpoint(path, methods, max_body_bytes), methods=list(ROUTED_METHODS))
               for path, methods in by_path.items()]
     handlers: Mapping[Any, Any] = {
         ArgumentError: _invalid_arguments,
@@ -53,12 +62,6 @@ def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEF
         HTTPException: _http_exception,
     }
     return Starlette(routes=routes, exception_handlers=handlers)
-
-
-def _starlette_path(path: str) -> str:
-    for variable in path_variables(path):  # `{{x}}` and `{ x }` become Starlette's `{x}`
-        path = path.replace("{{" + variable + "}}", "{" + variable + "}")
-    return path
 
 
 def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> Any:

@@ -12,6 +12,8 @@ error, so they mean the same thing in front of every document.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,16 +22,14 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from capgate.exposes.rest.docs_page import docs_routes
-from capgate.exposes.rest.openapi import build_openapi
 from capgate.exposes.rest.probes import Readiness, health_routes
-from capgate.gateway.assembly import Gateway, RestAdapter
 from capgate.observe.metrics import InFlight, metrics_endpoint
 from capgate.observe.tracing import server_spans
 
 
-def rest_facade(gateway: Gateway, adapter: RestAdapter, document_app: ASGIApp) -> ASGIApp:
-    """`document_app` (the adapter's routes) behind capgate's own routes, instrumented."""
-    description = build_openapi(gateway, adapter, server_url="http://127.0.0.1")
+def rest_facade(document_app: ASGIApp, *, description: dict[str, Any], readiness: Readiness) -> ASGIApp:
+    """`document_app` (the adapter's routes) behind capgate's own routes, instrumented; `description` is the
+    adapter's OpenAPI document (`capgate.exposes.rest.openapi`)."""
 
     async def openapi_json(request: Request) -> Response:
         # The server URL is the one this request came to, so the description works behind any proxy.
@@ -39,7 +39,7 @@ def rest_facade(gateway: Gateway, adapter: RestAdapter, document_app: ASGIApp) -
     routes = [
         Route("/openapi.json", openapi_json, methods=["GET"]),
         *docs_routes(),
-        *health_routes(Readiness(gateway)),
+        *health_routes(readiness),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("", app=instrument(document_app, "rest")),
     ]

@@ -10,20 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from capgate import __version__
-from capgate.exposes.catalog import Input, Route, routes
-from capgate.gateway.assembly import Gateway, RestAdapter
+from capgate.core.http import BODY_METHODS
+from capgate.document.models import Document
+from capgate.exposes.catalog import Input, Route
+from capgate.exposes.rest.app import RestAdapter
+from capgate.exposes.rest.routes import describe_routes
 
 OPENAPI_VERSION = "3.1.0"
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 GATEWAY_TAG = "gateway"
-BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
-def build_openapi(gateway: Gateway, adapter: RestAdapter, *, server_url: str) -> dict[str, Any]:
+def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) -> dict[str, Any]:
     """The OpenAPI document of `adapter`, as served at `server_url` (no trailing slash)."""
-    info = gateway.loaded.document.info
+    info = document.info
     title = (info.label if info else None) or adapter.spec.namespace
-    described = routes(gateway, adapter)
+    described = describe_routes(document, adapter)
     paths: dict[str, dict[str, Any]] = {}
     for route in described:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, adapter.spec.namespace)
@@ -33,8 +35,8 @@ def build_openapi(gateway: Gateway, adapter: RestAdapter, *, server_url: str) ->
         "info": {
             "title": title,
             "version": str((info.model_extra or {}).get("modified") or __version__) if info else __version__,
-            "description": _description(gateway, adapter),
-            "contact": _contact(gateway),
+            "description": _description(document, adapter),
+            "contact": _contact(document),
         },
         "servers": [{"url": server_url, "description": f"capgate REST facade ({adapter.spec.namespace})"}],
         "tags": [
@@ -47,17 +49,17 @@ def build_openapi(gateway: Gateway, adapter: RestAdapter, *, server_url: str) ->
     }
 
 
-def _description(gateway: Gateway, adapter: RestAdapter) -> str:
-    info = gateway.loaded.document.info
+def _description(document: Document, adapter: RestAdapter) -> str:
+    info = document.info
     lead = (info.description if info else None) or adapter.spec.description or ""
     return (f"{lead}\n\nServed by capgate {__version__} from a Naftiko capability document. Upstream answers "
             "come back with their own status and JSON body; errors capgate itself raises are "
             "application/problem+json (RFC 9457).").strip()
 
 
-def _contact(gateway: Gateway) -> dict[str, str]:
+def _contact(document: Document) -> dict[str, str]:
     """The document's first stakeholder; else whoever runs this gateway, which is who a caller should ask."""
-    info = gateway.loaded.document.info
+    info = document.info
     for person in (info.model_extra or {}).get("stakeholders", []) if info else []:
         if isinstance(person, dict) and person.get("fullName"):
             return {key: str(person[field]) for key, field in (("name", "fullName"), ("email", "email"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import orjson
@@ -19,7 +20,6 @@ from starlette.routing import Route
 
 from capgate.consumes.operation import Operation
 from capgate.core.errors import ArgumentError, UpstreamError
-from capgate.gateway.assembly import Gateway
 
 CACHE_SECONDS = 5.0
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -40,11 +40,12 @@ class Check:
 class Readiness:
     """Probes each upstream, at most once per `cache_seconds`; concurrent probes share one upstream call."""
 
-    def __init__(self, gateway: Gateway, *, cache_seconds: float = CACHE_SECONDS,
+    def __init__(self, operations: Mapping[str, Operation], namespaces: Sequence[str], *,
+                 cache_seconds: float = CACHE_SECONDS,
                  timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
         self.cache_seconds = cache_seconds
         self.timeout = timeout
-        self._probes = _probes(gateway)
+        self._probes = _probes(operations, namespaces)
         self._checks: list[Check] = []
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -74,10 +75,10 @@ class Readiness:
         return Check(namespace, True, operation.name, result.status, "reachable, key accepted")
 
 
-def _probes(gateway: Gateway) -> dict[str, Operation | None]:
+def _probes(operations: Mapping[str, Operation], namespaces: Sequence[str]) -> dict[str, Operation | None]:
     """Per namespace, the first GET operation that needs no argument (None when there is none)."""
-    probes: dict[str, Operation | None] = {c.namespace: None for c in gateway.loaded.document.capability.consumes}
-    for operation in gateway.operations.values():
+    probes: dict[str, Operation | None] = dict.fromkeys(namespaces)
+    for operation in operations.values():
         namespace = operation.name.split(".", 1)[0]
         if probes.get(namespace) is None and operation.method == "GET" and _callable_bare(operation):
             probes[namespace] = operation

@@ -1,0 +1,14 @@
+"""Facts of HTTP that several layers rely on, each stated once."""
+
+from __future__ import annotations
+
+# What a document may declare as an operation's method.
+DECLARABLE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+# What the REST facade routes to an endpoint, which answers 405 itself for those a resource lacks.
+ROUTED_METHODS = (*DECLARABLE_METHODS, "OPTIONS")
+# RFC 9110 §9.2.1: they only read. A `read` token may use them; calls made with them are never audited.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# RFC 9110 §9.2.2: repeating them does no more than doing them once.
+IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
+# Methods whose requests carry a body.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})

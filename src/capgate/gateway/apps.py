@@ -1,0 +1,75 @@
+"""The ASGI app each listener serves: an adapter's own app, behind capgate's routes and the guard.
+
+Built here, from the loaded gateway and the process-wide safeguards, so that the server only binds sockets
+and runs servers; a reload builds the same apps from the new gateway and swaps them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp
+
+from capgate.document.models import ExposesMcp
+from capgate.exposes.rest.app import build_rest_app
+from capgate.exposes.rest.facade import instrument, rest_facade
+from capgate.exposes.rest.openapi import build_openapi
+from capgate.exposes.rest.probes import Readiness
+from capgate.gateway.assembly import Gateway
+from capgate.gateway.safeguards import Safeguards
+
+if TYPE_CHECKING:  # the MCP SDK is imported when the MCP adapters are built, after the REST facade answers
+    from capgate.exposes.mcp.server import McpAdapter
+
+# The OpenAPI document names the server each request came to (`/openapi.json` rewrites it); this is the
+# stand-in it is built with.
+_SERVER_URL = "http://127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    """One HTTP adapter as a listener serves it, and what its ready line says."""
+
+    label: str  # "REST facade" or "MCP server"
+    app: ASGIApp
+    path: str  # after host:port in the ready line: "" or "/mcp"
+    detail: str  # "management-runs-rest, 9 routes"
+
+
+def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
+    """Each REST adapter: its routes, capgate's own beside them, the guard in front."""
+    document = gateway.loaded.document
+    readiness = Readiness(gateway.operations, [consumes.namespace for consumes in document.capability.consumes])
+    served = []
+    for rest in gateway.rest:
+        routes = len({(operation.path, operation.method) for operation in rest.operations})
+        routed = build_rest_app(rest.operations, max_body_bytes=safeguards.hardening.max_body_bytes)
+        app = rest_facade(routed, description=build_openapi(document, rest, server_url=_SERVER_URL),
+                          readiness=readiness)
+        served.append(ServedApp("REST facade", safeguards.guard_rest(app), "",
+                                f"{rest.spec.namespace}, {routes} routes"))
+    return served
+
+
+def mcp_apps(gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None
+             ) -> tuple[list[ServedApp], list[McpAdapter]]:
+    """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
+    adapter's own)."""
+    from capgate.exposes.mcp.server import MCP_PATH
+
+    served, stdio = [], []
+    for adapter in gateway.mcp:
+        if over_stdio(adapter.spec, transport):
+            stdio.append(adapter)
+            continue
+        app = instrument(adapter.asgi_app(host=safeguards.host, allowed_hosts=safeguards.allowed_hosts,
+                                          allowed_origins=safeguards.allowed_origins,
+                                          max_body_bytes=safeguards.hardening.max_body_bytes), "mcp")
+        served.append(ServedApp("MCP server", safeguards.guard_mcp(app, adapter), MCP_PATH,
+                                f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
+    return served, stdio
+
+
+def over_stdio(spec: ExposesMcp, transport: str | None) -> bool:
+    return (transport or spec.transport) == "stdio"

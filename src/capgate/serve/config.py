@@ -1,0 +1,30 @@
+"""What `capgate serve` was asked for, as one value; nothing is loaded or bound until the server runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.document import DEFAULT_DOCUMENT
+from capgate.gateway.safeguards import Hardening
+from capgate.serve.sockets import Listen, listen
+
+
+@dataclass
+class ServeConfig:
+    """What `capgate serve` was asked for; nothing is loaded or bound until `serve` runs."""
+
+    document: str = DEFAULT_DOCUMENT
+    host: str = "127.0.0.1"
+    rest_port: int | None = None  # None: the document's port
+    mcp_port: int | None = None
+    base_uris: dict[str, str] = field(default_factory=dict)
+    allowed_hosts: list[str] = field(default_factory=list)
+    allowed_origins: list[str] = field(default_factory=list)
+    client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS
+    environ: Mapping[str, str] | None = None  # None: the process environment
+    mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
+    hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
+    serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)
+    listen: Listen = listen  # opens each adapter's socket; `serve --workers` shares them (capgate.serve.workers)
