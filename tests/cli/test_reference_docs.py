@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capgate.cli.program import _parser
+from capgate.cli.program import build_parser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def commands() -> dict[str, argparse.ArgumentParser]:
-    parser = _parser()
+    parser = build_parser()
     subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(subcommands.choices)
 

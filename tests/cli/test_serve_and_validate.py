@@ -8,48 +8,23 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 import pytest
 from mcp import Client, StdioServerParameters
 
-from capgate.document import bundled_documents
-from tests.support.gateway import TEST_KEY
+from capgate.document.bundled import bundled_documents
+from tests.support.cli import serving
+from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
 CAPGATE = [sys.executable, "-m", "capgate.cli"]
-RUN = "run_cm1abc0def0ghi0jkl0mno0pq"
 
 
 def capgate(*args: str, env: dict[str, str] | None = None, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "TRIGGER_DEV_API_KEY"} | (env or {})
     return subprocess.run([*CAPGATE, *args], capture_output=True, text=True, env=environ, timeout=timeout)
-
-
-@contextmanager
-def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far."""
-    process = subprocess.Popen([*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ | env)
-    lines: list[str] = []
-    try:
-        assert process.stderr is not None
-        deadline = time.monotonic() + 20
-        while sum("ready on" in line for line in lines) < 2 and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-        assert sum("ready on" in line for line in lines) == 2, lines
-        yield process, lines
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
 
 
 def test_validate_accepts_both_bundled_documents() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from capgate.cli.program import main
-from capgate.document import bundled_documents
+from capgate.document.bundled import bundled_documents
 from tests.support.cli import capgate
 
 SEED = bundled_documents()["trigger-dev-runs-seed"]

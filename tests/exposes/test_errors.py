@@ -12,8 +12,8 @@ from mcp import Client
 from capgate.consumes.client import ClientSettings, Timeouts
 from capgate.consumes.resilience import RetryPolicy
 from tests.exposes.conftest import Stack
-from tests.exposes.test_operations import RUN, rest_call
-from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
+from tests.support.gateway import RUN, TEST_KEY, gateway_config, running_gateway
+from tests.support.http import rest_call
 from tests.support.servers import free_port
 
 pytestmark = pytest.mark.anyio

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 from mcp import Client
 
 from tests.exposes.conftest import Stack
-from tests.support.gateway import TEST_KEY
+from tests.support.gateway import RUN, TEST_KEY
+from tests.support.http import rest_call
 
 pytestmark = pytest.mark.anyio
 
@@ -24,7 +24,6 @@ class Case:
     upstream: dict[str, tuple[str, str, str, Any]]  # document -> method, path, query, body
 
 
-RUN = "run_cm1abc0def0ghi0jkl0mno0pq"
 
 CASES = [
     Case("list-runs",
@@ -78,15 +77,6 @@ def assert_reached_upstream(stack: Stack, expected: tuple[str, str, str, Any]) -
     else:
         assert seen.json() == body
         assert seen.headers["content-type"] == "application/json"
-
-
-async def rest_call(base: str, method: str, path: str, query: str = "", body: Any = None,
-                    headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    url = base + path + ("?" + query if query else "")
-    data = None if body is None else orjson.dumps(body)
-    async with aiohttp.ClientSession() as session, session.request(method, url, data=data,
-                                                                   headers=headers or {}) as response:
-        return response.status, {k.lower(): v for k, v in response.headers.items()}, await response.read()
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.tool)

@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tests.support.gateway import TEST_KEY
 
@@ -36,3 +38,25 @@ def ready_url(process: subprocess.Popen[str], adapter: str, timeout: float = 20)
         if found:
             return found.group(1)
     raise AssertionError(f"no '{adapter} ready' line within {timeout} s")
+
+
+@contextmanager
+def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far."""
+    process = subprocess.Popen([*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=os.environ | env)
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 20
+        while sum("ready on" in line for line in lines) < 2 and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+        assert sum("ready on" in line for line in lines) == 2, lines
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)

@@ -13,6 +13,7 @@ from capgate.serve.config import ServeConfig
 from capgate.serve.server import serve
 
 TEST_KEY = "tr_dev_canaryCANARYcanary000001"  # a canary: it must never appear in any output a test captures
+RUN = "run_cm1abc0def0ghi0jkl0mno0pq"  # a run id of the live service's shape
 
 
 @dataclass

@@ -8,25 +8,30 @@ as JSON (`page.size=5`, `body={"tags":["a"]}`) and text otherwise, and always te
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
 from capgate.cli.present import items_of, render
+from capgate.cli.shell import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Commands, add_base_uri, base_uris, command
 from capgate.cli.terminal import Progress, painter, terminal_width
 from capgate.core.errors import ArgumentError, ConfigurationError, UpstreamError
 from capgate.core.http import SAFE_METHODS
-from capgate.document.references import input_key
-from capgate.exposes.mcp.server import McpTarget, property_name
-from capgate.gateway.assembly import Gateway, load_gateway
+from capgate.document.bundled import DEFAULT_DOCUMENT
+from capgate.document.references import input_key, property_name
 from capgate.observe.audit import AuditLog, default_audit_path
-from capgate.observe.records import Call
+from capgate.observe.records import CallRecord
+
+if TYPE_CHECKING:  # imported when the command runs: the MCP SDK takes half a second
+    from capgate.exposes.mcp.server import McpTarget
+    from capgate.gateway.assembly import Gateway
 
 PAGE_CURSOR = "page.after"  # the input that takes the previous page's pagination.next
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,42 @@ class Outcome:
     cursor: str | None = None  # pagination.next of the last page
 
 
+def add(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = command(
+        commands, "call", "run one tool of a document from the shell, through the MCP adapter's code, no server",
+        "  capgate call list-runs\n"
+        "  capgate call list-runs filter.status=FAILED,CRASHED page.size=10\n"
+        "  capgate call list-runs filter.createdAt.period=1d --all --json > runs.json\n"
+        "  capgate call retrieve-run runId=run_cm1abc0def0ghi0jkl0mno0pq\n"
+        "  capgate call add-tags-run runId=run_cm1abc0def0ghi0jkl0mno0pq 'body={\"tags\": [\"vip\"]}'\n"
+        "  capgate call list-runs --base-uri management-runs=http://127.0.0.1:3030   # against the emulator\n\n"
+        "A value is JSON when it parses as JSON, else text; a repeated NAME makes a list. On a terminal the\n"
+        "answer is a table (lists) or key/value lines; piped, or with --json, it is JSON.\n"
+        "exit codes: 0 the upstream answered 2xx, 1 an error status or no answer, 2 bad arguments (nothing sent)")
+    parser.add_argument("tool", metavar="TOOL", help="the tool's name, as `capgate tools` lists it")
+    parser.add_argument("arguments", nargs="*", metavar="NAME=VALUE",
+                        help="the tool's inputs, named as its schema names them (filter.status) or as the "
+                             "document does (filter[status])")
+    parser.add_argument("-d", "--document", default=DEFAULT_DOCUMENT, metavar="DOC",
+                        help="a document path or a bundled name (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the answer as JSON, even on a terminal")
+    parser.add_argument("--all", action="store_true",
+                        help="follow pagination.next through every page (a progress line on stderr)")
+    add_base_uri(parser, "send a consumed namespace's calls to another URL, as for serve; repeatable")
+    parser.set_defaults(handler=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    request = CallRequest(options.document, options.tool, options.arguments, base_uris(options.base_uri),
+                          as_json=options.json, all_pages=options.all)
+    return run_call(request, stdout=sys.stdout, stderr=sys.stderr)
+
+
 def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO,
              environ: Mapping[str, str] | None = None) -> int:
     """Call the tool once (or once per page), print the answer; the exit code says how it went."""
+    from capgate.gateway.assembly import load_gateway
+
     gateway = load_gateway(request.document, base_uris=request.base_uris, environ=environ)
     target = find_target(gateway, request.tool)
     arguments = parse_arguments(request.assignments, target)
@@ -123,7 +161,7 @@ async def _fetch(gateway: Gateway, target: McpTarget, arguments: dict[str, Any],
         seen: set[str] = set()
         pages = 0
         while True:
-            result = await target.binding.call(arguments.get, Call("cli", name), display=property_name)
+            result = await target.binding.invoke(arguments.get, CallRecord("cli", name), display=property_name)
             pages += 1
             body = _parsed(result.body)
             cursor = _next_cursor(body)

@@ -8,24 +8,41 @@ import os
 import re
 import signal
 
-import aiohttp
 import orjson
-import uvicorn
 
-from capgate.document import DEFAULT_DOCUMENT
-from capgate.serve.config import ServeConfig
-from capgate.serve.server import ManagedServer, announce_on_stderr, run_on_uvloop, serve
-from capgate.serve.sockets import listen
+from capgate.cli.shell import EXIT_OK, Commands, command
+from capgate.document.bundled import DEFAULT_DOCUMENT
 
 NAMESPACE = "management-runs"
 
 
-def run_demo(options: argparse.Namespace) -> None:
+def add(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = command(commands, "demo", "run the Trigger.dev emulator and the gateway together, ready to try",
+                     "  capgate demo\n  capgate demo --rest-port 8081 --mcp-port 9091")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--rest-port", type=int, default=8080, metavar="N", help="REST port (default: %(default)s)")
+    parser.add_argument("--mcp-port", type=int, default=9090, metavar="N", help="MCP port (default: %(default)s)")
+    parser.add_argument("--emulator-port", type=int, default=3030, metavar="N",
+                        help="emulator port (default: %(default)s)")
+    parser.add_argument("--db", metavar="PATH", help="emulator database (default: a file in the user data folder)")
+    parser.set_defaults(handler=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    from capgate.serve.server import run_on_uvloop
+
     run_on_uvloop(_demo(options))
+    return EXIT_OK
 
 
 async def _demo(options: argparse.Namespace) -> None:
-    # The emulator is another package; the runtime only meets it here, in the demo.
+    # The server stack loads when the demo runs, not when `capgate` builds its parser; the emulator is another
+    # package, which the runtime only meets here.
+    import uvicorn
+
+    from capgate.serve.config import ServeConfig
+    from capgate.serve.server import ManagedServer, announce_on_stderr, serve
+    from capgate.serve.sockets import listen
     from trigger_emulator.app import create_app
     from trigger_emulator.config import DEFAULT_API_KEY, EmulatorConfig
 
@@ -70,6 +87,8 @@ async def _demo(options: argparse.Namespace) -> None:
 
 async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
     """Print ready-to-paste commands, using a real run id fetched through the gateway itself."""
+    import aiohttp
+
     list_url = f"{rest}/v1/api/v1/runs?page[size]=3&filter[status]=COMPLETED"
     run_id = "run_..."
     warning = ""

@@ -8,18 +8,62 @@ prompt), except Claude Desktop, which has none, so its snippet holds a placehold
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from capgate.cli.shell import EXIT_OK, Commands, add_base_uri, add_document, base_uris, command
 from capgate.core.errors import ConfigurationError
-from capgate.document import bundled_documents, load_document
+from capgate.document.bundled import bundled_documents
+from capgate.document.load import load_document
 from capgate.document.models import ExposesMcp
-from capgate.exposes.mcp.server import MCP_PATH
+from capgate.exposes.mcp import MCP_PATH
 
 AUTHORIZATION = "Authorization"
+
+
+def add(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = command(
+        commands, "mcp-config", "print the configuration that connects an MCP client to capgate",
+        "  capgate mcp-config                                # every client, with where each snippet goes\n"
+        "  capgate mcp-config --client claude-code > .mcp.json\n"
+        "  capgate mcp-config --client vscode --url https://gateway.example.com/mcp --token-env CAPGATE_TOKEN\n"
+        "  capgate mcp-config --client claude-desktop --base-uri management-runs=http://127.0.0.1:3030\n\n"
+        "HTTP snippets point at a running gateway's /mcp; --stdio snippets (and Claude Desktop's, which can only\n"
+        "launch local servers) start `capgate serve DOC --mcp-transport stdio --no-rest` themselves.")
+    add_document(parser)
+    parser.add_argument("--client", choices=["claude-desktop", "claude-code", "cursor", "vscode"],
+                        help="the client to configure (default: show every client)")
+    parser.add_argument("--stdio", action="store_true", help="launch capgate over stdio instead of using a URL")
+    parser.add_argument("--name", help="the server's name in the client (default: the document's name)")
+    parser.add_argument("--url", help="the MCP endpoint (default: http://HOST:PORT/mcp)")
+    parser.add_argument("--host", default="127.0.0.1", help="the gateway's host for the default URL "
+                                                            "(default: %(default)s)")
+    parser.add_argument("--mcp-port", type=int, metavar="N", help="the gateway's MCP port (default: the document's)")
+    add_base_uri(parser, "passed on to the stdio launch, as for serve; repeatable")
+    parser.add_argument("--token-env", metavar="VAR",
+                        help="an environment variable holding an inbound bearer token, sent as Authorization "
+                             "(HTTP only)")
+    parser.set_defaults(handler=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    base_uris(options.base_uri)  # the same checks as serve, before a client runs it
+    target = target_for(options.document, name=options.name, url=options.url, host=options.host,
+                        port=options.mcp_port, base_uris=options.base_uri, token_variable=options.token_env)
+    for name in [options.client] if options.client else list(CLIENTS):
+        text = orjson.dumps(snippet(name, target, stdio=options.stdio), option=orjson.OPT_INDENT_2).decode()
+        if options.client:
+            print(f"# {CLIENTS[name].label}: put this in {CLIENTS[name].file}", file=sys.stderr)
+            print(text)
+        else:
+            print(f"# {CLIENTS[name].label}: {CLIENTS[name].file}\n{text}\n")
+    return EXIT_OK
 
 
 @dataclass(frozen=True)

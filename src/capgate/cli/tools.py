@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import asdict
 from typing import Any, TextIO
 
 import orjson
 
+from capgate.cli.shell import EXIT_OK, Commands, add_document, command
 from capgate.cli.terminal import painter, table, terminal_width
 from capgate.exposes.catalog import Hints, Input
-from capgate.exposes.mcp.server import describe_tools
-from capgate.exposes.rest.routes import describe_routes
-from capgate.gateway.assembly import describing_gateway
 
 HINT_HEADERS = ["read-only", "destructive", "idempotent"]
 
 
+def add(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = command(commands, "tools", "list a document's MCP tools and REST routes: hints and parameters",
+                     "  capgate tools\n  capgate tools trigger-dev-runs-seed\n"
+                     "  capgate tools ./my-capability.yaml --json | jq '.tools[].name'")
+    add_document(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.set_defaults(handler=lambda options: run_tools(options.document, as_json=options.json,
+                                                          stdout=sys.stdout))
+
+
 def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
+    # Imported when the command runs, not when the parser is built: the MCP SDK takes half a second.
+    from capgate.exposes.mcp.server import describe_tools
+    from capgate.exposes.rest.routes import describe_routes
+    from capgate.gateway.assembly import describing_gateway
+
     gateway = describing_gateway(document)
     spec = gateway.loaded.document
     described_tools = describe_tools(spec, gateway.mcp)
@@ -26,7 +41,7 @@ def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
                                    "routes": [asdict(route) for _, adapter_routes in described_routes
                                               for route in adapter_routes]}
         print(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode(), file=stdout)
-        return 0
+        return EXIT_OK
     paint = painter(stdout)
     width = terminal_width(stdout)
     sections = []
@@ -47,7 +62,7 @@ def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
     sections.append(paint("* required. `capgate call TOOL name=value ...` runs a tool; "
                           "`capgate openapi` describes the routes.", "dim"))
     print("\n\n".join(sections), file=stdout)
-    return 0
+    return EXIT_OK
 
 
 def _hints(hints: Hints) -> list[str]:

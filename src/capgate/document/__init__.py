@@ -1,5 +1,5 @@
-"""Parse and check capability documents into typed models."""
+"""Parse and check capability documents into one typed model, with every problem located as file:line.
 
-from capgate.document.load import DEFAULT_DOCUMENT, LoadedDocument, bundled_documents, load_document, parse_document
-
-__all__ = ["DEFAULT_DOCUMENT", "LoadedDocument", "bundled_documents", "load_document", "parse_document"]
+The package imports nothing itself: `capgate.document.load` has the loader, `capgate.document.bundled` the
+documents that ship with capgate.
+"""

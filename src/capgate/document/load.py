@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from capgate.core.errors import DocumentError, Problem
+from capgate.document.bundled import resolve_source
 from capgate.document.check import check
 from capgate.document.models import Document
 from capgate.document.source import SourceMap, load_yaml
-
-DEFAULT_DOCUMENT = "trigger-dev-runs"
 
 
 @dataclass(frozen=True)
@@ -24,24 +21,6 @@ class LoadedDocument:
     document: Document
     source: SourceMap
     text: str
-
-
-def bundled_documents() -> dict[str, Path]:
-    """Bundled document name -> file."""
-    folder = resources.files("capgate") / "documents"
-    return {Path(str(entry)).stem: Path(str(entry)) for entry in folder.iterdir() if str(entry).endswith(".yaml")}
-
-
-def resolve_source(name_or_path: str) -> Path:
-    """A bundled name (`trigger-dev-runs`) or a file path -> the file to read."""
-    bundled = bundled_documents()
-    if name_or_path in bundled:
-        return bundled[name_or_path]
-    path = Path(name_or_path)
-    if not path.is_file():
-        known = ", ".join(sorted(bundled))
-        raise DocumentError([Problem(name_or_path, None, "", f"no such file, and not a bundled document ({known})")])
-    return path
 
 
 def parse_document(text: str, file: str) -> LoadedDocument:

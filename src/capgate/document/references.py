@@ -9,6 +9,7 @@ import re
 GENERIC_PREFIXES = ("rest", "tools", "mcp")
 
 _BRACKET = re.compile(r"\[([^\[\]]*)\]")
+_UNSAFE_PROPERTY_CHARACTERS = re.compile(r"[^a-zA-Z0-9_.-]")
 # The path template grammar, for every layer: a variable is `{x}` or `{{x}}`, spaces inside the braces allowed.
 PATH_VARIABLE = re.compile(r"\{\{?\s*([^{}\s]+)\s*\}?\}")
 
@@ -20,6 +21,12 @@ def input_key(name: str) -> str:
     form is also the MCP property name, since brackets are not allowed there by every client.
     """
     return _BRACKET.sub(lambda match: "." + match.group(1), name)
+
+
+def property_name(name: str) -> str:
+    """An input's MCP property name, safe for every major client (`^[a-zA-Z0-9_.-]{1,64}$`):
+    `filter[status]` -> `filter.status`."""
+    return _UNSAFE_PROPERTY_CHARACTERS.sub("_", input_key(name))[:64]
 
 
 def input_reference(value: object, namespace: str) -> str | None:

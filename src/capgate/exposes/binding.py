@@ -14,7 +14,7 @@ from capgate.document.models import OutputParameter
 from capgate.document.references import input_key, input_reference
 from capgate.document.templates import placeholders, render
 from capgate.exposes.output import apply_output, compile_output
-from capgate.observe.records import Call, Observers
+from capgate.observe.records import CallRecord, Observers
 
 Lookup = Callable[[str], Any]  # input key -> the caller's value, or None
 
@@ -66,28 +66,29 @@ class Binding:
                 arguments[wire.parameter.key] = value
         return arguments
 
-    async def call(self, lookup: Lookup, call: Call, display: Callable[[str], str] = str) -> UpstreamResult:
+    async def invoke(self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str
+                     ) -> UpstreamResult:
         """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter).
 
-        `call` is filled in and handed to every observer before this returns or raises.
+        `record` is filled in and handed to every observer before this returns or raises.
         """
-        call.operation = self.operation.name
+        record.operation = self.operation.name
         try:
-            call.arguments = self.arguments(lookup)
-            result = await self.operation.call(call.arguments)
+            record.arguments = self.arguments(lookup)
+            result = await self.operation.call(record.arguments)
             if self._projection is not None and 200 <= result.status < 300:
                 result = replace(result, body=apply_output(self._projection, result.body))
-            call.result = result
+            record.result = result
             return result
         except ArgumentError as exc:
-            call.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])
-            raise call.error from None
+            record.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])
+            raise record.error from None
         except Exception as exc:
-            call.error = exc
+            record.error = exc
             raise
         finally:
             if self.observers:
-                await self.observers.finished(call)
+                await self.observers.finished(record)
 
     def _exposed_name(self, name: str, display: Callable[[str], str]) -> str:
         """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""

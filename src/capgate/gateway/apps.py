@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp
 
 from capgate.document.models import ExposesMcp
+from capgate.exposes.mcp import MCP_PATH
 from capgate.exposes.rest.app import build_rest_app
 from capgate.exposes.rest.facade import instrument, rest_facade
 from capgate.exposes.rest.openapi import build_openapi
@@ -56,8 +57,6 @@ def mcp_apps(gateway: Gateway, safeguards: Safeguards, *, transport: str | None 
              ) -> tuple[list[ServedApp], list[McpAdapter]]:
     """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
     adapter's own)."""
-    from capgate.exposes.mcp.server import MCP_PATH
-
     served, stdio = [], []
     for adapter in gateway.mcp:
         if over_stdio(adapter.spec, transport):

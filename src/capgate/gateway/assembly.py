@@ -25,7 +25,7 @@ from capgate.consumes.resilience import (
     tool_hinted_idempotent,
 )
 from capgate.core.errors import ConfigurationError
-from capgate.document import LoadedDocument, load_document
+from capgate.document.load import LoadedDocument, load_document
 from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpTool
 from capgate.exposes.binding import Binding
 from capgate.exposes.rest.app import RestAdapter, RestOperation

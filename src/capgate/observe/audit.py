@@ -34,7 +34,7 @@ from capgate.core.http import SAFE_METHODS
 from capgate.core.redaction import redact_bytes
 
 if TYPE_CHECKING:
-    from capgate.observe.records import Call
+    from capgate.observe.records import CallRecord
 
 logger = logging.getLogger("capgate.audit")
 
@@ -84,12 +84,12 @@ class AuditLog:
         self._watched.update({name: [p.key for p in op.parameters if p.location == "path"]
                               for name, op in operations.items() if op.method not in SAFE_METHODS})
 
-    async def observe(self, call: Call) -> None:
+    async def observe(self, call: CallRecord) -> None:
         if call.operation not in self._watched:
             return
         await self.append(self.entry(call))
 
-    def entry(self, call: Call) -> dict[str, Any]:
+    def entry(self, call: CallRecord) -> dict[str, Any]:
         """The audit record of a finished call."""
         resource = {key: call.arguments[key] for key in self._watched[call.operation] if key in call.arguments}
         entry: dict[str, Any] = {
@@ -186,14 +186,14 @@ def read_entries(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def _outcome(call: Call) -> str:
+def _outcome(call: CallRecord) -> str:
     if call.error is not None:
         return f"error: {type(call.error).__name__}"
     status = call.upstream_status
     return "ok" if status is not None and status < 400 else "failed"
 
 
-def _answered_id(call: Call) -> str | None:
+def _answered_id(call: CallRecord) -> str | None:
     if call.result is None or not 200 <= call.result.status < 300:
         return None
     try:

@@ -1,7 +1,7 @@
 """One HTTP request through an adapter, as the access log reports it, handed down in the ASGI scope.
 
 The guard (`capgate.exposes.inbound.guard`) puts an `Exchange` in the scope before anything else runs; the adapters
-start each operation call through `start_call`, which gives the `Call` the caller's token id and links it to
+start each operation call through `start_call`, which gives the `CallRecord` the caller's token id and links it to
 the exchange, so the access log line can name the operation and the upstream status.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from capgate.observe.records import Call
+from capgate.observe.records import CallRecord
 
 SCOPE_KEY = "capgate.exchange"
 
@@ -37,7 +37,7 @@ class Exchange:
     caller: Caller | None = None
     status: int | None = None
     refused: str | None = None  # why the guard answered itself, if it did
-    calls: list[Call] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     seconds: float = 0.0
 
@@ -51,10 +51,10 @@ def exchange_of(scope: Mapping[str, Any] | None) -> Exchange | None:
     return scope.get(SCOPE_KEY) if scope is not None else None
 
 
-def start_call(scope: Mapping[str, Any] | None, adapter: str, target: str) -> Call:
-    """A Call for one operation call of the request in `scope` (None: no HTTP request, e.g. MCP over stdio)."""
+def start_call(scope: Mapping[str, Any] | None, adapter: str, target: str) -> CallRecord:
+    """A CallRecord for one operation call of the request in `scope` (None: no HTTP request, e.g. MCP over stdio)."""
     exchange = exchange_of(scope)
-    call = Call(adapter, target, caller=exchange.caller.id if exchange and exchange.caller else None)
+    call = CallRecord(adapter, target, caller=exchange.caller.id if exchange and exchange.caller else None)
     if exchange is not None:
         exchange.route = exchange.route or target.removeprefix(f"{exchange.method} ")  # REST: "GET /path"
         exchange.calls.append(call)

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capgate import __version__
 from capgate.core.errors import ArgumentError, UpstreamError
-from capgate.observe.records import Call
+from capgate.observe.records import CallRecord
 
 REGISTRY = CollectorRegistry()
 for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
@@ -129,14 +129,14 @@ circuit_state = Children(CIRCUIT_STATE)
 limiter_wait = Children(LIMITER_WAIT)
 
 
-async def record_call(call: Call) -> None:
+async def record_call(call: CallRecord) -> None:
     """The observer that counts each call (`Gateway.observers.add(record_call)`)."""
     request_count(call.adapter, call.target, status_of(call)).inc()
     if call.result is not None or isinstance(call.error, UpstreamError):  # the upstream was asked
         upstream_duration(call.operation).observe(call.seconds)
 
 
-def status_of(call: Call) -> str:
+def status_of(call: CallRecord) -> str:
     """The HTTP status the REST facade answers for this call (MCP maps the same outcomes to isError)."""
     if call.result is not None:
         return str(call.result.status)

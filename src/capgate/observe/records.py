@@ -1,6 +1,6 @@
 """One record per call through any adapter, handed to every observer (access log, metrics, audit).
 
-Both adapters go through `Binding.call`, which fills a `Call` and awaits each observer before it returns,
+Both adapters go through `Binding.invoke`, which fills a `CallRecord` and awaits each observer before it returns,
 so an observer that must finish before the caller is answered (the audit log) can rely on that.
 """
 
@@ -13,11 +13,11 @@ from typing import Any
 
 from capgate.core.types import UpstreamResult
 
-Observer = Callable[["Call"], Awaitable[None]]
+Observer = Callable[["CallRecord"], Awaitable[None]]
 
 
 @dataclass
-class Call:
+class CallRecord:
     """What one call asked for and how it ended. Holds no secret: arguments are the caller's inputs."""
 
     adapter: str  # "rest", "mcp" or "cli"
@@ -51,7 +51,7 @@ class Observers:
     def __bool__(self) -> bool:
         return bool(self._observers)
 
-    async def finished(self, call: Call) -> None:
+    async def finished(self, call: CallRecord) -> None:
         call.finished = time.perf_counter()
         for observer in self._observers:
             await observer(call)

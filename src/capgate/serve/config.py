@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
-from capgate.document import DEFAULT_DOCUMENT
+from capgate.document.bundled import DEFAULT_DOCUMENT
 from capgate.gateway.safeguards import Hardening
 from capgate.serve.sockets import Listen, listen
 

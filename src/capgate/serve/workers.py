@@ -39,7 +39,7 @@ import orjson
 from prometheus_client.multiprocess import mark_process_dead
 
 from capgate.core.errors import ConfigurationError
-from capgate.document import load_document
+from capgate.document.load import load_document
 from capgate.document.models import ExposesMcp
 from capgate.serve.config import ServeConfig
 from capgate.serve.server import Announce, announce_on_stderr

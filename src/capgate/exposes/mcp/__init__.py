@@ -1,4 +1,7 @@
 """The MCP server, on the official SDK's low-level `Server`: one tool per document tool, both protocol eras.
 
-Importing this package imports the SDK (about half a second), so only what serves MCP imports it.
+`capgate.exposes.mcp.server` imports the SDK (about half a second), so only what serves MCP imports it;
+this package itself imports nothing.
 """
+
+MCP_PATH = "/mcp"  # the Streamable HTTP endpoint on the MCP port

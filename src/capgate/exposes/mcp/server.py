@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,16 +15,15 @@ from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, UpstreamError
 from capgate.core.redaction import redact
 from capgate.document.models import Document, ExposesMcp, McpTool
-from capgate.document.references import input_key
+from capgate.document.references import input_key, property_name
 from capgate.exposes import catalog
 from capgate.exposes.binding import Binding
 from capgate.exposes.inbound.origins import Origins
+from capgate.exposes.mcp import MCP_PATH
 from capgate.exposes.mcp.sdk import MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.observe.exchange import exchange_of, start_call
 
-MCP_PATH = "/mcp"
 INVALID_PARAMS = -32602
-_UNSAFE_PROPERTY_CHARACTERS = re.compile(r"[^a-zA-Z0-9_.-]")
 
 
 @dataclass(frozen=True)
@@ -39,11 +37,6 @@ class McpTarget:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_keys", frozenset(self.properties.values()))
-
-
-def property_name(name: str) -> str:
-    """An input's client-safe property name: `filter[status]` -> `filter.status` (`^[a-zA-Z0-9_.-]{1,64}$`)."""
-    return _UNSAFE_PROPERTY_CHARACTERS.sub("_", input_key(name))[:64]
 
 
 def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
@@ -156,7 +149,7 @@ class McpAdapter:
                           f"{accepted}.")
         values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
         try:
-            result = await target.binding.call(values.get, start_call(scope, "mcp", params.name),
+            result = await target.binding.invoke(values.get, start_call(scope, "mcp", params.name),
                                                display=property_name)
         except ArgumentError as exc:
             return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "

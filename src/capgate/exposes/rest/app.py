@@ -90,7 +90,7 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
             # The caller's credentials are for the gateway: never an input, so never sent upstream.
             return None if key.lower() in CREDENTIAL_HEADERS else request.headers.get(key)
 
-        result = await binding.call(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
+        result = await binding.invoke(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     return endpoint

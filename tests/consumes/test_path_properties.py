@@ -25,7 +25,9 @@ from tests.support.upstream import RecordingUpstream, recording_upstream
 
 RETRIEVE = re.compile(r"^/api/v1/runs/([^/?#]+)$")
 LIST = "/api/v1/runs"
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same examples on every run, so that CI is stable (a new failure is found by changing them)
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 @dataclass
@@ -93,9 +95,11 @@ values = st.text(alphabet=st.sampled_from(list("/\\?#%.:;@&=+ \t\r\n\x00\x7fé~_
 
 @PROPERTY
 @given(value=values)
+@example(value="\ud800")  # sent as the bytes ED A0 80, which are not UTF-8
 def test_rest_path_values_stay_in_their_segment(stack: Stack, value: str) -> None:
     stack.upstream.requests.clear()
-    for target in (quote(value, safe=""), quote(value, safe="/%."), value.encode("utf-8", "replace").hex()):
+    raw = value.encode("utf-8", "surrogatepass")  # a lone surrogate becomes bytes that are not UTF-8, as sent
+    for target in (quote(raw, safe=""), quote(raw, safe="/%."), raw.hex()):
         raw_get(stack.gateway.rest, f"/v1/api/v1/runs/{target}".encode("latin-1", "replace"))
         sent = [unquote(RETRIEVE.match(r.path)[1]) for r in stack.upstream.requests if RETRIEVE.match(r.path)]
         assert_own_path(stack.upstream, sent[0] if sent else None)

@@ -1,25 +1,14 @@
-"""Fixtures of the hardening tests: the emulator with its fault controls, a real redis-server, HTTP helpers."""
+"""The Trigger.dev emulator as the tests drive it: on loopback, with its fault controls, holding the canary key."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import pytest
 
 from tests.support.gateway import TEST_KEY
-from tests.support.servers import free_port, serve_app
-from trigger_emulator.app import create_app
 from trigger_emulator.config import EmulatorConfig
-
-RUN = "run_cm1abc0def0ghi0jkl0mno0pq"
 
 
 @dataclass
@@ -56,18 +45,6 @@ def emulator_config(**overrides: Any) -> EmulatorConfig:
     return EmulatorConfig(**(settings | overrides))
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with serve_app(create_app(emulator_config())) as url:
-        yield Emulator(url)
-
-
-@pytest.fixture
-def clean(emulator: Emulator) -> Emulator:
-    emulator.reset()
-    return emulator
-
-
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
          timeout: float = 10.0) -> tuple[int, bytes]:
     """A blocking HTTP call with the standard library (test-control calls, outside any event loop)."""
@@ -82,40 +59,3 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, installed with apt-get if it is missing."""
-    binary = shutil.which("redis-server") or _install_redis()
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        else:
-            pytest.fail("redis-server did not start listening within 10 s")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _install_redis() -> str:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    try:
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
-            subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"redis-server is not installed and `apt-get install -y redis-server` failed ({exc}); "
-                    "install it to run the shared-limiter tests")
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is still missing after apt-get install")
-    return binary

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from capgate.core.errors import DocumentError
-from capgate.document import bundled_documents, load_document
+from capgate.document.bundled import bundled_documents
+from capgate.document.load import load_document
 
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "management-runs.yaml"
 

@@ -20,7 +20,7 @@ from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
 from capgate.gateway.safeguards import Hardening
 from capgate.observe.audit import read_entries
-from tests.hardening.conftest import Emulator, http
+from tests.support.emulator import Emulator, http
 from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
 
 pytestmark = pytest.mark.anyio

@@ -20,9 +20,8 @@ from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.tokens import load_tokens
 from capgate.gateway.assembly import Gateway
 from capgate.gateway.safeguards import Hardening, Safeguards
-from tests.exposes.test_operations import rest_call
-from tests.hardening.conftest import RUN
-from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
+from tests.support.gateway import RUN, TEST_KEY, Running, gateway_config, running_gateway
+from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream, recording_upstream
 
 pytestmark = pytest.mark.anyio
@@ -131,7 +130,7 @@ async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) ->
 
 async def test_a_document_that_passes_headers_through_still_never_forwards_credentials(
         upstream: RecordingUpstream, tmp_path: Any) -> None:
-    from capgate.document import bundled_documents
+    from capgate.document.bundled import bundled_documents
 
     source = bundled_documents()["trigger-dev-runs"].read_text()
     leaky = "    - name: x-trigger-source\n"

@@ -14,7 +14,7 @@ from capgate.consumes.client import Timeouts
 from capgate.consumes.limiter import LocalLimiter, RateLimit
 from capgate.consumes.resilience import ResilienceSettings, TimeoutOverrides
 from capgate.core.errors import DocumentError
-from capgate.document import bundled_documents
+from capgate.document.bundled import bundled_documents
 from capgate.gateway.assembly import load_gateway
 from tests.support.gateway import TEST_KEY
 

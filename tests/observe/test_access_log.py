@@ -19,7 +19,7 @@ from capgate.core import redaction
 from capgate.core.types import UpstreamResult
 from capgate.observe import logs
 from capgate.observe.exchange import Caller, Exchange
-from capgate.observe.records import Call
+from capgate.observe.records import CallRecord
 from tests.support.gateway import TEST_KEY
 
 pytestmark = pytest.mark.anyio
@@ -47,7 +47,7 @@ def _cancel(path: str = "/v1/api/v2/runs/run_1/cancel", status: int | None = 200
     exchange.caller = Caller("ci", can_write=True)
     exchange.status = status
     exchange.seconds = 0.0123
-    call = Call("rest", "POST /v1/api/v2/runs/{runid}/cancel", operation="management-runs.cancelrun")
+    call = CallRecord("rest", "POST /v1/api/v2/runs/{runid}/cancel", operation="management-runs.cancelrun")
     call.result = UpstreamResult(status or 502, {}, b"{}")
     exchange.calls.append(call)
     return exchange

@@ -19,9 +19,9 @@ from capgate.consumes.client import ClientSettings, Timeouts
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
 from capgate.gateway.safeguards import Hardening
-from tests.exposes.test_operations import rest_call
-from tests.hardening.conftest import Emulator
+from tests.support.emulator import Emulator
 from tests.support.gateway import Running, gateway_config, running_gateway
+from tests.support.http import rest_call
 
 pytestmark = pytest.mark.anyio
 

@@ -14,12 +14,10 @@ import aiohttp
 import pytest
 from mcp import Client
 
-from capgate.document import bundled_documents
+from capgate.document.bundled import bundled_documents
 from capgate.observe.audit import read_entries
-from tests.cli.test_serve_and_validate import serving
-from tests.hardening.conftest import RUN
-from tests.support.cli import CAPGATE
-from tests.support.gateway import TEST_KEY
+from tests.support.cli import CAPGATE, serving
+from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio

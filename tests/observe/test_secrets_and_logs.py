@@ -18,10 +18,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from capgate.core import redaction
 from capgate.observe.logs import JsonFormatter, TextFormatter
-from tests.cli.test_serve_and_validate import serving
-from tests.exposes.test_operations import rest_call
-from tests.hardening.conftest import RUN
-from tests.support.gateway import TEST_KEY
+from tests.support.cli import serving
+from tests.support.gateway import RUN, TEST_KEY
+from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +80,7 @@ async def test_no_secret_in_any_output(upstream: RecordingUpstream, tmp_path: Pa
 
 
 def test_validate_output_is_redacted(tmp_path: Path) -> None:
-    from capgate.document import bundled_documents
+    from capgate.document.bundled import bundled_documents
 
     source = Path(bundled_documents()["trigger-dev-runs"]).read_text()
     document = tmp_path / "leaky.yaml"

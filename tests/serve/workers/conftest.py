@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.conftest import Emulator, emulator_config
 from tests.support.cli import CAPGATE, cli_env
+from tests.support.emulator import Emulator, emulator_config
 from tests.support.servers import serve_app
 from trigger_emulator.app import create_app
 

@@ -13,7 +13,7 @@ from mcp import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from capgate.cli.program import main
-from capgate.document import bundled_documents
+from capgate.document.bundled import bundled_documents
 from capgate.exposes.rest.openapi import build_openapi
 from capgate.exposes.rest.probes import Readiness
 from capgate.gateway.assembly import describing_gateway, load_gateway

@@ -9,7 +9,7 @@ import pytest
 from capgate.consumes.limiter import LocalLimiter, RateLimit
 from capgate.consumes.resilience import ResilienceSettings, resolve_rate_limit
 from capgate.core.errors import ConfigurationError
-from capgate.document import load_document
+from capgate.document.load import load_document
 from capgate.document.models import ConsumesHttp
 from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig

@@ -12,8 +12,8 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from capgate import __version__
-from tests.hardening.conftest import Emulator
-from tests.workers.conftest import connection_to_each, on_fresh_connections, supervised, until
+from tests.serve.workers.conftest import connection_to_each, on_fresh_connections, supervised, until
+from tests.support.emulator import Emulator
 
 CALLS = 40
 Sample = tuple[str, tuple[tuple[str, str], ...]]

@@ -21,7 +21,7 @@ from capgate.consumes.retry import RetryPolicy
 from capgate.core.errors import ConfigurationError
 from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig
-from tests.hardening.conftest import Emulator, emulator_config
+from tests.support.emulator import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
 from tests.support.servers import free_port, serve_app
 from trigger_emulator.app import create_app

@@ -13,10 +13,10 @@ import orjson
 import pytest
 
 from capgate.observe.audit import read_entries
-from tests.hardening.conftest import Emulator
+from tests.serve.workers.conftest import on_fresh_connections, supervised, until
 from tests.support.cli import capgate, cli_env
+from tests.support.emulator import Emulator
 from tests.support.gateway import TEST_KEY
-from tests.workers.conftest import on_fresh_connections, supervised, until
 
 
 def add_tags(connection: http.client.HTTPConnection, run: str, tag: str) -> int:

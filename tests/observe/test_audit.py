@@ -16,10 +16,9 @@ from mcp import Client
 
 from capgate.gateway.safeguards import Hardening
 from capgate.observe.audit import read_entries
-from tests.cli.test_serve_and_validate import serving
-from tests.exposes.test_operations import rest_call
-from tests.hardening.conftest import RUN
-from tests.support.gateway import TEST_KEY, gateway_config, running_gateway
+from tests.support.cli import serving
+from tests.support.gateway import RUN, TEST_KEY, gateway_config, running_gateway
+from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio

@@ -20,7 +20,7 @@ from tests.exposes.conftest import Stack
 from tests.support.gateway import gateway_config, running_gateway
 from tests.support.upstream import recording_upstream
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 INSTALL_TIMEOUT = 600.0
 RUNS = {"data": [{"id": "run_docs0page1", "status": "COMPLETED", "taskIdentifier": "send-welcome-email"}],
         "pagination": {"next": None}}

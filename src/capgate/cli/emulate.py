@@ -1,0 +1,19 @@
+"""`capgate emulate`: the Trigger.dev runs API emulator, a package of its own that parses its own options."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from capgate.cli.shell import Commands
+
+
+def add(commands: Commands[argparse.ArgumentParser]) -> None:
+    commands.add_parser("emulate", help="run the Trigger.dev runs API emulator (see `capgate emulate --help`)",
+                        add_help=False)
+
+
+def run(arguments: Sequence[str]) -> int:
+    from trigger_emulator.cli import main
+
+    return main(list(arguments))
