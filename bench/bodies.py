@@ -12,10 +12,28 @@ import json
 import random
 from pathlib import Path
 
-STATUSES = ["COMPLETED", "COMPLETED", "COMPLETED", "FAILED", "EXECUTING", "QUEUED", "CANCELED", "DELAYED",
-            "CRASHED", "WAITING"]
-TASKS = ["send-welcome-email", "sync-stripe-customers", "generate-invoice-pdf", "resize-image", "nightly-report",
-         "import-csv", "notify-slack", "transcribe-audio"]
+STATUSES = [
+    "COMPLETED",
+    "COMPLETED",
+    "COMPLETED",
+    "FAILED",
+    "EXECUTING",
+    "QUEUED",
+    "CANCELED",
+    "DELAYED",
+    "CRASHED",
+    "WAITING",
+]
+TASKS = [
+    "send-welcome-email",
+    "sync-stripe-customers",
+    "generate-invoice-pdf",
+    "resize-image",
+    "nightly-report",
+    "import-csv",
+    "notify-slack",
+    "transcribe-audio",
+]
 MACHINES = ["micro", "small-1x", "small-2x", "medium-1x"]
 RUN_ID = "run_cm7k2x9q40001abcd1234efgh"  # the id every route of the bench uses
 EPOCH = dt.datetime(2026, 11, 28, 9, 0, 0, tzinfo=dt.UTC)
@@ -47,15 +65,23 @@ def _common(rng: random.Random, index: int) -> dict[str, object]:
         "startedAt": _iso(started),
         "isTest": index % 9 == 0,
         "ttl": "10m",
-        "tags": sorted({f"customer:{rng.randint(1, 5000)}", f"plan:{rng.choice(['free', 'pro', 'team'])}",
-                        rng.choice(["priority", "backfill", "retry", "eu"])}),
+        "tags": sorted(
+            {
+                f"customer:{rng.randint(1, 5000)}",
+                f"plan:{rng.choice(['free', 'pro', 'team'])}",
+                rng.choice(["priority", "backfill", "retry", "eu"]),
+            }
+        ),
         "costInCents": round(rng.random() * 0.9, 6),
         "baseCostInCents": 0.0025,
         "durationMs": duration,
         "depth": 0 if index % 4 else 1,
-        "metadata": {"source": rng.choice(["api", "schedule", "dashboard"]), "attempt": rng.randint(1, 3),
-                     "progress": {"done": rng.randint(0, 100), "total": 100},
-                     "requestId": f"req_{rng.getrandbits(64):016x}"},
+        "metadata": {
+            "source": rng.choice(["api", "schedule", "dashboard"]),
+            "attempt": rng.randint(1, 3),
+            "progress": {"done": rng.randint(0, 100), "total": 100},
+            "requestId": f"req_{rng.getrandbits(64):016x}",
+        },
         "region": rng.choice(["us-east-1", "eu-central-1"]),
         "isQueued": status in ("QUEUED", "DELAYED"),
         "isExecuting": status == "EXECUTING",
@@ -90,19 +116,29 @@ def list_page(size: int, seed: int = 5) -> dict[str, object]:
 def retrieved_run(seed: int = 11) -> dict[str, object]:
     rng = random.Random(seed)
     run = _common(rng, 0)
-    run.update({
-        "id": RUN_ID,
-        "triggerFunction": "trigger",
-        "payload": {"customerId": "cus_Q8m2Lr5TzX", "email": "ada@example.com",
-                    "items": [{"sku": f"SKU-{n:04d}", "qty": rng.randint(1, 4), "price": rng.randint(100, 9900)}
-                              for n in range(12)],
-                    "options": {"locale": "en-GB", "currency": "EUR", "sendReceipt": True}},
-        "output": {"invoiceId": "in_1QxF2a", "pdfUrl": "https://files.example.com/invoices/in_1QxF2a.pdf",
-                   "pages": 3},
-        "attemptCount": 1,
-        "attempts": [],
-        "relatedRuns": {"children": []},
-    })
+    run.update(
+        {
+            "id": RUN_ID,
+            "triggerFunction": "trigger",
+            "payload": {
+                "customerId": "cus_Q8m2Lr5TzX",
+                "email": "ada@example.com",
+                "items": [
+                    {"sku": f"SKU-{n:04d}", "qty": rng.randint(1, 4), "price": rng.randint(100, 9900)}
+                    for n in range(12)
+                ],
+                "options": {"locale": "en-GB", "currency": "EUR", "sendReceipt": True},
+            },
+            "output": {
+                "invoiceId": "in_1QxF2a",
+                "pdfUrl": "https://files.example.com/invoices/in_1QxF2a.pdf",
+                "pages": 3,
+            },
+            "attemptCount": 1,
+            "attempts": [],
+            "relatedRuns": {"children": []},
+        }
+    )
     return run
 
 
@@ -114,8 +150,11 @@ def write_bodies(directory: Path) -> dict[str, Path]:
         "runs-25.json": list_page(25),
         "runs-100.json": list_page(100),
         "run.json": run,
-        "reschedule.json": {**run, "status": "DELAYED",
-                            "delayedUntil": _iso(EPOCH + dt.timedelta(hours=1, minutes=30))},
+        "reschedule.json": {
+            **run,
+            "status": "DELAYED",
+            "delayedUntil": _iso(EPOCH + dt.timedelta(hours=1, minutes=30)),
+        },
         "cancel.json": {"id": RUN_ID},
         "replay.json": {"id": "run_cm7k3newreplay0001xyz9876"},
         "tags.json": {"message": "Successfully set 1 new tags."},

@@ -44,13 +44,20 @@ def build(upstream: str, key: str) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        state["session"] = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=60),
-                                                 skip_auto_headers=("User-Agent", "Content-Type"))
+        state["session"] = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=512, keepalive_timeout=60),
+            skip_auto_headers=("User-Agent", "Content-Type"),
+        )
         yield
         await state["session"].close()
 
-    return Starlette(routes=[Route("/v1/api/v1/runs", list_runs, methods=["GET"]),
-                             Route("/v1/api/v2/runs/{run}/cancel", cancel, methods=["POST"])], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/v1/api/v1/runs", list_runs, methods=["GET"]),
+            Route("/v1/api/v2/runs/{run}/cancel", cancel, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def main() -> None:
@@ -59,8 +66,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--key", default="tr_dev_bench")
     options = parser.parse_args()
-    uvicorn.run(build(options.upstream, options.key), host="127.0.0.1", port=options.port, loop="uvloop",
-                http="httptools", workers=1, access_log=False, log_level="warning")
+    uvicorn.run(
+        build(options.upstream, options.key),
+        host="127.0.0.1",
+        port=options.port,
+        loop="uvloop",
+        http="httptools",
+        workers=1,
+        access_log=False,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ from bench.bodies import RUN_ID, write_bodies
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 APT_PACKAGES = ("nginx", "wrk")
-APT_LINE = ("apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
-            + " ".join(APT_PACKAGES))
+APT_LINE = "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends " + " ".join(
+    APT_PACKAGES
+)
 API_KEY = "tr_dev_bench0000000000000000"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -37,9 +38,11 @@ def log(message: str) -> None:
 
 # --- system tools -----------------------------------------------------------------------------------------------
 
+
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
-                                          if os.access(p, os.X_OK)), None)
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
 
 
 def missing_tools() -> list[str]:
@@ -68,8 +71,10 @@ def ensure_tools(timeout: float = 600.0) -> str | None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     lock = ["-o", "DPkg::Lock::Timeout=300"]
     try:
-        for command in ([*sudo, apt, *lock, "update", "-q"],
-                        [*sudo, apt, *lock, "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES]):
+        for command in (
+            [*sudo, apt, *lock, "update", "-q"],
+            [*sudo, apt, *lock, "install", "-y", "-q", "--no-install-recommends", *APT_PACKAGES],
+        ):
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
             if done.returncode:
                 return f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()[-400:]}"
@@ -87,6 +92,7 @@ def free_port() -> int:
 
 # --- /proc accounting --------------------------------------------------------------------------------------------
 
+
 def descendants(pid: int) -> list[int]:
     """`pid` and every live process below it."""
     parents: dict[int, list[int]] = {}
@@ -98,7 +104,7 @@ def descendants(pid: int) -> list[int]:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(b")") + 2:].split()
+        fields = stat[stat.rindex(b")") + 2 :].split()
         parents.setdefault(int(fields[1]), []).append(int(entry))
     tree, queue = [], [pid]
     while queue:
@@ -117,7 +123,7 @@ def cpu_seconds(pids: list[int]) -> float:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(b")") + 2:].split()
+        fields = stat[stat.rindex(b")") + 2 :].split()
         ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
     return ticks / CLK_TCK
 
@@ -139,6 +145,7 @@ def memory_kib(pid: int) -> dict[str, int]:
 
 
 # --- processes ---------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Process:
@@ -189,14 +196,22 @@ def spawn(name: str, command: list[str], *, env: dict[str, str] | None = None, c
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     handle = open(log_path, "wb")  # noqa: SIM115 - the child owns it
     started = time.perf_counter()
-    popen = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=env, cwd=cwd, start_new_session=True)
+    popen = subprocess.Popen(
+        command,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+    )
     handle.close()
     return Process(name, popen, log_path, started)
 
 
-def http_call(port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
-              timeout: float = 5.0) -> tuple[int, bytes]:
+def http_call(
+    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None, timeout: float = 5.0
+) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request(method, path, body=body or None, headers=headers or {})
@@ -371,8 +386,10 @@ def capgate_setup() -> CapgateSetup:
     setup.env = {"TRIGGER_DEV_API_KEY": API_KEY, "XDG_DATA_HOME": str(WORK / "xdg-data")}
     if "--rate-limit" in setup.help_text:
         setup.args += ["--rate-limit", UNLIMITED_FLAG]
-        setup.notes.append(f"`--rate-limit {UNLIMITED_FLAG}` (the static upstream has no budget; the limiter runs "
-                           "on every call and never waits)")
+        setup.notes.append(
+            f"`--rate-limit {UNLIMITED_FLAG}` (the static upstream has no budget; the limiter runs "
+            "on every call and never waits)"
+        )
     else:
         setup.document, why = bench_document()
         setup.notes.append(why)
@@ -395,24 +412,44 @@ def bench_document() -> tuple[str, str]:
     match = re.search(r"^( +)baseUri: .*$", text, re.MULTILINE)
     if match is None:
         return "trigger-dev-runs", "bundled document, unchanged (no baseUri line found)"
-    patched = text[:match.end()] + "\n" + match.group(1) + UNLIMITED + text[match.end():]
+    patched = text[: match.end()] + "\n" + match.group(1) + UNLIMITED + text[match.end() :]
     path = WORK / "trigger-dev-runs.bench.yaml"
     WORK.mkdir(parents=True, exist_ok=True)
     path.write_text(patched, encoding="utf-8")
     env = {**os.environ, "TRIGGER_DEV_API_KEY": API_KEY}
-    done = subprocess.run([*capgate_command(), "validate", str(path)], capture_output=True, text=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [*capgate_command(), "validate", str(path)], capture_output=True, text=True, env=env, timeout=60
+    )
     if done.returncode:
         return "trigger-dev-runs", f"bundled document, unchanged (`{UNLIMITED}` not accepted: {done.stdout[-200:]})"
     return str(path), f"bundled trigger-dev-runs + `{UNLIMITED}` on the consumed namespace (limiter on, never empty)"
 
 
-def start_capgate(upstream: int, rest: int, mcp: int, setup: CapgateSetup, *, name: str = "capgate",
-                  extra: list[str] | None = None, wait: bool = True) -> Process:
+def start_capgate(
+    upstream: int,
+    rest: int,
+    mcp: int,
+    setup: CapgateSetup,
+    *,
+    name: str = "capgate",
+    extra: list[str] | None = None,
+    wait: bool = True,
+) -> Process:
     """`capgate serve` as a user runs it (see `capgate_setup`), pointed at the static upstream."""
     env = {**os.environ, **setup.env}
-    command = [*capgate_command(), "serve", setup.document, "--rest-port", str(rest), "--mcp-port", str(mcp),
-               "--base-uri", f"management-runs=http://127.0.0.1:{upstream}", *setup.args, *(extra or [])]
+    command = [
+        *capgate_command(),
+        "serve",
+        setup.document,
+        "--rest-port",
+        str(rest),
+        "--mcp-port",
+        str(mcp),
+        "--base-uri",
+        f"management-runs=http://127.0.0.1:{upstream}",
+        *setup.args,
+        *(extra or []),
+    ]
     process = spawn(name, command, env=env)
     process.ports.update(rest=rest, mcp=mcp)
     if wait:
@@ -422,8 +459,19 @@ def start_capgate(upstream: int, rest: int, mcp: int, setup: CapgateSetup, *, na
 
 def start_floor(upstream: int, port: int) -> Process:
     """bench/floor_gateway.py: bare Starlette + aiohttp pass-through, the Python floor capgate is compared with."""
-    process = spawn("floor", [sys.executable, str(ROOT / "bench" / "floor_gateway.py"), "--upstream",
-                              f"http://127.0.0.1:{upstream}", "--port", str(port), "--key", API_KEY])
+    process = spawn(
+        "floor",
+        [
+            sys.executable,
+            str(ROOT / "bench" / "floor_gateway.py"),
+            "--upstream",
+            f"http://127.0.0.1:{upstream}",
+            "--port",
+            str(port),
+            "--key",
+            API_KEY,
+        ],
+    )
     process.ports["http"] = port
     wait_until(lambda: _listening(port), process, 30, 0.01)
     return process
@@ -450,14 +498,29 @@ def ensure_fastmcp() -> str:
     log("creating bench/work/fastmcp-venv and installing FastMCP (pip)…")
     subprocess.run([sys.executable, "-m", "venv", "--clear", str(FASTMCP_VENV)], check=True)
     with open(WORK / "logs" / "fastmcp-pip.log", "w") as out:
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *FASTMCP_REQUIREMENTS], check=True,
-                       stdout=out, stderr=subprocess.STDOUT)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *FASTMCP_REQUIREMENTS],
+            check=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     return subprocess.run(probe, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def start_fastmcp(upstream: int, port: int, *, name: str = "fastmcp", wait: bool = True) -> Process:
-    process = spawn(name, [str(fastmcp_python()), str(ROOT / "bench" / "fastmcp_peer.py"), "--upstream",
-                           f"http://127.0.0.1:{upstream}", "--port", str(port), "--key", API_KEY])
+    process = spawn(
+        name,
+        [
+            str(fastmcp_python()),
+            str(ROOT / "bench" / "fastmcp_peer.py"),
+            "--upstream",
+            f"http://127.0.0.1:{upstream}",
+            "--port",
+            str(port),
+            "--key",
+            API_KEY,
+        ],
+    )
     process.ports["mcp"] = port
     if wait:
         wait_until(lambda: "Uvicorn running" in process.log_text() or _listening(port), process, 60, 0.01)
@@ -472,6 +535,7 @@ def _listening(port: int) -> bool:
 
 # --- machine and versions ----------------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, object]:
     model = ""
     try:
@@ -485,8 +549,13 @@ def machine() -> dict[str, object]:
             memory = int(next(line.split()[1] for line in handle if line.startswith("MemTotal")))
     except (OSError, StopIteration):
         pass
-    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
-            "memory_gib": round(memory / 1024 / 1024, 1), "platform": platform.platform()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "memory_gib": round(memory / 1024 / 1024, 1),
+        "platform": platform.platform(),
+    }
 
 
 def calibrate() -> float:
@@ -502,8 +571,18 @@ def versions(fastmcp: str | None) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found: dict[str, str] = {"python": platform.python_version()}
-    for package in ("capgate", "uvicorn", "starlette", "aiohttp", "mcp", "orjson", "uvloop", "httptools",
-                    "pydantic", "anyio"):
+    for package in (
+        "capgate",
+        "uvicorn",
+        "starlette",
+        "aiohttp",
+        "mcp",
+        "orjson",
+        "uvloop",
+        "httptools",
+        "pydantic",
+        "anyio",
+    ):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

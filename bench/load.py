@@ -54,8 +54,9 @@ def mcp_call(tool: str, arguments: dict[str, object], era: str, markers: tuple[s
     else:
         headers["MCP-Protocol-Version"] = era
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}, separators=(",", ":"))
-    return Request("POST", "/mcp", body, headers, ("\"result\"", "\"structuredContent\"", *markers),
-                   ("\"isError\":true", "\"error\":{"))
+    return Request(
+        "POST", "/mcp", body, headers, ('"result"', '"structuredContent"', *markers), ('"isError":true', '"error":{')
+    )
 
 
 def _lua_string(text: str) -> str:
@@ -110,8 +111,10 @@ def lua_script(name: str, request: Request, check: bool) -> Path:
     lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in request.headers.items()]
     text = "\n".join(lines) + "\n" + _DONE
     if check:
-        text += _CHECK % (", ".join(_lua_string(m) for m in request.markers),
-                          ", ".join(_lua_string(m) for m in request.errors))
+        text += _CHECK % (
+            ", ".join(_lua_string(m) for m in request.markers),
+            ", ".join(_lua_string(m) for m in request.errors),
+        )
     directory = WORK / "lua"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}{'.check' if check else ''}.lua"
@@ -138,11 +141,28 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def run_wrk(port: int, request: Request, name: str, connections: int, seconds: float, *, check: bool = False,
-            timeout_s: int = 10) -> WrkResult:
+def run_wrk(
+    port: int,
+    request: Request,
+    name: str,
+    connections: int,
+    seconds: float,
+    *,
+    check: bool = False,
+    timeout_s: int = 10,
+) -> WrkResult:
     script = lua_script(name, request, check)
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{max(round(seconds), 1)}s", f"--timeout={timeout_s}s", "--latency",
-               "-s", str(script), f"http://127.0.0.1:{port}{request.path}"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(round(seconds), 1)}s",
+        f"--timeout={timeout_s}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://127.0.0.1:{port}{request.path}",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCHJSON ")), None)
     if done.returncode or line is None:
@@ -150,5 +170,16 @@ def run_wrk(port: int, request: Request, name: str, connections: int, seconds: f
     data = json.loads(line.split(" ", 1)[1])
     first_bad = next((ln.split(" ", 1)[1] for ln in done.stdout.splitlines() if ln.startswith("BENCHBAD ")), "")
     errors = sum(data[k] for k in ("connect", "read", "write", "status", "timeout"))
-    return WrkResult(data["requests"], data["duration_us"] / 1e6, data["p50"], data["p90"], data["p99"], data["mean"],
-                     data["max"], errors, data["checked"], data["bad"], first_bad)
+    return WrkResult(
+        data["requests"],
+        data["duration_us"] / 1e6,
+        data["p50"],
+        data["p90"],
+        data["p99"],
+        data["mean"],
+        data["max"],
+        errors,
+        data["checked"],
+        data["bad"],
+        first_bad,
+    )

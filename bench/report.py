@@ -74,8 +74,9 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
     stats = Stats(result["measurements"])
     verdicts: list[dict[str, Any]] = []
 
-    def add(name: str, measured: tuple[float, float, float], bound: float, better: str, detail: str,
-            unit: str = "×") -> None:
+    def add(
+        name: str, measured: tuple[float, float, float], bound: float, better: str, detail: str, unit: str = "×"
+    ) -> None:
         value = measured[0]
         met = None if math.isnan(value) else (value <= bound if better == "≤" else value >= bound)
         if unit == "×":
@@ -90,56 +91,113 @@ def evaluate(result: dict[str, Any]) -> list[dict[str, Any]]:
             margin = f"{'' if met else 'over by '}{abs(bound - value) / bound:.0%}{' headroom' if met else ''}"
         else:
             margin = f"{'' if met else 'short by '}{abs(value - bound) / bound:.0%}{' headroom' if met else ''}"
-        verdicts.append({"target": name, "measured": shown, "value": value, "bound": f"{better} {bound:g}"
-                         + ("" if unit == "×" else f" {unit}") + ("×" if unit == "×" else ""),
-                         "met": met, "margin": margin, "detail": detail})
+        verdicts.append(
+            {
+                "target": name,
+                "measured": shown,
+                "value": value,
+                "bound": f"{better} {bound:g}" + ("" if unit == "×" else f" {unit}") + ("×" if unit == "×" else ""),
+                "met": met,
+                "margin": margin,
+                "detail": detail,
+            }
+        )
 
     for route in ("rest-list-25", "rest-cancel"):
-        add(f"REST p50 c=1 ÷ direct ({route})", stats.ratio(f"{route}@capgate", f"{route}@direct", 1, "p50_us"),
-            3, "≤", "per-round ratio of c=1 p50")
-        add(f"REST req/s c=32 ÷ nginx hop ({route})",
-            stats.ratio(f"{route}@capgate", f"{route}@nginx-hop", 32, "rps"), 0.25, "≥",
-            "per-round ratio of c=32 req/s")
+        add(
+            f"REST p50 c=1 ÷ direct ({route})",
+            stats.ratio(f"{route}@capgate", f"{route}@direct", 1, "p50_us"),
+            3,
+            "≤",
+            "per-round ratio of c=1 p50",
+        )
+        add(
+            f"REST req/s c=32 ÷ nginx hop ({route})",
+            stats.ratio(f"{route}@capgate", f"{route}@nginx-hop", 32, "rps"),
+            0.25,
+            "≥",
+            "per-round ratio of c=32 req/s",
+        )
     for era in ERAS:
         scenario = f"mcp-list-25/{era}"
-        add(f"MCP tools/call req/s c=32 ÷ FastMCP ({era})",
-            stats.ratio(f"{scenario}@capgate", f"{scenario}@fastmcp", 32, "rps"), 3, "≥", "per-round ratio")
-        add(f"MCP tools/call p50 c=1 ÷ FastMCP ({era})",
-            stats.ratio(f"{scenario}@capgate", f"{scenario}@fastmcp", 1, "p50_us"), 0.4, "≤", "per-round ratio")
-    add("REST 100-run page ÷ 25-run page, p50 c=1",
-        stats.ratio("rest-list-100@capgate", "rest-list-25@capgate", 1, "p50_us"), 1.5, "≤", "capgate only")
-    add("REST 100-run page ÷ 25-run page, CPU/call c=32",
-        stats.ratio("rest-list-100@capgate", "rest-list-25@capgate", 32, "cpu_us_per_req"), 1.5, "≤",
-        "capgate process CPU per call")
+        add(
+            f"MCP tools/call req/s c=32 ÷ FastMCP ({era})",
+            stats.ratio(f"{scenario}@capgate", f"{scenario}@fastmcp", 32, "rps"),
+            3,
+            "≥",
+            "per-round ratio",
+        )
+        add(
+            f"MCP tools/call p50 c=1 ÷ FastMCP ({era})",
+            stats.ratio(f"{scenario}@capgate", f"{scenario}@fastmcp", 1, "p50_us"),
+            0.4,
+            "≤",
+            "per-round ratio",
+        )
+    add(
+        "REST 100-run page ÷ 25-run page, p50 c=1",
+        stats.ratio("rest-list-100@capgate", "rest-list-25@capgate", 1, "p50_us"),
+        1.5,
+        "≤",
+        "capgate only",
+    )
+    add(
+        "REST 100-run page ÷ 25-run page, CPU/call c=32",
+        stats.ratio("rest-list-100@capgate", "rest-list-25@capgate", 32, "cpu_us_per_req"),
+        1.5,
+        "≤",
+        "capgate process CPU per call",
+    )
     startup = result.get("startup", {}).get("capgate", [])
     firsts = [s["first_rest_call_s"] for s in startup]
     mcp_firsts = [s["first_mcp_call_s"] for s in startup]
-    add("start → first answered REST call", (_median(firsts), min(firsts, default=math.nan),
-                                             max(firsts, default=math.nan)), 0.5, "≤", "Popen to first 200, 5 ms polls",
-        "s")
-    add("start → first answered MCP tools/call", (_median(mcp_firsts), min(mcp_firsts, default=math.nan),
-                                                  max(mcp_firsts, default=math.nan)), 0.5, "≤",
-        "polled after the first REST answer", "s")
+    add(
+        "start → first answered REST call",
+        (_median(firsts), min(firsts, default=math.nan), max(firsts, default=math.nan)),
+        0.5,
+        "≤",
+        "Popen to first 200, 5 ms polls",
+        "s",
+    )
+    add(
+        "start → first answered MCP tools/call",
+        (_median(mcp_firsts), min(mcp_firsts, default=math.nan), max(mcp_firsts, default=math.nan)),
+        0.5,
+        "≤",
+        "polled after the first REST answer",
+        "s",
+    )
     memory = result.get("memory", {}).get("capgate", {})
     peak = (memory.get("main_vmhwm_kib") or math.nan) / MIB
     add("capgate RSS under load (peak VmHWM)", (peak, math.nan, math.nan), 80, "≤", "whole run, one process", "MiB")
-    for label, top, bottom in (("tags 10 ÷ 1 (REST POST)", "rest-tags-10@capgate", "rest-tags-1@capgate"),
-                               ("runs 100 ÷ 25 (MCP tools/call)", f"mcp-list-100/{ERAS[0]}@capgate",
-                                f"mcp-list-25/{ERAS[0]}@capgate")):
-        add(f"flat cost: {label}, CPU/call c=32", stats.ratio(top, bottom, 32, "cpu_us_per_req"), 1.5, "≤",
-            "flatness, shown against the same 1.5× bound")
+    for label, top, bottom in (
+        ("tags 10 ÷ 1 (REST POST)", "rest-tags-10@capgate", "rest-tags-1@capgate"),
+        ("runs 100 ÷ 25 (MCP tools/call)", f"mcp-list-100/{ERAS[0]}@capgate", f"mcp-list-25/{ERAS[0]}@capgate"),
+    ):
+        add(
+            f"flat cost: {label}, CPU/call c=32",
+            stats.ratio(top, bottom, 32, "cpu_us_per_req"),
+            1.5,
+            "≤",
+            "flatness, shown against the same 1.5× bound",
+        )
     return verdicts
 
 
 def _cell_rows(stats: Stats, targets: list[dict[str, Any]]) -> list[str]:
-    rows = ["| target | c=1 p50 µs | c=1 p99 µs | c=1 CPU µs/call | c=32 req/s | c=32 p50 µs | c=32 p99 µs | "
-            "c=32 CPU µs/call |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| target | c=1 p50 µs | c=1 p99 µs | c=1 CPU µs/call | c=32 req/s | c=32 p50 µs | c=32 p99 µs | "
+        "c=32 CPU µs/call |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for target in targets:
         key = target["key"]
-        rows.append(f"| {key} | {_range(stats.values(key, 1, 'p50_us'))} | {_range(stats.values(key, 1, 'p99_us'))} | "
-                    f"{_range(stats.values(key, 1, 'cpu_us_per_req'))} | {_range(stats.values(key, 32, 'rps'))} | "
-                    f"{_range(stats.values(key, 32, 'p50_us'))} | {_range(stats.values(key, 32, 'p99_us'))} | "
-                    f"{_range(stats.values(key, 32, 'cpu_us_per_req'))} |")
+        rows.append(
+            f"| {key} | {_range(stats.values(key, 1, 'p50_us'))} | {_range(stats.values(key, 1, 'p99_us'))} | "
+            f"{_range(stats.values(key, 1, 'cpu_us_per_req'))} | {_range(stats.values(key, 32, 'rps'))} | "
+            f"{_range(stats.values(key, 32, 'p50_us'))} | {_range(stats.values(key, 32, 'p99_us'))} | "
+            f"{_range(stats.values(key, 32, 'cpu_us_per_req'))} |"
+        )
     return rows
 
 
@@ -147,30 +205,37 @@ def _ratio_rows(stats: Stats) -> list[str]:
     rows = ["| comparison | c=1 p50 | c=32 req/s | c=1 CPU/call | c=32 CPU/call |", "|---|---|---|---|---|"]
     pairs: list[tuple[str, str, str]] = []
     for route in ("rest-list-25", "rest-cancel"):
-        pairs += [(f"{route}: capgate ÷ direct", f"{route}@capgate", f"{route}@direct"),
-                  (f"{route}: capgate ÷ nginx hop", f"{route}@capgate", f"{route}@nginx-hop"),
-                  (f"{route}: capgate ÷ floor (bare Starlette+aiohttp)", f"{route}@capgate", f"{route}@floor"),
-                  (f"{route}: floor ÷ direct", f"{route}@floor", f"{route}@direct"),
-                  (f"{route}: floor ÷ nginx hop", f"{route}@floor", f"{route}@nginx-hop")]
+        pairs += [
+            (f"{route}: capgate ÷ direct", f"{route}@capgate", f"{route}@direct"),
+            (f"{route}: capgate ÷ nginx hop", f"{route}@capgate", f"{route}@nginx-hop"),
+            (f"{route}: capgate ÷ floor (bare Starlette+aiohttp)", f"{route}@capgate", f"{route}@floor"),
+            (f"{route}: floor ÷ direct", f"{route}@floor", f"{route}@direct"),
+            (f"{route}: floor ÷ nginx hop", f"{route}@floor", f"{route}@nginx-hop"),
+        ]
     for era in ERAS:
         s = f"mcp-list-25/{era}"
-        pairs += [(f"{s}: capgate ÷ FastMCP", f"{s}@capgate", f"{s}@fastmcp"),
-                  (f"{s}: capgate MCP ÷ capgate REST", f"{s}@capgate", "rest-list-25@capgate")]
-    pairs += [("rest-list-100: capgate ÷ direct", "rest-list-100@capgate", "rest-list-100@direct"),
-              ("capgate: list 100 ÷ list 25 (REST)", "rest-list-100@capgate", "rest-list-25@capgate"),
-              ("direct: list 100 ÷ list 25", "rest-list-100@direct", "rest-list-25@direct"),
-              ("capgate: tags 10 ÷ tags 1 (REST)", "rest-tags-10@capgate", "rest-tags-1@capgate"),
-              ("capgate: MCP list 100 ÷ list 25", f"mcp-list-100/{ERAS[0]}@capgate", f"mcp-list-25/{ERAS[0]}@capgate"),
-              ("capgate --workers 2 ÷ 1 worker (REST list)", "rest-list-25@capgate-w2", "rest-list-25@capgate"),
-              ("capgate --workers 2 ÷ 1 worker (MCP)", f"mcp-list-25/{ERAS[0]}@capgate-w2",
-               f"mcp-list-25/{ERAS[0]}@capgate")]
+        pairs += [
+            (f"{s}: capgate ÷ FastMCP", f"{s}@capgate", f"{s}@fastmcp"),
+            (f"{s}: capgate MCP ÷ capgate REST", f"{s}@capgate", "rest-list-25@capgate"),
+        ]
+    pairs += [
+        ("rest-list-100: capgate ÷ direct", "rest-list-100@capgate", "rest-list-100@direct"),
+        ("capgate: list 100 ÷ list 25 (REST)", "rest-list-100@capgate", "rest-list-25@capgate"),
+        ("direct: list 100 ÷ list 25", "rest-list-100@direct", "rest-list-25@direct"),
+        ("capgate: tags 10 ÷ tags 1 (REST)", "rest-tags-10@capgate", "rest-tags-1@capgate"),
+        ("capgate: MCP list 100 ÷ list 25", f"mcp-list-100/{ERAS[0]}@capgate", f"mcp-list-25/{ERAS[0]}@capgate"),
+        ("capgate --workers 2 ÷ 1 worker (REST list)", "rest-list-25@capgate-w2", "rest-list-25@capgate"),
+        ("capgate --workers 2 ÷ 1 worker (MCP)", f"mcp-list-25/{ERAS[0]}@capgate-w2", f"mcp-list-25/{ERAS[0]}@capgate"),
+    ]
     for label, top, bottom in pairs:
         if not (stats.has(top, 1) or stats.has(top, 32)):
             continue
-        rows.append(f"| {label} | {_ratio_text(stats.ratio(top, bottom, 1, 'p50_us'))} | "
-                    f"{_ratio_text(stats.ratio(top, bottom, 32, 'rps'))} | "
-                    f"{_ratio_text(stats.ratio(top, bottom, 1, 'cpu_us_per_req'))} | "
-                    f"{_ratio_text(stats.ratio(top, bottom, 32, 'cpu_us_per_req'))} |")
+        rows.append(
+            f"| {label} | {_ratio_text(stats.ratio(top, bottom, 1, 'p50_us'))} | "
+            f"{_ratio_text(stats.ratio(top, bottom, 32, 'rps'))} | "
+            f"{_ratio_text(stats.ratio(top, bottom, 1, 'cpu_us_per_req'))} | "
+            f"{_ratio_text(stats.ratio(top, bottom, 32, 'cpu_us_per_req'))} |"
+        )
     return rows
 
 
@@ -212,9 +277,13 @@ def markdown(result: dict[str, Any]) -> str:
         f"- **Noise**: other processes on the machine used {_fmt(_median(background), 2)} cores on median during "
         f"the runs (max {_fmt(max(background, default=math.nan), 2)}). Differences under ~15% are not "
         "significant on this 2-core VM (reference/perf-baselines.md §0).",
-        "- **capgate as run**: `" + result["features"]["command"] + "`. Set for the bench: "
-        + "; ".join(result["features"].get("setup", [])) + ". Everything else at its default; what that did: "
-        + _logs_text(result["features"]) + ". `serve` options available: "
+        "- **capgate as run**: `"
+        + result["features"]["command"]
+        + "`. Set for the bench: "
+        + "; ".join(result["features"].get("setup", []))
+        + ". Everything else at its default; what that did: "
+        + _logs_text(result["features"])
+        + ". `serve` options available: "
         + ", ".join(f"`{x}`" for x in result["features"]["serve_options"])
         + f"; endpoint probes: {result['features']['endpoint_probes']}.",
         f"- **Answers checked**: {checked:,} answers inspected by wrk's response hook during warm-ups, plus one plain "
@@ -226,27 +295,54 @@ def markdown(result: dict[str, Any]) -> str:
         "| target | measured: median (min–max) | bound | verdict | margin |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {x['target']} | {x['measured']} | {x['bound']} | {_verdict(x['met'])} | {x['margin']} |"
-              for x in verdicts]
-    floor = [(route, stats.ratio(f"{route}@floor", f"{route}@direct", 1, "p50_us"),
-              stats.ratio(f"{route}@floor", f"{route}@nginx-hop", 32, "rps"))
-             for route in ("rest-list-25", "rest-cancel") if stats.has(f"{route}@floor", 1)]
+    lines += [
+        f"| {x['target']} | {x['measured']} | {x['bound']} | {_verdict(x['met'])} | {x['margin']} |" for x in verdicts
+    ]
+    floor = [
+        (
+            route,
+            stats.ratio(f"{route}@floor", f"{route}@direct", 1, "p50_us"),
+            stats.ratio(f"{route}@floor", f"{route}@nginx-hop", 32, "rps"),
+        )
+        for route in ("rest-list-25", "rest-cancel")
+        if stats.has(f"{route}@floor", 1)
+    ]
     if floor:
-        lines += ["", "For scale, the floor (bare Starlette + uvicorn + aiohttp pass-through, no features) in the "
-                  "same run: " + "; ".join(f"{route}: p50 c=1 {_ratio_text(p50)} direct, req/s c=32 "
-                                           f"{_ratio_text(rps)} the nginx hop" for route, p50, rps in floor)
-                  + ". The REST bounds against direct and the hop cannot be met by any gateway on this stack where "
-                  "the floor itself does not meet them."]
-    lines += ["", "## Ratios measured in the same run", "", *_ratio_rows(stats), "",
-              "## Every target (median over rounds, min–max)", "", *_cell_rows(stats, result["targets"]), ""]
+        lines += [
+            "",
+            "For scale, the floor (bare Starlette + uvicorn + aiohttp pass-through, no features) in the "
+            "same run: "
+            + "; ".join(
+                f"{route}: p50 c=1 {_ratio_text(p50)} direct, req/s c=32 {_ratio_text(rps)} the nginx hop"
+                for route, p50, rps in floor
+            )
+            + ". The REST bounds against direct and the hop cannot be met by any gateway on this stack where "
+            "the floor itself does not meet them.",
+        ]
+    lines += [
+        "",
+        "## Ratios measured in the same run",
+        "",
+        *_ratio_rows(stats),
+        "",
+        "## Every target (median over rounds, min–max)",
+        "",
+        *_cell_rows(stats, result["targets"]),
+        "",
+    ]
     startup = result.get("startup", {})
-    lines += ["## Start-up and memory", "", "| server | start → first answered call, s (each sample) | peak RSS |",
-              "|---|---|---|"]
+    lines += [
+        "## Start-up and memory",
+        "",
+        "| server | start → first answered call, s (each sample) | peak RSS |",
+        "|---|---|---|",
+    ]
     for name, samples in startup.items():
         if name == "errors":
             continue
-        text = "; ".join(", ".join(f"{k.replace('_s', '').replace('_', ' ')} {val:.3f}" for k, val in s.items())
-                         for s in samples)
+        text = "; ".join(
+            ", ".join(f"{k.replace('_s', '').replace('_', ' ')} {val:.3f}" for k, val in s.items()) for s in samples
+        )
         memory = result.get("memory", {}).get(name, {})
         hwm = memory.get("main_vmhwm_kib")
         lines.append(f"| {name} | {text} | {_fmt((hwm or math.nan) / MIB, 1)} MiB (VmHWM, main process) |")

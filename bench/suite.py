@@ -65,41 +65,78 @@ def scenarios(workers: bool, capgate_headers: dict[str, str] | None = None) -> l
         Target("rest-list-25", "nginx-hop", "nginx-hop:http", Request("GET", "/v1/api/v1/runs", markers=list25)),
         Target("rest-list-25", "capgate", "capgate:rest", Request("GET", "/v1/api/v1/runs", markers=list25)),
         Target("rest-list-25", "floor", "floor:http", Request("GET", "/v1/api/v1/runs", markers=list25)),
-        Target("rest-cancel", "direct", "upstream:http",
-               Request("POST", f"/api/v2/runs/{run}/cancel", markers=cancel)),
-        Target("rest-cancel", "nginx-hop", "nginx-hop:http",
-               Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)),
-        Target("rest-cancel", "capgate", "capgate:rest",
-               Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)),
-        Target("rest-cancel", "floor", "floor:http",
-               Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)),
-        Target("rest-list-100", "direct", "upstream:http",
-               Request("GET", "/api/v1/runs?page%5Bsize%5D=100", markers=list100)),
-        Target("rest-list-100", "capgate", "capgate:rest",
-               Request("GET", "/v1/api/v1/runs?page%5Bsize%5D=100", markers=list100)),
-        Target("rest-tags-10", "direct", "upstream:http",
-               Request("POST", f"/api/v1/runs/{run}/tags", tags10, json_headers, tags)),
-        Target("rest-tags-1", "capgate", "capgate:rest",
-               Request("POST", f"/v1/api/v1/runs/{run}/tags", tags1, json_headers, tags)),
-        Target("rest-tags-10", "capgate", "capgate:rest",
-               Request("POST", f"/v1/api/v1/runs/{run}/tags", tags10, json_headers, tags)),
+        Target("rest-cancel", "direct", "upstream:http", Request("POST", f"/api/v2/runs/{run}/cancel", markers=cancel)),
+        Target(
+            "rest-cancel",
+            "nginx-hop",
+            "nginx-hop:http",
+            Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel),
+        ),
+        Target(
+            "rest-cancel", "capgate", "capgate:rest", Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)
+        ),
+        Target("rest-cancel", "floor", "floor:http", Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)),
+        Target(
+            "rest-list-100",
+            "direct",
+            "upstream:http",
+            Request("GET", "/api/v1/runs?page%5Bsize%5D=100", markers=list100),
+        ),
+        Target(
+            "rest-list-100",
+            "capgate",
+            "capgate:rest",
+            Request("GET", "/v1/api/v1/runs?page%5Bsize%5D=100", markers=list100),
+        ),
+        Target(
+            "rest-tags-10",
+            "direct",
+            "upstream:http",
+            Request("POST", f"/api/v1/runs/{run}/tags", tags10, json_headers, tags),
+        ),
+        Target(
+            "rest-tags-1",
+            "capgate",
+            "capgate:rest",
+            Request("POST", f"/v1/api/v1/runs/{run}/tags", tags1, json_headers, tags),
+        ),
+        Target(
+            "rest-tags-10",
+            "capgate",
+            "capgate:rest",
+            Request("POST", f"/v1/api/v1/runs/{run}/tags", tags10, json_headers, tags),
+        ),
     ]
     for era in ERAS:
         targets += [
             Target(f"mcp-list-25/{era}", "capgate", "capgate:mcp", mcp_call("list-runs", {}, era, (str(first25),))),
             Target(f"mcp-list-25/{era}", "fastmcp", "fastmcp:mcp", mcp_call("list_runs", {}, era, (str(first25),))),
         ]
-    targets.append(Target(f"mcp-list-100/{ERAS[0]}", "capgate", "capgate:mcp",
-                          mcp_call("list-runs", {"page.size": 100}, ERAS[0], list100)))
+    targets.append(
+        Target(
+            f"mcp-list-100/{ERAS[0]}",
+            "capgate",
+            "capgate:mcp",
+            mcp_call("list-runs", {"page.size": 100}, ERAS[0], list100),
+        )
+    )
     if workers:
         targets += [
             Target("rest-list-25", "capgate-w2", "capgate-w2:rest", Request("GET", "/v1/api/v1/runs", markers=list25)),
-            Target(f"mcp-list-25/{ERAS[0]}", "capgate-w2", "capgate-w2:mcp",
-                   mcp_call("list-runs", {}, ERAS[0], (str(first25),))),
+            Target(
+                f"mcp-list-25/{ERAS[0]}",
+                "capgate-w2",
+                "capgate-w2:mcp",
+                mcp_call("list-runs", {}, ERAS[0], (str(first25),)),
+            ),
         ]
     extra = capgate_headers or {}
-    return [replace(t, request=replace(t.request, headers={**t.request.headers, **extra}))
-            if t.server.startswith("capgate") and extra else t for t in targets]
+    return [
+        replace(t, request=replace(t.request, headers={**t.request.headers, **extra}))
+        if t.server.startswith("capgate") and extra
+        else t
+        for t in targets
+    ]
 
 
 @dataclass
@@ -174,12 +211,14 @@ class Bench:
         self.processes["fastmcp"] = infra.start_fastmcp(upstream, infra.free_port())
         self.processes["floor"] = infra.start_floor(upstream, infra.free_port())
         if workers:
-            self.processes["capgate-w2"] = infra.start_capgate(upstream, infra.free_port(), infra.free_port(),
-                                                               self.setup, name="capgate-w2",
-                                                               extra=["--workers", "2"])
-        self.targets = [t for t in scenarios(workers, self.setup.headers)
-                        if not self.options.only or t.scenario.split("/")[0] in self.options.only
-                        or t.scenario in self.options.only]
+            self.processes["capgate-w2"] = infra.start_capgate(
+                upstream, infra.free_port(), infra.free_port(), self.setup, name="capgate-w2", extra=["--workers", "2"]
+            )
+        self.targets = [
+            t
+            for t in scenarios(workers, self.setup.headers)
+            if not self.options.only or t.scenario.split("/")[0] in self.options.only or t.scenario in self.options.only
+        ]
         self.features = self._features(help_text, workers)
         self.features["setup"] = self.setup.notes
         self.features["document"] = self.setup.document
@@ -207,11 +246,14 @@ class Bench:
                     probes[f"{label} GET {path}"] = infra.http_call(port, "GET", path, headers=self.setup.headers)[0]
                 except OSError as exc:
                     probes[f"{label} GET {path}"] = str(exc)
-        return {"serve_options": options, "workers_option": workers, "endpoint_probes": probes,
-                "serve_help": help_text,
-                "command": f"TRIGGER_DEV_API_KEY=… capgate serve {Path(self.setup.document).name} --rest-port P "
-                           "--mcp-port Q --base-uri management-runs=http://127.0.0.1:UPSTREAM "
-                           + " ".join(self.setup.args)}
+        return {
+            "serve_options": options,
+            "workers_option": workers,
+            "endpoint_probes": probes,
+            "serve_help": help_text,
+            "command": f"TRIGGER_DEV_API_KEY=… capgate serve {Path(self.setup.document).name} --rest-port P "
+            "--mcp-port Q --base-uri management-runs=http://127.0.0.1:UPSTREAM " + " ".join(self.setup.args),
+        }
 
     def _logs(self) -> dict[str, Any]:
         """How much capgate logged (access log) and audited during the run; big files are cut to their ends."""
@@ -246,15 +288,31 @@ class Bench:
     def warm_up(self) -> None:
         """Each target at the highest concurrency with every answer checked by wrk's response() hook."""
         for target in self.targets:
-            result = run_wrk(self.port(target), target.request, _slug(target.key),
-                             max(self.options.concurrencies), self.options.warmup, check=True)
+            result = run_wrk(
+                self.port(target),
+                target.request,
+                _slug(target.key),
+                max(self.options.concurrencies),
+                self.options.warmup,
+                check=True,
+            )
             ok = result.errors == 0 and result.bad == 0 and result.checked > 0
-            self.checks.append({"when": "warm-up (wrk response hook, every answer)", "target": target.key,
-                                "ok": ok, "checked": result.checked, "bad": result.bad, "errors": result.errors,
-                                "problem": result.first_bad or None})
+            self.checks.append(
+                {
+                    "when": "warm-up (wrk response hook, every answer)",
+                    "target": target.key,
+                    "ok": ok,
+                    "checked": result.checked,
+                    "bad": result.bad,
+                    "errors": result.errors,
+                    "problem": result.first_bad or None,
+                }
+            )
             if not ok:
-                raise SystemExit(f"bench: {target.key}: {result.bad}/{result.checked} bad answers, {result.errors} "
-                                 f"errors under wrk; first: {result.first_bad}")
+                raise SystemExit(
+                    f"bench: {target.key}: {result.bad}/{result.checked} bad answers, {result.errors} "
+                    f"errors under wrk; first: {result.first_bad}"
+                )
             infra.log(f"warm-up {target.key}: {result.checked} answers checked, all good ({result.rps:,.0f}/s)")
 
     def measure(self, target: Target, concurrency: int, round_: int) -> Measurement:
@@ -264,18 +322,34 @@ class Bench:
         others = {p.name: p.tree() for p in known}
         cpu0, busy0, child0 = infra.cpu_seconds(tree), _system_busy(), _children_cpu()
         known0 = sum(infra.cpu_seconds(pids) for pids in others.values())
-        result: WrkResult = run_wrk(self.port(target), target.request, _slug(target.key), concurrency,
-                                    self.options.duration)
+        result: WrkResult = run_wrk(
+            self.port(target), target.request, _slug(target.key), concurrency, self.options.duration
+        )
         cpu1, busy1, child1 = infra.cpu_seconds(tree), _system_busy(), _children_cpu()
         known1 = sum(infra.cpu_seconds(pids) for pids in others.values())
         background = (busy1 - busy0) - (known1 - known0) - (child1 - child0)
         rss = infra.memory_kib(process.pid).get("VmRSS", 0)
         if result.errors:
             raise SystemExit(f"bench: {target.key} c={concurrency}: {result.errors} socket errors or non-2xx answers")
-        return Measurement(target.key, target.scenario, target.server, concurrency, round_, result.requests,
-                           result.seconds, result.rps, result.p50, result.p90, result.p99, result.mean, result.max,
-                           result.errors, (cpu1 - cpu0) * 1e6 / max(result.requests, 1), rss,
-                           max(background, 0.0) / result.seconds)
+        return Measurement(
+            target.key,
+            target.scenario,
+            target.server,
+            concurrency,
+            round_,
+            result.requests,
+            result.seconds,
+            result.rps,
+            result.p50,
+            result.p90,
+            result.p99,
+            result.mean,
+            result.max,
+            result.errors,
+            (cpu1 - cpu0) * 1e6 / max(result.requests, 1),
+            rss,
+            max(background, 0.0) / result.seconds,
+        )
 
     def rounds(self) -> None:
         plan = [(t, c) for t in self.targets for c in self.options.concurrencies]
@@ -285,8 +359,10 @@ class Bench:
             for target, concurrency in order:
                 measurement = self.measure(target, concurrency, round_)
                 self.measurements.append(measurement)
-                infra.log(f"  {target.key:<32} c={concurrency:<3} p50 {measurement.p50_us:>8,.0f} µs  "
-                          f"{measurement.rps:>9,.0f}/s  cpu {measurement.cpu_us_per_req:>6,.0f} µs/call")
+                infra.log(
+                    f"  {target.key:<32} c={concurrency:<3} p50 {measurement.p50_us:>8,.0f} µs  "
+                    f"{measurement.rps:>9,.0f}/s  cpu {measurement.cpu_us_per_req:>6,.0f} µs/call"
+                )
 
     def measure_startup(self) -> None:
         """Fresh processes: Popen to the first answered call, polled every 5 ms."""
@@ -302,8 +378,9 @@ class Bench:
         self.startup = samples
         infra.log(f"start-up: {samples}")
 
-    def _startup_sample(self, index: int, upstream: int, rest_call: Request,
-                        samples: dict[str, list[dict[str, Any]]]) -> None:
+    def _startup_sample(
+        self, index: int, upstream: int, rest_call: Request, samples: dict[str, list[dict[str, Any]]]
+    ) -> None:
         rest, mcp = infra.free_port(), infra.free_port()
         process = infra.start_capgate(upstream, rest, mcp, self.setup, name=f"capgate-start-{index}", wait=False)
         try:
@@ -330,8 +407,11 @@ class Bench:
                 continue
             per_process = {str(pid): infra.memory_kib(pid) for pid in process.tree()}
             peak_under_load = max((m.rss_kib for m in self.measurements if m.server == name), default=0)
-            self.memory[name] = {"processes": per_process, "main_vmhwm_kib": infra.memory_kib(process.pid).get("VmHWM"),
-                                 "max_vmrss_after_runs_kib": peak_under_load}
+            self.memory[name] = {
+                "processes": per_process,
+                "main_vmhwm_kib": infra.memory_kib(process.pid).get("VmHWM"),
+                "max_vmrss_after_runs_kib": peak_under_load,
+            }
 
     # --- the whole thing ---------------------------------------------------------------------------------------
 
@@ -361,9 +441,18 @@ class Bench:
             "git": infra.git_state(),
             "options": asdict(self.options),
             "features": self.features,
-            "targets": [{"key": t.key, "scenario": t.scenario, "server": t.server, "method": t.request.method,
-                         "path": t.request.path, "body_bytes": len(t.request.body), "headers": t.request.headers}
-                        for t in self.targets],
+            "targets": [
+                {
+                    "key": t.key,
+                    "scenario": t.scenario,
+                    "server": t.server,
+                    "method": t.request.method,
+                    "path": t.request.path,
+                    "body_bytes": len(t.request.body),
+                    "headers": t.request.headers,
+                }
+                for t in self.targets
+            ],
             "checks": self.checks,
             "measurements": [asdict(m) for m in self.measurements],
             "startup": self.startup,

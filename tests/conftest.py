@@ -51,8 +51,11 @@ def redis_url() -> Iterator[str]:
     """A real redis-server on a free loopback port, installed with apt-get if it is missing."""
     binary = shutil.which("redis-server") or _install_redis()
     port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -75,8 +78,10 @@ def _install_redis() -> str:
         for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
             subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
     except (OSError, subprocess.SubprocessError) as exc:
-        pytest.skip(f"redis-server is not installed and `apt-get install -y redis-server` failed ({exc}); "
-                    "install it to run the shared-limiter tests")
+        pytest.skip(
+            f"redis-server is not installed and `apt-get install -y redis-server` failed ({exc}); "
+            "install it to run the shared-limiter tests"
+        )
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is still missing after apt-get install")

@@ -60,8 +60,10 @@ class Stack:
 def stack() -> Iterator[Stack]:
     problem = infra.ensure_tools(timeout=600)
     if problem:
-        pytest.skip(f"the regression guard needs nginx and wrk, which are missing and cannot be installed here: "
-                    f"{problem}. Install them with: {infra.APT_LINE}")
+        pytest.skip(
+            f"the regression guard needs nginx and wrk, which are missing and cannot be installed here: "
+            f"{problem}. Install them with: {infra.APT_LINE}"
+        )
     setup = infra.capgate_setup()
     started: list[infra.Process] = []
     try:
@@ -79,8 +81,7 @@ def stack() -> Iterator[Stack]:
             process.stop()
 
 
-def _run(port: int, request: load.Request, name: str, connections: int, *,
-         check: bool = False) -> load.WrkResult:
+def _run(port: int, request: load.Request, name: str, connections: int, *, check: bool = False) -> load.WrkResult:
     result = load.run_wrk(port, request, f"guard-{name}", connections, SECONDS, check=check)
     assert result.errors == 0, f"{name}: {result.errors} socket errors or non-2xx answers under wrk"
     assert result.requests > 0, f"{name}: no request completed in {SECONDS}s"
@@ -94,13 +95,19 @@ def test_capgate_rest_is_not_in_the_httpx_regime(stack: Stack) -> None:
     rps: dict[str, float] = {}
     p50: dict[str, float] = {}
     for round_ in range(2):
-        for name, port, request in (("hop", stack.hop, LIST), ("floor", stack.floor, LIST),
-                                    ("capgate", stack.capgate, stack.capgate_list)):
+        for name, port, request in (
+            ("hop", stack.hop, LIST),
+            ("floor", stack.floor, LIST),
+            ("capgate", stack.capgate, stack.capgate_list),
+        ):
             # capgate's first run also checks that every answer is a real runs page.
             check = name == "capgate" and round_ == 0
             rps[name] = max(rps.get(name, 0.0), _run(port, request, f"{name}-c8", 8, check=check).rps)
-        for name, port, request in (("direct", stack.upstream, DIRECT), ("floor", stack.floor, LIST),
-                                    ("capgate", stack.capgate, stack.capgate_list)):
+        for name, port, request in (
+            ("direct", stack.upstream, DIRECT),
+            ("floor", stack.floor, LIST),
+            ("capgate", stack.capgate, stack.capgate_list),
+        ):
             result = _run(port, request, f"{name}-c1", 1)
             p50[name] = min(p50.get(name, result.p50), result.p50)
 
@@ -110,11 +117,13 @@ def test_capgate_rest_is_not_in_the_httpx_regime(stack: Stack) -> None:
     floor_latency = p50["floor"] / p50["direct"]
     latency = p50["capgate"] / p50["direct"]
     latency_bound = max(MAX_P50_VS_DIRECT, MAX_P50_VS_FLOOR * floor_latency)
-    summary = (f"c=8 req/s: nginx hop {rps['hop']:,.0f}, floor {rps['floor']:,.0f} ({floor_throughput:.3f}x hop, "
-               f"must be > {MIN_RPS_VS_HOP}x), capgate {rps['capgate']:,.0f} ({throughput:.3f}x hop, must be > "
-               f"{throughput_bound:.3f}x); c=1 p50: direct {p50['direct']:,.0f} us, floor {p50['floor']:,.0f} us "
-               f"({floor_latency:.1f}x), capgate {p50['capgate']:,.0f} us ({latency:.1f}x direct, must be < "
-               f"{latency_bound:.1f}x)")
+    summary = (
+        f"c=8 req/s: nginx hop {rps['hop']:,.0f}, floor {rps['floor']:,.0f} ({floor_throughput:.3f}x hop, "
+        f"must be > {MIN_RPS_VS_HOP}x), capgate {rps['capgate']:,.0f} ({throughput:.3f}x hop, must be > "
+        f"{throughput_bound:.3f}x); c=1 p50: direct {p50['direct']:,.0f} us, floor {p50['floor']:,.0f} us "
+        f"({floor_latency:.1f}x), capgate {p50['capgate']:,.0f} us ({latency:.1f}x direct, must be < "
+        f"{latency_bound:.1f}x)"
+    )
     print(summary)
     assert floor_throughput > MIN_RPS_VS_HOP, "the stack itself (aiohttp, Starlette, uvicorn) regressed: " + summary
     assert throughput > throughput_bound, "throughput regression (httpx-like regime): " + summary

@@ -21,8 +21,25 @@ async def test_demo_prints_curls_that_work_as_printed_and_an_mcp_url_that_serves
     if shutil.which("curl") is None:
         pytest.fail("curl is needed to run the demo's printed commands; install it (apt-get install -y curl)")
     process = subprocess.Popen(
-        [sys.executable, "-m", "capgate.cli", "demo", "--rest-port", "0", "--mcp-port", "0", "--emulator-port", "0",
-         "--db", ":memory:"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ)
+        [
+            sys.executable,
+            "-m",
+            "capgate.cli",
+            "demo",
+            "--rest-port",
+            "0",
+            "--mcp-port",
+            "0",
+            "--emulator-port",
+            "0",
+            "--db",
+            ":memory:",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ,
+    )
     try:
         assert process.stdout is not None
         guide = ""
@@ -34,11 +51,13 @@ async def test_demo_prints_curls_that_work_as_printed_and_an_mcp_url_that_serves
             guide += line
         curls = [line.strip() for line in guide.splitlines() if line.strip().startswith("curl ")]
         assert len(curls) == 2, guide
-        listed = orjson.loads(subprocess.run(["bash", "-c", curls[0] + " -sS --fail"], capture_output=True,
-                                             check=True, timeout=20).stdout)
+        listed = orjson.loads(
+            subprocess.run(["bash", "-c", curls[0] + " -sS --fail"], capture_output=True, check=True, timeout=20).stdout
+        )
         assert 1 <= len(listed["data"]) <= 3 and {run["status"] for run in listed["data"]} == {"COMPLETED"}
-        retrieved = orjson.loads(subprocess.run(["bash", "-c", curls[1] + " -sS --fail"], capture_output=True,
-                                                check=True, timeout=20).stdout)
+        retrieved = orjson.loads(
+            subprocess.run(["bash", "-c", curls[1] + " -sS --fail"], capture_output=True, check=True, timeout=20).stdout
+        )
         assert retrieved["id"] == curls[1].rsplit("/", 1)[1] and "payload" in retrieved
         mcp_url = re.search(r"MCP server\s+(\S+)", guide).group(1)  # type: ignore[union-attr]
         async with Client(mcp_url) as client:

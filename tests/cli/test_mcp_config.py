@@ -22,8 +22,12 @@ HEADERS = {"type": "object", "additionalProperties": {"type": "string"}}
 
 def servers(key: str, entry: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A client file: `key` maps server names to entries shaped like `entry`."""
-    return {"type": "object", "required": [key], "additionalProperties": False,
-            "properties": {key: {"type": "object", "minProperties": 1, "additionalProperties": entry}, **extra}}
+    return {
+        "type": "object",
+        "required": [key],
+        "additionalProperties": False,
+        "properties": {key: {"type": "object", "minProperties": 1, "additionalProperties": entry}, **extra},
+    }
 
 
 def entry(required: list[str], **properties: Any) -> dict[str, Any]:
@@ -34,17 +38,39 @@ LOCAL = {"command": {"type": "string"}, "args": STRINGS, "env": ENV}
 # The shapes each client documents for its configuration file (as of 2026).
 SCHEMAS = {
     "claude-desktop": servers("mcpServers", entry(["command"], **LOCAL)),
-    "claude-code": servers("mcpServers", {"oneOf": [
-        entry(["type", "url"], type={"const": "http"}, url={"type": "string", "format": "uri"}, headers=HEADERS),
-        entry(["type", "command"], type={"const": "stdio"}, **LOCAL)]}),
-    "cursor": servers("mcpServers", {"oneOf": [entry(["url"], url={"type": "string"}, headers=HEADERS),
-                                               entry(["command"], **LOCAL)]}),
-    "vscode": servers("servers", {"oneOf": [
-        entry(["type", "url"], type={"const": "http"}, url={"type": "string"}, headers=HEADERS),
-        entry(["type", "command"], type={"const": "stdio"}, **LOCAL)]},
-        inputs={"type": "array", "items": entry(["type", "id", "description"], type={"const": "promptString"},
-                                                id={"type": "string"}, description={"type": "string"},
-                                                password={"type": "boolean"})}),
+    "claude-code": servers(
+        "mcpServers",
+        {
+            "oneOf": [
+                entry(
+                    ["type", "url"], type={"const": "http"}, url={"type": "string", "format": "uri"}, headers=HEADERS
+                ),
+                entry(["type", "command"], type={"const": "stdio"}, **LOCAL),
+            ]
+        },
+    ),
+    "cursor": servers(
+        "mcpServers", {"oneOf": [entry(["url"], url={"type": "string"}, headers=HEADERS), entry(["command"], **LOCAL)]}
+    ),
+    "vscode": servers(
+        "servers",
+        {
+            "oneOf": [
+                entry(["type", "url"], type={"const": "http"}, url={"type": "string"}, headers=HEADERS),
+                entry(["type", "command"], type={"const": "stdio"}, **LOCAL),
+            ]
+        },
+        inputs={
+            "type": "array",
+            "items": entry(
+                ["type", "id", "description"],
+                type={"const": "promptString"},
+                id={"type": "string"},
+                description={"type": "string"},
+                password={"type": "boolean"},
+            ),
+        },
+    ),
 }
 
 
@@ -59,7 +85,7 @@ def test_without_a_client_every_client_gets_its_http_snippet_and_where_it_goes()
     blocks = result.stdout.split("# ")[1:]
     labels = [block.split(":", 1)[0] for block in blocks]
     assert labels == ["Claude Desktop", "Claude Code", "Cursor", "VS Code"]
-    snippets = {name: orjson.loads(block[block.index("{"):]) for name, block in zip(SCHEMAS, blocks, strict=True)}
+    snippets = {name: orjson.loads(block[block.index("{") :]) for name, block in zip(SCHEMAS, blocks, strict=True)}
     for name, snippet in snippets.items():
         jsonschema.validate(snippet, SCHEMAS[name])
     url = "http://127.0.0.1:9090/mcp"
@@ -71,35 +97,57 @@ def test_without_a_client_every_client_gets_its_http_snippet_and_where_it_goes()
     assert desktop["env"] == {"TRIGGER_DEV_API_KEY": "<your TRIGGER_DEV_API_KEY>"}
 
 
-@pytest.mark.parametrize(("client", "secret"), [
-    ("claude-desktop", "<your TRIGGER_DEV_API_KEY>"),
-    ("claude-code", "${TRIGGER_DEV_API_KEY}"),
-    ("cursor", "${env:TRIGGER_DEV_API_KEY}"),
-    ("vscode", "${input:trigger-dev-api-key}"),
-])
+@pytest.mark.parametrize(
+    ("client", "secret"),
+    [
+        ("claude-desktop", "<your TRIGGER_DEV_API_KEY>"),
+        ("claude-code", "${TRIGGER_DEV_API_KEY}"),
+        ("cursor", "${env:TRIGGER_DEV_API_KEY}"),
+        ("vscode", "${input:trigger-dev-api-key}"),
+    ],
+)
 def test_stdio_snippets_launch_capgate_and_reference_the_secret_never_copy_it(
-        client: str, secret: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    client: str, secret: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRIGGER_DEV_API_KEY", TEST_KEY)
-    snippet = config("--client", client, "--stdio", "--base-uri", "management-runs=http://127.0.0.1:3030",
-                     capsys=capsys)
+    snippet = config(
+        "--client", client, "--stdio", "--base-uri", "management-runs=http://127.0.0.1:3030", capsys=capsys
+    )
     jsonschema.validate(snippet, SCHEMAS[client])
     server = snippet["servers" if client == "vscode" else "mcpServers"]["trigger-dev-runs"]
     assert server["command"] == sys.executable
-    assert server["args"] == ["-m", "capgate.cli", "serve", "trigger-dev-runs", "--mcp-transport", "stdio",
-                              "--no-rest", "--base-uri", "management-runs=http://127.0.0.1:3030"]
+    assert server["args"] == [
+        "-m",
+        "capgate.cli",
+        "serve",
+        "trigger-dev-runs",
+        "--mcp-transport",
+        "stdio",
+        "--no-rest",
+        "--base-uri",
+        "management-runs=http://127.0.0.1:3030",
+    ]
     assert server["env"] == {"TRIGGER_DEV_API_KEY": secret}
     if client == "vscode":
-        assert snippet["inputs"] == [{"type": "promptString", "id": "trigger-dev-api-key",
-                                      "description": "TRIGGER_DEV_API_KEY for capgate", "password": True}]
+        assert snippet["inputs"] == [
+            {
+                "type": "promptString",
+                "id": "trigger-dev-api-key",
+                "description": "TRIGGER_DEV_API_KEY for capgate",
+                "password": True,
+            }
+        ]
     assert TEST_KEY not in orjson.dumps(snippet).decode()
 
 
 def test_http_snippets_carry_a_bearer_token_reference_and_a_custom_url(capsys: pytest.CaptureFixture[str]) -> None:
     url = "https://gateway.example.com/mcp"
-    code = config("--client", "claude-code", "--url", url, "--token-env", "CAPGATE_TOKEN", "--name", "runs",
-                  capsys=capsys)
-    assert code == {"mcpServers": {"runs": {"type": "http", "url": url,
-                                            "headers": {"Authorization": "Bearer ${CAPGATE_TOKEN}"}}}}
+    code = config(
+        "--client", "claude-code", "--url", url, "--token-env", "CAPGATE_TOKEN", "--name", "runs", capsys=capsys
+    )
+    assert code == {
+        "mcpServers": {"runs": {"type": "http", "url": url, "headers": {"Authorization": "Bearer ${CAPGATE_TOKEN}"}}}
+    }
     vscode = config("--client", "vscode", "--url", url, "--token-env", "CAPGATE_TOKEN", capsys=capsys)
     jsonschema.validate(vscode, SCHEMAS["vscode"])
     assert vscode["servers"]["trigger-dev-runs"]["headers"] == {"Authorization": "Bearer ${input:capgate-token}"}
@@ -109,10 +157,12 @@ def test_http_snippets_carry_a_bearer_token_reference_and_a_custom_url(capsys: p
 
 
 @pytest.mark.anyio
-async def test_the_stdio_launch_serves_the_tools_to_a_real_mcp_client(upstream: RecordingUpstream,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    snippet = config("--client", "claude-code", "--stdio", "--base-uri", f"management-runs={upstream.url}",
-                     capsys=capsys)
+async def test_the_stdio_launch_serves_the_tools_to_a_real_mcp_client(
+    upstream: RecordingUpstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snippet = config(
+        "--client", "claude-code", "--stdio", "--base-uri", f"management-runs={upstream.url}", capsys=capsys
+    )
     server = snippet["mcpServers"]["trigger-dev-runs"]
     env = {name: TEST_KEY if value == "${TRIGGER_DEV_API_KEY}" else value for name, value in server["env"].items()}
     upstream.reply(200, {"data": [], "pagination": {}})

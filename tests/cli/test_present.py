@@ -14,8 +14,15 @@ def plain(text: str, colour: str) -> str:
 
 
 def test_an_object_reads_as_aligned_key_value_lines_cut_to_the_width() -> None:
-    run = {"id": "run_1", "status": "COMPLETED", "isTest": False, "startedAt": "2026-11-28T20:36:30.995Z",
-           "payload": {"to": "a@example.com", "body": "x" * 100}, "tags": ["a", "b"], "ttl": None}
+    run = {
+        "id": "run_1",
+        "status": "COMPLETED",
+        "isTest": False,
+        "startedAt": "2026-11-28T20:36:30.995Z",
+        "payload": {"to": "a@example.com", "body": "x" * 100},
+        "tags": ["a", "b"],
+        "ttl": None,
+    }
     assert render(run, width=40, paint=plain).splitlines() == [
         "id         run_1",
         "status     COMPLETED",
@@ -40,19 +47,24 @@ def test_a_table_narrows_its_widest_column_to_fit() -> None:
     assert max(len(line) for line in text.splitlines()) <= 30
 
 
-@pytest.mark.parametrize(("milliseconds", "shown"), [(0, "0ms"), (999, "999ms"), (1234, "1.2s"), (125_000, "2m 05s"),
-                                                     (7_380_000, "2h 03m")])
+@pytest.mark.parametrize(
+    ("milliseconds", "shown"), [(0, "0ms"), (999, "999ms"), (1234, "1.2s"), (125_000, "2m 05s"), (7_380_000, "2h 03m")]
+)
 def test_durations_read_as_a_person_says_them(milliseconds: int, shown: str) -> None:
     assert duration(milliseconds) == shown
 
 
-@pytest.mark.parametrize(("text", "schema", "value"), [
-    ("5", {"type": "integer"}, 5),
-    ("true", {"type": "boolean"}, True),
-    ('{"tags": ["a"]}', {"type": "object"}, {"tags": ["a"]}),
-    ("FAILED,CRASHED", {"type": "array"}, "FAILED,CRASHED"),  # the schema's array coercion splits it
-    ("123", {"type": "string"}, "123"),  # a cursor that looks like a number stays text
-])
-def test_call_values_are_json_when_they_look_like_json_except_for_string_inputs(text: str, schema: dict[str, str],
-                                                                               value: object) -> None:
+@pytest.mark.parametrize(
+    ("text", "schema", "value"),
+    [
+        ("5", {"type": "integer"}, 5),
+        ("true", {"type": "boolean"}, True),
+        ('{"tags": ["a"]}', {"type": "object"}, {"tags": ["a"]}),
+        ("FAILED,CRASHED", {"type": "array"}, "FAILED,CRASHED"),  # the schema's array coercion splits it
+        ("123", {"type": "string"}, "123"),  # a cursor that looks like a number stays text
+    ],
+)
+def test_call_values_are_json_when_they_look_like_json_except_for_string_inputs(
+    text: str, schema: dict[str, str], value: object
+) -> None:
     assert parse_value(text, schema) == value

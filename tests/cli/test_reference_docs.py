@@ -18,9 +18,13 @@ def commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_flag_of_every_command_is_in_the_configuration_reference() -> None:
     reference = (DOCS / "configuration.md").read_text()
-    missing = [f"{name} {option}" for name, command in commands().items() for action in command._actions
-               for option in action.option_strings
-               if option.startswith("--") and option != "--help" and f"`{option}" not in reference]
+    missing = [
+        f"{name} {option}"
+        for name, command in commands().items()
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help" and f"`{option}" not in reference
+    ]
     assert missing == []
 
 

@@ -35,14 +35,20 @@ def test_validate_accepts_both_bundled_documents() -> None:
 
 
 def test_validate_prints_file_line_problems_and_exits_1(tmp_path: Path) -> None:
-    text = bundled_documents()["trigger-dev-runs-seed"].read_text().replace("call: management-runs.cancelrun",
-                                                                            "call: nowhere.cancel", 1)
+    text = (
+        bundled_documents()["trigger-dev-runs-seed"]
+        .read_text()
+        .replace("call: management-runs.cancelrun", "call: nowhere.cancel", 1)
+    )
     path = tmp_path / "broken.yaml"
     path.write_text(text)
     result = capgate("validate", str(path))
     assert result.returncode == 1
-    assert re.match(rf"^{re.escape(str(path))}:\d+: capability\.exposes\[0\]\.resources\[2\]\.operations\[0\]\.call: "
-                    r"'nowhere\.cancel' names no consumed operation", result.stdout)
+    assert re.match(
+        rf"^{re.escape(str(path))}:\d+: capability\.exposes\[0\]\.resources\[2\]\.operations\[0\]\.call: "
+        r"'nowhere\.cancel' names no consumed operation",
+        result.stdout,
+    )
     assert "warning: environment variable TRIGGER_DEV_API_KEY is not set" in result.stdout
 
 
@@ -72,11 +78,19 @@ def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstr
     import urllib.request
 
     upstream.reply(200, {"id": RUN})
-    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
-                 env={"TRIGGER_DEV_API_KEY": TEST_KEY}) as (process, lines):
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        env={"TRIGGER_DEV_API_KEY": TEST_KEY},
+    ) as (process, lines):
         rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
-        assert re.search(r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 6 tools\)",
-                         "".join(lines))
+        assert re.search(
+            r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 6 tools\)", "".join(lines)
+        )
         with urllib.request.urlopen(f"{rest}/v1/api/v3/runs/{RUN}", timeout=10) as response:
             assert orjson.loads(response.read()) == {"id": RUN}
         process.send_signal(signal.SIGTERM)
@@ -87,8 +101,9 @@ def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstr
 
 
 @pytest.mark.anyio
-async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(tmp_path: Path,
-                                                                         upstream: RecordingUpstream) -> None:
+async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(
+    tmp_path: Path, upstream: RecordingUpstream
+) -> None:
     text = bundled_documents()["trigger-dev-runs"].read_text()
     assert "    port: 9090\n    transport: http\n" in text
     path = tmp_path / "stdio.yaml"
@@ -96,8 +111,16 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(tmp_path
     upstream.reply(200, {"data": [], "pagination": {}})
     parameters = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "capgate.cli", "serve", str(path), "--rest-port", "0",
-              "--base-uri", f"management-runs={upstream.url}"],
+        args=[
+            "-m",
+            "capgate.cli",
+            "serve",
+            str(path),
+            "--rest-port",
+            "0",
+            "--base-uri",
+            f"management-runs={upstream.url}",
+        ],
         env={**os.environ, "TRIGGER_DEV_API_KEY": TEST_KEY},
     )
     async with Client(parameters) as client:
@@ -106,5 +129,3 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(tmp_path
         result = await client.call_tool("list-runs", {"page.size": 5})
     assert result.is_error is False and result.structured_content == {"data": [], "pagination": {}}
     assert upstream.last.query == "page%5Bsize%5D=5"
-
-

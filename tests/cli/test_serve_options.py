@@ -32,8 +32,11 @@ EXTENDED = """\
 def extended_document(tmp_path: Path) -> str:
     source = bundled_documents()["trigger-dev-runs"].read_text()
     source = source.replace("  - type: http\n    namespace: management-runs\n", EXTENDED, 1)
-    source = source.replace("      - name: replayrun\n        method: POST\n",
-                            "      - name: replayrun\n        method: POST\n        timeouts: {total: 5}\n", 1)
+    source = source.replace(
+        "      - name: replayrun\n        method: POST\n",
+        "      - name: replayrun\n        method: POST\n        timeouts: {total: 5}\n",
+        1,
+    )
     path = tmp_path / "extended.yaml"
     path.write_text(source)
     return str(path)
@@ -44,8 +47,9 @@ def test_timeouts_come_from_the_flag_else_the_operation_else_the_namespace_else_
     gateway = load_gateway(document, environ=ENV)
     assert gateway.operations["management-runs.replayrun"].timeouts == Timeouts(connect=2, read=30, total=5)
     assert gateway.operations["management-runs.listruns"].timeouts == Timeouts(connect=2, read=30, total=20)
-    flagged = load_gateway(document, environ=ENV,
-                           resilience=ResilienceSettings(timeouts=TimeoutOverrides(total=7, read=1)))
+    flagged = load_gateway(
+        document, environ=ENV, resilience=ResilienceSettings(timeouts=TimeoutOverrides(total=7, read=1))
+    )
     assert flagged.operations["management-runs.replayrun"].timeouts == Timeouts(connect=2, read=1, total=7)
 
 
@@ -53,8 +57,9 @@ def test_the_budget_comes_from_the_flag_else_the_document_else_trigger_devs(tmp_
     document = extended_document(tmp_path)
     assert load_gateway(document, environ=ENV).clients["management-runs"].rate_limit == RateLimit(100, 10, 1, 3)
     flagged = ResilienceSettings(rate_limit=RateLimit(5, 5, 5), rate_limit_wait=1)
-    assert load_gateway(document, environ=ENV, resilience=flagged).clients["management-runs"].rate_limit == \
-        RateLimit(5, 5, 5, 1)
+    assert load_gateway(document, environ=ENV, resilience=flagged).clients["management-runs"].rate_limit == RateLimit(
+        5, 5, 5, 1
+    )
     assert load_gateway("trigger-dev-runs", environ=ENV).clients["management-runs"].rate_limit == RateLimit()
     off = ResilienceSettings(rate_limiting=False)
     assert load_gateway(document, environ=ENV, resilience=off).clients["management-runs"].rate_limit is None
@@ -67,12 +72,15 @@ def test_a_bad_setting_in_the_document_is_a_document_problem(tmp_path: Path) -> 
         load_gateway(str(path), environ=ENV)
 
 
-@pytest.mark.parametrize("document,repeatable", [
-    ("trigger-dev-runs", {"listruns", "getrunbyid", "cancelrun", "addtagstorun"}),
-    # The seed marks nothing: its GETs and its PUT for tags are safe by method; add-tags-run's idempotent
-    # hint agrees, and cancel's POST stays unsafe as its tool's hints say.
-    ("trigger-dev-runs-seed", {"listruns", "getrunbyid", "addtagstorun"}),
-])
+@pytest.mark.parametrize(
+    "document,repeatable",
+    [
+        ("trigger-dev-runs", {"listruns", "getrunbyid", "cancelrun", "addtagstorun"}),
+        # The seed marks nothing: its GETs and its PUT for tags are safe by method; add-tags-run's idempotent
+        # hint agrees, and cancel's POST stays unsafe as its tool's hints say.
+        ("trigger-dev-runs-seed", {"listruns", "getrunbyid", "addtagstorun"}),
+    ],
+)
 def test_what_is_safe_to_repeat(document: str, repeatable: set[str]) -> None:
     operations = load_gateway(document, environ=ENV).operations
     assert {op.spec.name for op in operations.values() if op.idempotent} == repeatable

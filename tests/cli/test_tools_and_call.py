@@ -19,14 +19,26 @@ TOOLS = ["list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-ru
 
 
 def run(id_: str, status: str, task: str, duration_ms: int, tags: list[str]) -> dict[str, Any]:
-    return {"id": id_, "status": status, "taskIdentifier": task, "version": "20261127.2",
-            "createdAt": "2026-11-28T20:36:30.995Z", "durationMs": duration_ms, "tags": tags,
-            "env": {"id": "env_1", "name": "dev"}, "isTest": False}
+    return {
+        "id": id_,
+        "status": status,
+        "taskIdentifier": task,
+        "version": "20261127.2",
+        "createdAt": "2026-11-28T20:36:30.995Z",
+        "durationMs": duration_ms,
+        "tags": tags,
+        "env": {"id": "env_1", "name": "dev"},
+        "isTest": False,
+    }
 
 
-PAGE_ONE = {"data": [run("run_aaa1", "COMPLETED", "send-welcome-email", 1234, ["campaign:onboarding", "locale:en"]),
-                     run("run_aaa2", "FAILED", "resize-image", 125000, [])],
-            "pagination": {"next": "cursor-2"}}
+PAGE_ONE = {
+    "data": [
+        run("run_aaa1", "COMPLETED", "send-welcome-email", 1234, ["campaign:onboarding", "locale:en"]),
+        run("run_aaa2", "FAILED", "resize-image", 125000, []),
+    ],
+    "pagination": {"next": "cursor-2"},
+}
 PAGE_TWO = {"data": [run("run_aaa3", "QUEUED", "resize-image", 0, ["vip"])], "pagination": {"next": "cursor-3"}}
 PAGE_THREE = {"data": [run("run_aaa4", "CANCELED", "send-welcome-email", 50, [])], "pagination": {}}
 
@@ -58,15 +70,28 @@ def test_tools_json_lists_the_same_with_every_input_schema(capsys: pytest.Captur
     assert len(listing["routes"]) == 9
     retrieve = listing["tools"][1]
     assert retrieve["hints"] == {"read_only": True, "destructive": False, "idempotent": True}
-    assert retrieve["inputs"] == [{"name": "runId", "location": "argument", "required": True,
-                                   "schema": {"type": "string", "pattern": "^run_[a-z0-9]+$"},
-                                   "description": "The run's id, run_ followed by lower-case letters and digits."}]
+    assert retrieve["inputs"] == [
+        {
+            "name": "runId",
+            "location": "argument",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^run_[a-z0-9]+$"},
+            "description": "The run's id, run_ followed by lower-case letters and digits.",
+        }
+    ]
 
 
 def test_call_piped_prints_the_upstream_json_and_sends_what_the_mcp_tool_would(upstream: RecordingUpstream) -> None:
     upstream.reply(200, PAGE_ONE)
-    result = capgate("call", "list-runs", "filter.status=FAILED,CRASHED", "--base-uri",
-                     f"management-runs={upstream.url}", "filter[tag]=vip", "page.size=2")
+    result = capgate(
+        "call",
+        "list-runs",
+        "filter.status=FAILED,CRASHED",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "filter[tag]=vip",
+        "page.size=2",
+    )
     assert result.returncode == 0, result.stderr
     assert orjson.loads(result.stdout) == PAGE_ONE
     sent = upstream.last
@@ -78,13 +103,22 @@ def test_call_piped_prints_the_upstream_json_and_sends_what_the_mcp_tool_would(u
 
 def test_call_on_a_terminal_shows_a_coloured_table_of_runs(upstream: RecordingUpstream) -> None:
     upstream.reply(200, PAGE_ONE)
-    shown = run_in_terminal([*CAPGATE, "call", "list-runs", "--base-uri", f"management-runs={upstream.url}"],
-                            env=cli_env())
+    shown = run_in_terminal(
+        [*CAPGATE, "call", "list-runs", "--base-uri", f"management-runs={upstream.url}"], env=cli_env()
+    )
     assert shown.returncode == 0, shown.output
     lines = plain(shown.output).splitlines()
     assert lines[0].split() == ["id", "task", "status", "created", "duration", "tags"]
-    assert lines[1].split() == ["run_aaa1", "send-welcome-email", "COMPLETED", "2026-11-28", "20:36:30", "1.2s",
-                                "campaign:onboarding,", "locale:en"]
+    assert lines[1].split() == [
+        "run_aaa1",
+        "send-welcome-email",
+        "COMPLETED",
+        "2026-11-28",
+        "20:36:30",
+        "1.2s",
+        "campaign:onboarding,",
+        "locale:en",
+    ]
     assert lines[2].split() == ["run_aaa2", "resize-image", "FAILED", "2026-11-28", "20:36:30", "2m", "05s"]
     assert lines[3] == "2 items; more with --all, or page.after=cursor-2"
     assert "\x1b[32mCOMPLETED\x1b[0m" in shown.output and "\x1b[31mFAILED\x1b[0m" in shown.output
@@ -93,15 +127,24 @@ def test_call_on_a_terminal_shows_a_coloured_table_of_runs(upstream: RecordingUp
 def test_call_all_follows_pagination_next_with_progress_on_a_terminal(upstream: RecordingUpstream) -> None:
     for page in (PAGE_ONE, PAGE_TWO, PAGE_THREE):
         upstream.reply(200, page)
-    shown = run_in_terminal([*CAPGATE, "call", "list-runs", "--all", "page.size=2", "--base-uri",
-                             f"management-runs={upstream.url}"], env=cli_env())
+    shown = run_in_terminal(
+        [*CAPGATE, "call", "list-runs", "--all", "page.size=2", "--base-uri", f"management-runs={upstream.url}"],
+        env=cli_env(),
+    )
     assert shown.returncode == 0, shown.output
     assert [request.query for request in upstream.requests] == [
-        "page%5Bsize%5D=2", "page%5Bsize%5D=2&page%5Bafter%5D=cursor-2", "page%5Bsize%5D=2&page%5Bafter%5D=cursor-3"]
+        "page%5Bsize%5D=2",
+        "page%5Bsize%5D=2&page%5Bafter%5D=cursor-2",
+        "page%5Bsize%5D=2&page%5Bafter%5D=cursor-3",
+    ]
     assert "list-runs: 2 page(s), 3 items…" in shown.output
     text = plain(shown.output)
     assert [line.split()[0] for line in text.splitlines() if line.startswith("run_")] == [
-        "run_aaa1", "run_aaa2", "run_aaa3", "run_aaa4"]
+        "run_aaa1",
+        "run_aaa2",
+        "run_aaa3",
+        "run_aaa4",
+    ]
     assert "4 items from 3 page(s)" in text
 
 
@@ -117,19 +160,24 @@ def test_call_all_piped_prints_every_item_as_one_json_document(upstream: Recordi
 def test_call_refuses_an_invalid_value_with_exit_2_and_sends_nothing(upstream: RecordingUpstream) -> None:
     result = capgate("call", "list-runs", "filter.status=NOPE", "--base-uri", f"management-runs={upstream.url}")
     assert result.returncode == 2
-    assert result.stderr.startswith("capgate: invalid arguments, nothing was sent upstream: filter.status[0]: must be "
-                                    "one of PENDING_VERSION, QUEUED,")
+    assert result.stderr.startswith(
+        "capgate: invalid arguments, nothing was sent upstream: filter.status[0]: must be "
+        "one of PENDING_VERSION, QUEUED,"
+    )
     assert upstream.requests == []
 
 
-@pytest.mark.parametrize(("arguments", "message"), [
-    (["colour=red"], "capgate: list-runs has no input 'colour'; it accepts: filter.status, "),
-    (["page.size"], "capgate: 'page.size': expected NAME=VALUE"),
-    (["--all"], "capgate: --all follows pagination.next through a page.after input, and retrieve-run has none"),
-])
-def test_call_names_what_is_wrong_with_the_command_line(arguments: list[str], message: str,
-                                                        capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["colour=red"], "capgate: list-runs has no input 'colour'; it accepts: filter.status, "),
+        (["page.size"], "capgate: 'page.size': expected NAME=VALUE"),
+        (["--all"], "capgate: --all follows pagination.next through a page.after input, and retrieve-run has none"),
+    ],
+)
+def test_call_names_what_is_wrong_with_the_command_line(
+    arguments: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRIGGER_DEV_API_KEY", TEST_KEY)
     tool = "retrieve-run" if arguments == ["--all"] else "list-runs"
     assert main(["call", tool, *arguments]) == 2
@@ -152,6 +200,7 @@ def test_a_mutating_call_from_the_shell_is_audited(upstream: RecordingUpstream, 
     assert result.returncode == 0, result.stderr
     entries = [orjson.loads(line) for line in (tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()]
     assert [(e["adapter"], e["operation"], e["resource"], e.get("new_id")) for e in entries] == [
-        ("cli", "management-runs.replayrun", {"runId": "run_old1"}, "run_new1")]
+        ("cli", "management-runs.replayrun", {"runId": "run_old1"}, "run_new1")
+    ]
     listed = capgate("call", "list-runs", "--base-uri", f"management-runs={upstream.url}", env=env)
     assert listed.returncode == 0 and len((tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()) == 1

@@ -97,20 +97,29 @@ def test_strict_warns_about_what_the_alpha2_schema_rejects_in_the_seed_and_still
         if quoted:  # the line named is the one that holds the field, or the name
             assert quoted.group(1) in text[int(line) - 1]
 
-    at(r": capability\.consumes\[0\]\.resources\[0\]\.operations\[0\]\.inputParameters\[0\]\.type: warning: ",
-       "alpha2 schema: a consumed input parameter has no field 'type'")
-    at(r"\.inputParameters\[0\]\.name: warning: ", "alpha2 schema: parameter name 'filter[status]' does not match "
-                                                   "^[a-zA-Z0-9-_*]+$")
-    at(r": capability\.exposes\[0\]\.description: warning: ", "alpha2 schema: a rest adapter has no field "
-                                                              "'description'")
-    at(r": capability\.exposes\[1\]\.tools\[0\]\.outputParameters\[0\]: warning: ",
-       "alpha2 schema: an object output needs `properties`")
+    at(
+        r": capability\.consumes\[0\]\.resources\[0\]\.operations\[0\]\.inputParameters\[0\]\.type: warning: ",
+        "alpha2 schema: a consumed input parameter has no field 'type'",
+    )
+    at(
+        r"\.inputParameters\[0\]\.name: warning: ",
+        "alpha2 schema: parameter name 'filter[status]' does not match ^[a-zA-Z0-9-_*]+$",
+    )
+    at(
+        r": capability\.exposes\[0\]\.description: warning: ",
+        "alpha2 schema: a rest adapter has no field 'description'",
+    )
+    at(
+        r": capability\.exposes\[1\]\.tools\[0\]\.outputParameters\[0\]: warning: ",
+        "alpha2 schema: an object output needs `properties`",
+    )
     assert all(": warning: " in line for line in lines)
     assert re.search(r"0 error\(s\), \d+ warning\(s\)", result.stderr)
 
 
-def test_strict_warnings_come_in_line_order_and_only_with_strict(capsys: pytest.CaptureFixture[str],
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_warnings_come_in_line_order_and_only_with_strict(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRIGGER_DEV_API_KEY", "x")
     assert main(["validate", "trigger-dev-runs-seed"]) == 0
     assert capsys.readouterr().out == ""
@@ -119,16 +128,19 @@ def test_strict_warnings_come_in_line_order_and_only_with_strict(capsys: pytest.
     assert lines == sorted(lines) and lines
 
 
-def test_a_document_the_alpha2_schema_accepts_gets_no_strict_warning(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str],
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_document_the_alpha2_schema_accepts_gets_no_strict_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ECHO_TOKEN", "x")
     document = tmp_path / "echo.yaml"
     document.write_text(ALPHA2)
     assert main(["validate", "--strict", str(document)]) == 0
     assert capsys.readouterr().out == ""
-    document.write_text(ALPHA2.replace("  created: '2026-01-02'", "  created: 2 January").replace(
-        "    namespace: echo-mcp\n", "    namespace: echo_mcp\n    transport: stdio\n"))
+    document.write_text(
+        ALPHA2.replace("  created: '2026-01-02'", "  created: 2 January").replace(
+            "    namespace: echo-mcp\n", "    namespace: echo_mcp\n    transport: stdio\n"
+        )
+    )
     assert main(["validate", "--strict", str(document)]) == 0
     out = capsys.readouterr().out
     assert f"{document}:5: info.created: warning: alpha2 schema: dates are YYYY-MM-DD" in out

@@ -58,20 +58,39 @@ def operation(auth: str = "bearer") -> Operation:
     document = Document.model_validate(yaml.safe_load(DOCUMENT % {"auth": AUTH[auth]}))
     consumes = document.capability.consumes[0]
     resource = consumes.resources[0]
-    return Operation(consumes, resource, resource.operations[0], base_uri=consumes.base_uri,
-                     secrets=resolve_binds(document, ENV), client=UpstreamClient())
+    return Operation(
+        consumes,
+        resource,
+        resource.operations[0],
+        base_uri=consumes.base_uri,
+        secrets=resolve_binds(document, ENV),
+        client=UpstreamClient(),
+    )
 
 
 def test_path_query_headers_and_body_follow_the_semantics() -> None:
-    request = operation().build_request({
-        "itemId": "42", "part": "wheel nut", "filter.kind": ["a", "c"], "flag": "TRUE", "size": 3,
-        "note": "hi", "body": {"qty": 2}, "x-trace": "t1",
-    })
+    request = operation().build_request(
+        {
+            "itemId": "42",
+            "part": "wheel nut",
+            "filter.kind": ["a", "c"],
+            "flag": "TRUE",
+            "size": 3,
+            "note": "hi",
+            "body": {"qty": 2},
+            "x-trace": "t1",
+        }
+    )
     assert request.method == "PATCH"
-    assert request.url == ("https://shop.example/api/items/42/parts/wheel%20nut"
-                           "?filter%5Bkind%5D=a%2Cc&flag=true&size=3")
-    assert request.headers == {"authorization": "Bearer s3cr3t-token", "x-client": "capgate robot", "x-trace": "t1",
-                               "content-type": "application/json"}
+    assert request.url == (
+        "https://shop.example/api/items/42/parts/wheel%20nut?filter%5Bkind%5D=a%2Cc&flag=true&size=3"
+    )
+    assert request.headers == {
+        "authorization": "Bearer s3cr3t-token",
+        "x-client": "capgate robot",
+        "x-trace": "t1",
+        "content-type": "application/json",
+    }
     assert orjson.loads(request.body or b"") == {"qty": 2, "note": "hi"}
     assert "s3cr3t" not in repr(request)
 
@@ -82,11 +101,14 @@ def test_absent_values_are_not_sent() -> None:
     assert request.body is None and "content-type" not in request.headers
 
 
-@pytest.mark.parametrize("auth,header,query", [
-    ("basic", ("authorization", "Basic cm9ib3Q6czNjcjN0LXRva2Vu"), ""),
-    ("apikey-header", ("X-Api-Key", "s3cr3t-token"), ""),
-    ("apikey-query", None, "?api_key=s3cr3t-token"),
-])
+@pytest.mark.parametrize(
+    "auth,header,query",
+    [
+        ("basic", ("authorization", "Basic cm9ib3Q6czNjcjN0LXRva2Vu"), ""),
+        ("apikey-header", ("X-Api-Key", "s3cr3t-token"), ""),
+        ("apikey-query", None, "?api_key=s3cr3t-token"),
+    ],
+)
 def test_authentication_kinds(auth: str, header: tuple[str, str] | None, query: str) -> None:
     request = operation(auth).build_request({"itemId": 1, "part": "p"})
     if header:
@@ -141,8 +163,11 @@ def test_schema_coercions() -> None:
     from capgate.consumes.validation import Invalid, compile_schema
 
     cases: list[tuple[dict[str, Any], Any, Any]] = [
-        ({"type": "integer"}, "25", 25), ({"type": "number"}, "2.5", 2.5), ({"type": "boolean"}, "false", False),
-        ({"type": "array"}, "a,b", ["a", "b"]), ({"type": "object"}, '{"a": 1}', {"a": 1}),
+        ({"type": "integer"}, "25", 25),
+        ({"type": "number"}, "2.5", 2.5),
+        ({"type": "boolean"}, "false", False),
+        ({"type": "array"}, "a,b", ["a", "b"]),
+        ({"type": "object"}, '{"a": 1}', {"a": 1}),
         ({"anyOf": [{"type": "string"}, {"type": "array"}]}, ["x"], ["x"]),
     ]
     for schema, given, expected in cases:

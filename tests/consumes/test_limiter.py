@@ -42,6 +42,7 @@ def strict_upstream() -> Iterator[Emulator]:
 async def list_runs(replicas: list[Running], calls: int) -> list[int]:
     """`calls` concurrent list calls spread over the replicas; their statuses."""
     async with aiohttp.ClientSession() as session:
+
         async def one(index: int) -> int:
             url = replicas[index % len(replicas)].rest + "/v1/api/v1/runs?page[size]=1"
             async with session.get(url) as response:
@@ -71,8 +72,7 @@ async def test_replicas_without_redis_overspend_the_shared_key(strict_upstream: 
         assert 429 in await list_runs(replicas, 40)  # why --redis-url exists
 
 
-async def test_a_call_that_would_wait_too_long_goes_at_once_and_the_upstream_answers(
-        strict_upstream: Emulator) -> None:
+async def test_a_call_that_would_wait_too_long_goes_at_once_and_the_upstream_answers(strict_upstream: Emulator) -> None:
     tight = RateLimit(burst=2, refill=1, interval=30.0, wait=0.2)  # the gateway thinks the budget is smaller
     with running_gateway(_config(strict_upstream, None, tight)) as gateway:
         async with aiohttp.ClientSession() as session:
@@ -89,9 +89,12 @@ async def test_the_upstreams_own_429_passes_back_with_its_headers() -> None:
     # The upstream refills only after a minute, so exactly 2 of 12 calls find its budget of 10 spent, however
     # slowly a busy machine sends them.
     config = emulator_config(rate_limit_max=10, rate_limit_refill=10, rate_limit_interval_s=60.0)
-    with serve_app(create_app(config)) as url, running_gateway(
-            _config(Emulator(url), None, RateLimit(burst=100, refill=100, interval=30.0))) as gateway:
+    with (
+        serve_app(create_app(config)) as url,
+        running_gateway(_config(Emulator(url), None, RateLimit(burst=100, refill=100, interval=30.0))) as gateway,
+    ):
         async with aiohttp.ClientSession() as session:
+
             async def one() -> tuple[int, dict[str, str], bytes]:
                 async with session.get(gateway.rest + "/v1/api/v1/runs?page[size]=1") as response:
                     return response.status, {k.lower(): v for k, v in response.headers.items()}, await response.read()
@@ -109,8 +112,9 @@ async def test_an_unreachable_redis_stops_start_up_and_a_lost_one_falls_back(red
     with pytest.raises(ConfigurationError, match="cannot reach Redis"):
         await RedisLimiter(closed).connect()
     port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
     try:
         limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0")
         for _ in range(100):

@@ -26,8 +26,7 @@ from tests.support.upstream import RecordingUpstream, recording_upstream
 RETRIEVE = re.compile(r"^/api/v1/runs/([^/?#]+)$")
 LIST = "/api/v1/runs"
 # derandomize: the same examples on every run, so that CI is stable (a new failure is found by changing them)
-PROPERTY = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 @dataclass
@@ -38,8 +37,10 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    with recording_upstream() as upstream, running_gateway(gateway_config("trigger-dev-runs-seed",
-                                                                          upstream.url)) as gateway:
+    with (
+        recording_upstream() as upstream,
+        running_gateway(gateway_config("trigger-dev-runs-seed", upstream.url)) as gateway,
+    ):
         yield Stack(upstream, gateway)
 
 
@@ -57,10 +58,19 @@ def mcp_call(url: str, tool: str, arguments: dict[str, Any]) -> None:
     host, port = url.removeprefix("http://").split("/")[0].rsplit(":", 1)
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     # json.dumps escapes lone surrogates (`\\ud800`), as a client written in JavaScript would send them.
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": {"name": tool, "arguments": arguments}})
-    connection.request("POST", "/mcp", body, {"content-type": "application/json", "mcp-protocol-version": "2025-11-25",
-                                              "accept": "application/json, text/event-stream"})
+    body = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}
+    )
+    connection.request(
+        "POST",
+        "/mcp",
+        body,
+        {
+            "content-type": "application/json",
+            "mcp-protocol-version": "2025-11-25",
+            "accept": "application/json, text/event-stream",
+        },
+    )
     response = connection.getresponse()
     answer = orjson.loads(response.read())
     connection.close()
@@ -89,8 +99,9 @@ def assert_own_path(upstream: RecordingUpstream, sent: str | None) -> None:
 
 
 # Anything, with the characters that change a path's shape over-represented.
-values = st.text(alphabet=st.sampled_from(list("/\\?#%.:;@&=+ \t\r\n\x00\x7fé~_-aZ09")) | st.characters(),
-                 min_size=1, max_size=40)
+values = st.text(
+    alphabet=st.sampled_from(list("/\\?#%.:;@&=+ \t\r\n\x00\x7fé~_-aZ09")) | st.characters(), min_size=1, max_size=40
+)
 
 
 @PROPERTY

@@ -30,13 +30,18 @@ NO_BREAKER = BreakerSettings(failures=0)
 
 
 @contextmanager
-def gateway(emulator: Emulator, *, total: float = 2.0, max_body: int = 16 * 1024 * 1024,
-            **resilience: Any) -> Iterator[Running]:
+def gateway(
+    emulator: Emulator, *, total: float = 2.0, max_body: int = 16 * 1024 * 1024, **resilience: Any
+) -> Iterator[Running]:
     """A gateway in front of the emulator with quick retries, no breaker and a short deadline unless told."""
     settings = ResilienceSettings(**({"retry": QUICK_RETRIES, "breaker": NO_BREAKER} | resilience))
     client = ClientSettings(timeouts=Timeouts(connect=1.0, read=total, total=total), max_body_bytes=max_body)
-    config = gateway_config("trigger-dev-runs", emulator.url, client_settings=client,
-                            hardening=Hardening(resilience=settings, audit_log=None))
+    config = gateway_config(
+        "trigger-dev-runs",
+        emulator.url,
+        client_settings=client,
+        hardening=Hardening(resilience=settings, audit_log=None),
+    )
     with running_gateway(config) as running:
         yield running
 
@@ -76,8 +81,13 @@ async def test_a_429_waits_for_the_reset_the_upstream_names(clean: Emulator) -> 
     run_id = clean.run_ids(1)[0]
     with gateway(clean, total=5.0) as running:
         reset_ms = int(time.time() * 1000) + 800
-        clean.fault(kind="error", status=429, count=1, path="/api/v3/runs/*",
-                    headers={"x-ratelimit-reset": str(reset_ms), "x-ratelimit-remaining": "0"})
+        clean.fault(
+            kind="error",
+            status=429,
+            count=1,
+            path="/api/v3/runs/*",
+            headers={"x-ratelimit-reset": str(reset_ms), "x-ratelimit-remaining": "0"},
+        )
         status, _, _ = await retrieve(running, run_id)
         retried_at = clean.requests("GET", run_id)[-1]
         assert status == 200 and time.time() * 1000 >= reset_ms
@@ -165,15 +175,17 @@ MUTATIONS = {
 @pytest.fixture(scope="module")
 def faulty_gateway(emulator: Emulator) -> Iterator[Running]:
     # Generous retries: if anything retried a mutation, it would show.
-    with gateway(emulator, total=0.4, retry=RetryPolicy(attempts=5, backoff=0.01, max_backoff=0.02),
-                 rate_limiting=False) as running:  # a 429 here must not hold back the next case's call
+    with gateway(
+        emulator, total=0.4, retry=RetryPolicy(attempts=5, backoff=0.01, max_backoff=0.02), rate_limiting=False
+    ) as running:  # a 429 here must not hold back the next case's call
         yield running
 
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("mutation", MUTATIONS)
-async def test_replay_and_reschedule_reach_the_upstream_exactly_once(clean: Emulator, faulty_gateway: Running,
-                                                                     fault: str, mutation: str) -> None:
+async def test_replay_and_reschedule_reach_the_upstream_exactly_once(
+    clean: Emulator, faulty_gateway: Running, fault: str, mutation: str
+) -> None:
     tool, suffix, body = MUTATIONS[mutation]
     run_ids = clean.run_ids(2)
     clean.fault(**FAULTS[fault], count=5, method="POST")

@@ -23,7 +23,13 @@ def test_the_bundled_seed_is_the_seed_byte_for_byte() -> None:
 def test_bundled_documents_load(name: str) -> None:
     loaded = load_document(name)
     assert [tool.name for tool in loaded.document.capability.exposes[1].tools] == [  # type: ignore[union-attr]
-        "list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run"]
+        "list-runs",
+        "retrieve-run",
+        "cancel-run",
+        "replay-run",
+        "reschedule-run",
+        "add-tags-run",
+    ]
 
 
 def broken(tmp_path: Path, text: str) -> list[str]:
@@ -48,35 +54,44 @@ def test_a_call_naming_no_operation(tmp_path: Path) -> None:
     text = seed_with("call: management-runs.replayrun", "call: management-runs.replay")
     problems = broken(tmp_path, text)
     line = line_of(text, "call: management-runs.replay\n")
-    assert problems == [f"doc.yaml:{line}: capability.exposes[0].resources[3].operations[0].call: "
-                        "'management-runs.replay' names no consumed operation (known: management-runs.addtagstorun, "
-                        "management-runs.cancelrun, management-runs.getrunbyid, management-runs.listruns, "
-                        "management-runs.replayrun, management-runs.reschedulerun)"]
+    assert problems == [
+        f"doc.yaml:{line}: capability.exposes[0].resources[3].operations[0].call: "
+        "'management-runs.replay' names no consumed operation (known: management-runs.addtagstorun, "
+        "management-runs.cancelrun, management-runs.getrunbyid, management-runs.listruns, "
+        "management-runs.replayrun, management-runs.reschedulerun)"
+    ]
 
 
 def test_a_with_naming_an_unknown_input(tmp_path: Path) -> None:
-    text = seed_with("        runId: tools.runId\n        body: tools.body",
-                     "        runID2: tools.runId\n        body: tools.body")
+    text = seed_with(
+        "        runId: tools.runId\n        body: tools.body", "        runID2: tools.runId\n        body: tools.body"
+    )
     problems = broken(tmp_path, text)
     assert len(problems) == 1
-    assert problems[0].startswith(f"doc.yaml:{line_of(text, 'runID2')}: capability.exposes[1].tools[4].with.runID2: "
-                                  "'runID2' is not an input of management-runs.reschedulerun")
+    assert problems[0].startswith(
+        f"doc.yaml:{line_of(text, 'runID2')}: capability.exposes[1].tools[4].with.runID2: "
+        "'runID2' is not an input of management-runs.reschedulerun"
+    )
 
 
 def test_a_missing_bind(tmp_path: Path) -> None:
     text = seed_with("token: '{{env.TRIGGER_DEV_API_KEY}}'", "token: '{{env.TRIGGER_KEY}}'")
     problems = broken(tmp_path, text)
-    assert problems == [f"doc.yaml:{line_of(text, 'token:')}: capability.consumes[0].authentication.token: "
-                        "{{env.TRIGGER_KEY}} names no bind variable (declared: TRIGGER_DEV_API_KEY); "
-                        "add it under `binds[].keys`"]
+    assert problems == [
+        f"doc.yaml:{line_of(text, 'token:')}: capability.consumes[0].authentication.token: "
+        "{{env.TRIGGER_KEY}} names no bind variable (declared: TRIGGER_DEV_API_KEY); "
+        "add it under `binds[].keys`"
+    ]
 
 
 def test_a_duplicate_port(tmp_path: Path) -> None:
     text = seed_with("port: 9090", "port: 8080")
     problems = broken(tmp_path, text)
     first, second = line_of(text, "port: 8080"), text[: text.rindex("port: 8080")].count("\n") + 1
-    assert problems == [f"doc.yaml:{first}: capability.exposes[0].port: port 8080 is used by more than one adapter",
-                        f"doc.yaml:{second}: capability.exposes[1].port: port 8080 is used by more than one adapter"]
+    assert problems == [
+        f"doc.yaml:{first}: capability.exposes[0].port: port 8080 is used by more than one adapter",
+        f"doc.yaml:{second}: capability.exposes[1].port: port 8080 is used by more than one adapter",
+    ]
 
 
 def test_a_yaml_syntax_error(tmp_path: Path) -> None:
@@ -98,15 +113,19 @@ def test_a_duplicate_key(tmp_path: Path) -> None:
     text = seed_with("        description: List Runs\n", "        description: List Runs\n        description: again\n")
     problems = broken(tmp_path, text)
     first = line_of(text, "        description: List Runs")
-    assert problems == [f"doc.yaml:{first + 1}: capability.consumes[0].resources[0].operations[0].description: "
-                        f"duplicate key (first given on line {first}); give each key once"]
+    assert problems == [
+        f"doc.yaml:{first + 1}: capability.consumes[0].resources[0].operations[0].description: "
+        f"duplicate key (first given on line {first}); give each key once"
+    ]
 
 
 def test_an_unsupported_adapter_type(tmp_path: Path) -> None:
     text = seed_with("  - type: mcp\n", "  - type: skill\n")
     problems = broken(tmp_path, text)
-    assert problems == [f"doc.yaml:{line_of(text, '  - type: skill')}: capability.exposes[1].type: type 'skill' is "
-                        "not supported (capgate serves 'rest', 'mcp')"]
+    assert problems == [
+        f"doc.yaml:{line_of(text, '  - type: skill')}: capability.exposes[1].type: type 'skill' is "
+        "not supported (capgate serves 'rest', 'mcp')"
+    ]
 
 
 def test_not_a_file_nor_a_bundled_name() -> None:

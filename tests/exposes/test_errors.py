@@ -21,15 +21,19 @@ pytestmark = pytest.mark.anyio
 UPSTREAM_ERRORS = [
     (404, {"error": "Not found"}, {"x-should-retry": "false"}),
     (422, {"error": "Runs can only have 10 tags, you're trying to set 11."}, {}),
-    (429, {"title": "Rate Limit Exceeded", "status": 429, "error": "Rate limit exceeded 0/750 requests remaining."},
-     {"x-ratelimit-reset": "1764361000000", "retry-after": "3"}),
+    (
+        429,
+        {"title": "Rate Limit Exceeded", "status": 429, "error": "Rate limit exceeded 0/750 requests remaining."},
+        {"x-ratelimit-reset": "1764361000000", "retry-after": "3"},
+    ),
     (500, {"error": "Internal Server Error"}, {}),
 ]
 
 
 @pytest.mark.parametrize("status,body,headers", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
-async def test_rest_passes_upstream_errors_back_unchanged(fresh: Stack, status: int, body: dict[str, object],
-                                                          headers: dict[str, str]) -> None:
+async def test_rest_passes_upstream_errors_back_unchanged(
+    fresh: Stack, status: int, body: dict[str, object], headers: dict[str, str]
+) -> None:
     for _ in range(RetryPolicy().attempts):  # a 429 to a GET is retried before it is passed back
         fresh.upstream.reply(status, body, headers=headers)
     got_status, got_headers, content = await rest_call(fresh.gateway.rest, "GET", f"/v1/api/v1/runs/{RUN}")
@@ -39,8 +43,9 @@ async def test_rest_passes_upstream_errors_back_unchanged(fresh: Stack, status: 
 
 
 @pytest.mark.parametrize("status,body,headers", UPSTREAM_ERRORS, ids=[str(e[0]) for e in UPSTREAM_ERRORS])
-async def test_mcp_reports_upstream_errors_as_tool_errors(fresh: Stack, status: int, body: dict[str, object],
-                                                          headers: dict[str, str]) -> None:
+async def test_mcp_reports_upstream_errors_as_tool_errors(
+    fresh: Stack, status: int, body: dict[str, object], headers: dict[str, str]
+) -> None:
     for _ in range(RetryPolicy().attempts):  # a 429 to a GET is retried before it is passed back
         fresh.upstream.reply(status, body, headers=headers)
     async with Client(fresh.gateway.mcp) as client:
@@ -57,8 +62,9 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize("name,arguments,query,reason", BAD_INPUT, ids=[b[0] for b in BAD_INPUT])
-async def test_bad_input_is_refused_before_any_upstream_call(fresh: Stack, name: str, arguments: dict[str, object],
-                                                             query: str, reason: str) -> None:
+async def test_bad_input_is_refused_before_any_upstream_call(
+    fresh: Stack, name: str, arguments: dict[str, object], query: str, reason: str
+) -> None:
     status, headers, content = await rest_call(fresh.gateway.rest, "GET", "/v1/api/v1/runs", query)
     problem = orjson.loads(content)
     assert status == 400 and headers["content-type"] == "application/problem+json"
@@ -114,9 +120,10 @@ async def raw_http_status(base: str, method: str, path: str) -> int:
     """Send a request line exactly as given (no client-side normalisation) and return the status."""
     host, port = base.removeprefix("http://").rsplit(":", 1)
     reader, writer = await asyncio.open_connection(host, int(port))
-    encoded = "".join(c if 0x21 <= ord(c) < 0x7f and c not in "?#" else f"%{ord(c):02X}" for c in path)
-    writer.write(f"{method} {encoded} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                 .encode())
+    encoded = "".join(c if 0x21 <= ord(c) < 0x7F and c not in "?#" else f"%{ord(c):02X}" for c in path)
+    writer.write(
+        f"{method} {encoded} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+    )
     await writer.drain()
     status_line = await reader.readline()
     writer.close()
@@ -166,14 +173,18 @@ async def test_method_not_allowed_lists_the_allowed_ones(fresh: Stack) -> None:
 
 
 async def test_oversized_and_malformed_bodies_are_refused(fresh: Stack) -> None:
-    status, _, _ = await rest_call(fresh.gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule",
-                                   body={"delay": "x" * (2 * 1024 * 1024)})
+    status, _, _ = await rest_call(
+        fresh.gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": "x" * (2 * 1024 * 1024)}
+    )
     assert status == 413
     host, port = fresh.gateway.rest.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port))) as sock:
         body = b"{not json"
-        sock.sendall(f"POST /v1/api/v1/runs/{RUN}/reschedule HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
-                     f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+        sock.sendall(
+            f"POST /v1/api/v1/runs/{RUN}/reschedule HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json"
+            f"\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+            + body
+        )
         answer = sock.makefile("rb").read()
     assert answer.startswith(b"HTTP/1.1 400") and b"not valid JSON" in answer
     assert fresh.upstream.requests == []

@@ -24,38 +24,84 @@ class Case:
     upstream: dict[str, tuple[str, str, str, Any]]  # document -> method, path, query, body
 
 
-
 CASES = [
-    Case("list-runs",
-         {"filter.status": ["QUEUED", "EXECUTING"], "page.size": 10, "filter.isTest": False,
-          "filter.createdAt.from": "2026-11-01T00:00:00Z"},
-         ("GET", "/v1/api/v1/runs",
-          "filter[status]=QUEUED,EXECUTING&filter[isTest]=false&filter[createdAt.from]=2026-11-01T00:00:00Z"
-          "&page[size]=10", None),
-         {"trigger-dev-runs": ("GET", "/api/v1/runs",
-                               "filter%5Bstatus%5D=QUEUED%2CEXECUTING&filter%5BisTest%5D=false"
-                               "&filter%5BcreatedAt%5D%5Bfrom%5D=2026-11-01T00%3A00%3A00Z&page%5Bsize%5D=10", None),
-          "trigger-dev-runs-seed": ("GET", "/api/v1/runs",
-                                    "filter%5Bstatus%5D=QUEUED%2CEXECUTING&filter%5BisTest%5D=false"
-                                    "&filter%5BcreatedAt.from%5D=2026-11-01T00%3A00%3A00Z&page%5Bsize%5D=10",
-                                    None)}),
-    Case("retrieve-run", {"runId": RUN}, ("GET", f"/v1/api/v1/runs/{RUN}", "", None),
-         {"trigger-dev-runs": ("GET", f"/api/v3/runs/{RUN}", "", None),
-          "trigger-dev-runs-seed": ("GET", f"/api/v1/runs/{RUN}", "", None)}),
-    Case("cancel-run", {"runId": RUN}, ("POST", f"/v1/api/v1/runs/{RUN}/cancel", "", None),
-         {"trigger-dev-runs": ("POST", f"/api/v2/runs/{RUN}/cancel", "", None),
-          "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/cancel", "", None)}),
-    Case("replay-run", {"runId": RUN}, ("POST", f"/v1/api/v1/runs/{RUN}/replay", "", None),
-         {"trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/replay", "", None),
-          "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/replay", "", None)}),
-    Case("reschedule-run", {"runId": RUN, "body": {"delay": "1h30m"}},
-         ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"}),
-         {"trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"}),
-          "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"})}),
-    Case("add-tags-run", {"runId": RUN, "body": {"tags": ["customer:42", "vip"]}},
-         ("PUT", f"/v1/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]}),
-         {"trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]}),
-          "trigger-dev-runs-seed": ("PUT", f"/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]})}),
+    Case(
+        "list-runs",
+        {
+            "filter.status": ["QUEUED", "EXECUTING"],
+            "page.size": 10,
+            "filter.isTest": False,
+            "filter.createdAt.from": "2026-11-01T00:00:00Z",
+        },
+        (
+            "GET",
+            "/v1/api/v1/runs",
+            "filter[status]=QUEUED,EXECUTING&filter[isTest]=false&filter[createdAt.from]=2026-11-01T00:00:00Z"
+            "&page[size]=10",
+            None,
+        ),
+        {
+            "trigger-dev-runs": (
+                "GET",
+                "/api/v1/runs",
+                "filter%5Bstatus%5D=QUEUED%2CEXECUTING&filter%5BisTest%5D=false"
+                "&filter%5BcreatedAt%5D%5Bfrom%5D=2026-11-01T00%3A00%3A00Z&page%5Bsize%5D=10",
+                None,
+            ),
+            "trigger-dev-runs-seed": (
+                "GET",
+                "/api/v1/runs",
+                "filter%5Bstatus%5D=QUEUED%2CEXECUTING&filter%5BisTest%5D=false"
+                "&filter%5BcreatedAt.from%5D=2026-11-01T00%3A00%3A00Z&page%5Bsize%5D=10",
+                None,
+            ),
+        },
+    ),
+    Case(
+        "retrieve-run",
+        {"runId": RUN},
+        ("GET", f"/v1/api/v1/runs/{RUN}", "", None),
+        {
+            "trigger-dev-runs": ("GET", f"/api/v3/runs/{RUN}", "", None),
+            "trigger-dev-runs-seed": ("GET", f"/api/v1/runs/{RUN}", "", None),
+        },
+    ),
+    Case(
+        "cancel-run",
+        {"runId": RUN},
+        ("POST", f"/v1/api/v1/runs/{RUN}/cancel", "", None),
+        {
+            "trigger-dev-runs": ("POST", f"/api/v2/runs/{RUN}/cancel", "", None),
+            "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/cancel", "", None),
+        },
+    ),
+    Case(
+        "replay-run",
+        {"runId": RUN},
+        ("POST", f"/v1/api/v1/runs/{RUN}/replay", "", None),
+        {
+            "trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/replay", "", None),
+            "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/replay", "", None),
+        },
+    ),
+    Case(
+        "reschedule-run",
+        {"runId": RUN, "body": {"delay": "1h30m"}},
+        ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"}),
+        {
+            "trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"}),
+            "trigger-dev-runs-seed": ("POST", f"/api/v1/runs/{RUN}/reschedule", "", {"delay": "1h30m"}),
+        },
+    ),
+    Case(
+        "add-tags-run",
+        {"runId": RUN, "body": {"tags": ["customer:42", "vip"]}},
+        ("PUT", f"/v1/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]}),
+        {
+            "trigger-dev-runs": ("POST", f"/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]}),
+            "trigger-dev-runs-seed": ("PUT", f"/api/v1/runs/{RUN}/tags", "", {"tags": ["customer:42", "vip"]}),
+        },
+    ),
 ]
 
 UPSTREAM_ANSWER = {"id": RUN, "status": "COMPLETED", "tags": ["x"]}
@@ -113,8 +159,9 @@ SDK_PATHS = [
 
 @pytest.mark.parametrize("stack", ["trigger-dev-runs"], indirect=True)
 @pytest.mark.parametrize("method,path,body,expected", SDK_PATHS)
-async def test_default_document_answers_the_sdk_paths(fresh: Stack, method: str, path: str, body: Any,
-                                                      expected: tuple[str, str, str, Any]) -> None:
+async def test_default_document_answers_the_sdk_paths(
+    fresh: Stack, method: str, path: str, body: Any, expected: tuple[str, str, str, Any]
+) -> None:
     status, _, _ = await rest_call(fresh.gateway.rest, method, path, body=body)
     assert status == 200
     assert_reached_upstream(fresh, expected)
@@ -143,8 +190,12 @@ async def test_both_protocol_eras_list_six_tools_with_stated_annotations(fresh: 
     for tool in listed.tools:
         annotations = tool.annotations
         assert annotations is not None
-        stated = (annotations.read_only_hint, annotations.destructive_hint, annotations.idempotent_hint,
-                  annotations.open_world_hint)
+        stated = (
+            annotations.read_only_hint,
+            annotations.destructive_hint,
+            annotations.idempotent_hint,
+            annotations.open_world_hint,
+        )
         assert None not in stated, tool.name
         assert annotations.open_world_hint is True
         for name in tool.input_schema.get("properties", {}):

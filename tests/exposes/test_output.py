@@ -7,8 +7,10 @@ import orjson
 from capgate.document.models import OutputParameter
 from capgate.exposes.output import apply_output, compile_output
 
-BODY = {"data": [{"id": "run_a", "status": "QUEUED"}, {"id": "run_b", "status": "FAILED"}],
-        "pagination": {"next": "abc"}}
+BODY = {
+    "data": [{"id": "run_a", "status": "QUEUED"}, {"id": "run_b", "status": "FAILED"}],
+    "pagination": {"next": "abc"},
+}
 
 
 def output(**fields: object) -> OutputParameter:
@@ -22,14 +24,24 @@ def test_whole_body_mappings_pass_through() -> None:
 
 
 def test_object_array_and_scalar_projections() -> None:
-    projection = compile_output([output(type="object", properties={
-        "ids": {"type": "array", "mapping": "$.data[*]", "items": {"type": "string", "mapping": "$.id"}},
-        "next": {"type": "string", "mapping": "$.pagination.next"},
-        "kind": {"type": "string", "value": "runs"},
-    })])
+    projection = compile_output(
+        [
+            output(
+                type="object",
+                properties={
+                    "ids": {"type": "array", "mapping": "$.data[*]", "items": {"type": "string", "mapping": "$.id"}},
+                    "next": {"type": "string", "mapping": "$.pagination.next"},
+                    "kind": {"type": "string", "value": "runs"},
+                },
+            )
+        ]
+    )
     assert projection is not None
     assert orjson.loads(apply_output(projection, orjson.dumps(BODY))) == {
-        "ids": ["run_a", "run_b"], "next": "abc", "kind": "runs"}
+        "ids": ["run_a", "run_b"],
+        "next": "abc",
+        "kind": "runs",
+    }
 
 
 def test_a_body_that_is_not_json_is_returned_as_it_came() -> None:

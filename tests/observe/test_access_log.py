@@ -75,14 +75,25 @@ async def test_access_lines_are_the_formatters_bytes_and_redacted(stream: io.Str
     assert TEST_KEY not in stream.getvalue() and "[redacted]" in fast_refused
     if log_format == "json":
         assert orjson.loads(fast) == {
-            "time": "T", "level": "info", "logger": "capgate.access",
+            "time": "T",
+            "level": "info",
+            "logger": "capgate.access",
             "message": "rest POST /v1/api/v2/runs/{runid}/cancel 200 12.3ms caller=ci "
-                       "operation=management-runs.cancelrun upstream_status=200",
-            "adapter": "rest", "method": "POST", "route": "/v1/api/v2/runs/{runid}/cancel", "status": 200,
-            "ms": 12.3, "caller": "ci", "operation": "management-runs.cancelrun", "upstream_status": 200}
+            "operation=management-runs.cancelrun upstream_status=200",
+            "adapter": "rest",
+            "method": "POST",
+            "route": "/v1/api/v2/runs/{runid}/cancel",
+            "status": 200,
+            "ms": 12.3,
+            "caller": "ci",
+            "operation": "management-runs.cancelrun",
+            "upstream_status": 200,
+        }
     else:
-        assert fast == ("T INFO capgate.access rest POST /v1/api/v2/runs/{runid}/cancel 200 12.3ms caller=ci "
-                        "operation=management-runs.cancelrun upstream_status=200")
+        assert fast == (
+            "T INFO capgate.access rest POST /v1/api/v2/runs/{runid}/cancel 200 12.3ms caller=ci "
+            "operation=management-runs.cancelrun upstream_status=200"
+        )
         assert fast_refused.startswith("T WARNING capgate.access rest POST /v1/api/v1/runs/[redacted] None ")
 
 
@@ -134,4 +145,5 @@ def test_no_line_is_lost_when_the_process_exits_in_the_same_turn() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert [orjson.loads(line)["route"] for line in done.stderr.splitlines()] == [
-        f"/v1/api/v1/runs/run_{index}" for index in range(3)]
+        f"/v1/api/v1/runs/run_{index}" for index in range(3)
+    ]

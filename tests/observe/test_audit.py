@@ -27,8 +27,9 @@ WRITE = "write-token-0123456789abcdef"
 NEW_RUN = "run_newrun0000000000000000000"
 
 
-async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(upstream: RecordingUpstream,
-                                                                          tmp_path: Path) -> None:
+async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
     log = tmp_path / "audit.jsonl"
     environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": f"ops:write:{WRITE}"}
     config = gateway_config("trigger-dev-runs", upstream.url, environ=environ, hardening=Hardening(audit_log=log))
@@ -38,10 +39,12 @@ async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(upstre
         await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/replay", headers=headers)
         await rest_call(gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}", headers=headers)  # reads are not audited
         upstream.reply(400, {"error": "Cannot reschedule a run that is not delayed"})
-        await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": "1h"},
-                        headers=headers)
-        await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": 5},
-                        headers=headers)  # refused before any upstream call: audited as an attempt
+        await rest_call(
+            gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": "1h"}, headers=headers
+        )
+        await rest_call(
+            gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": 5}, headers=headers
+        )  # refused before any upstream call: audited as an attempt
     entries = list(read_entries(log))
     assert [(e["operation"], e["upstream_status"], e["outcome"]) for e in entries] == [
         ("management-runs.replayrun", 200, "ok"),
@@ -55,8 +58,7 @@ async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(upstre
     assert all(TEST_KEY not in orjson.dumps(entry).decode() for entry in entries)
 
 
-async def test_mcp_calls_are_audited_and_capgate_audit_prints_them(upstream: RecordingUpstream,
-                                                                   tmp_path: Path) -> None:
+async def test_mcp_calls_are_audited_and_capgate_audit_prints_them(upstream: RecordingUpstream, tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     config = gateway_config("trigger-dev-runs", upstream.url, hardening=Hardening(audit_log=log))
     with running_gateway(config) as gateway:
@@ -64,17 +66,26 @@ async def test_mcp_calls_are_audited_and_capgate_audit_prints_them(upstream: Rec
         async with Client(gateway.mcp) as client:
             await client.call_tool("replay-run", {"runId": RUN})
             await client.call_tool("cancel-run", {"runId": RUN})
-    printed = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(log)], capture_output=True,
-                             text=True, timeout=30)
+    printed = subprocess.run(
+        [sys.executable, "-m", "capgate.cli", "audit", "--file", str(log)], capture_output=True, text=True, timeout=30
+    )
     lines = printed.stdout.splitlines()
     assert printed.returncode == 0 and len(lines) == 2
     assert "mcp" in lines[0] and "management-runs.replayrun" in lines[0] and f"runId={RUN}" in lines[0]
     assert lines[0].endswith(f"200 ok -> {NEW_RUN}")
-    as_json = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(log), "--json", "--last",
-                              "1"], capture_output=True, text=True, timeout=30)
+    as_json = subprocess.run(
+        [sys.executable, "-m", "capgate.cli", "audit", "--file", str(log), "--json", "--last", "1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert orjson.loads(as_json.stdout)["operation"] == "management-runs.cancelrun"
-    missing = subprocess.run([sys.executable, "-m", "capgate.cli", "audit", "--file", str(tmp_path / "none.jsonl")],
-                             capture_output=True, text=True, timeout=30)
+    missing = subprocess.run(
+        [sys.executable, "-m", "capgate.cli", "audit", "--file", str(tmp_path / "none.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert missing.returncode == 2 and "no audit log" in missing.stderr
 
 
@@ -84,8 +95,19 @@ async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpst
     for index in range(calls):
         upstream.reply(200, {"id": f"run_new{index:04d}"}, delay=0.01 * (index % 20))
     env = {"TRIGGER_DEV_API_KEY": TEST_KEY}
-    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
-                 "--audit-log", str(log), "--log-format", "json", env=env) as (process, lines):
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "--audit-log",
+        str(log),
+        "--log-format",
+        "json",
+        env=env,
+    ) as (process, lines):
         rest = next(line for line in lines if "REST facade ready" in line).split("ready on ")[1].split()[0]
         answered: list[str] = []
 
@@ -101,8 +123,9 @@ async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpst
                 os.kill(process.pid, signal.SIGKILL)
 
         async with aiohttp.ClientSession() as session:
-            await asyncio.wait_for(asyncio.gather(*(replay(session, f"run_kill{index:04d}")
-                                                    for index in range(calls))), 30)
+            await asyncio.wait_for(
+                asyncio.gather(*(replay(session, f"run_kill{index:04d}") for index in range(calls))), 30
+            )
         process.wait(10)
         assert process.returncode == -signal.SIGKILL
     audited = {entry["resource"]["runId"] for entry in read_entries(log)}

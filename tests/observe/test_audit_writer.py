@@ -36,8 +36,9 @@ async def test_each_append_is_in_the_file_when_it_returns(tmp_path: Path) -> Non
         await log.close()
 
 
-async def test_concurrent_appends_share_writes_and_keep_each_callers_order(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_concurrent_appends_share_writes_and_keep_each_callers_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
     writes: list[bytes] = []
     write = log._write

@@ -38,25 +38,43 @@ async def test_no_secret_in_any_output(upstream: RecordingUpstream, tmp_path: Pa
     echo = {"error": f"bad key Bearer {TEST_KEY}", "key": TEST_KEY}
     for _ in range(30):
         upstream.reply(200, echo)
-    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
-                 "--audit-log", str(log), "--log-format", "json", "--log-level", "debug", env=env) as (process,
-                                                                                                    lines):
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "--audit-log",
+        str(log),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        env=env,
+    ) as (process, lines):
         rest, mcp = (line.split("ready on ")[1].split()[0] for line in lines if "ready on" in line)
         for credential in (None, "wrong-token-0123456789", TEST_KEY, READ, WRITE):
             headers = {"authorization": f"Bearer {credential}"} if credential else {}
-            for method, path, body in [("GET", f"/v1/api/v3/runs/{RUN}", None),
-                                       ("POST", f"/v1/api/v1/runs/{RUN}/replay", None),
-                                       ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", {"delay": 7}),
-                                       ("GET", f"/v1/api/v1/runs/{TEST_KEY}", None)]:
+            for method, path, body in [
+                ("GET", f"/v1/api/v3/runs/{RUN}", None),
+                ("POST", f"/v1/api/v1/runs/{RUN}/replay", None),
+                ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", {"delay": 7}),
+                ("GET", f"/v1/api/v1/runs/{TEST_KEY}", None),
+            ]:
                 seen.append((await rest_call(rest, method, path, body=body, headers=headers))[2])
         upstream.replies.clear()
         upstream.reply(503, echo, headers={"x-should-retry": "false"})
         upstream.reply(200, echo)
-        transport = streamable_http_client(mcp, http_client=httpx2.AsyncClient(
-            headers={"authorization": f"Bearer {WRITE}"}))
+        transport = streamable_http_client(
+            mcp, http_client=httpx2.AsyncClient(headers={"authorization": f"Bearer {WRITE}"})
+        )
         async with Client(transport) as client:
-            for tool, arguments in [("retrieve-run", {"runId": RUN}), ("replay-run", {"runId": RUN}),
-                                    ("retrieve-run", {"runId": TEST_KEY})]:
+            for tool, arguments in [
+                ("retrieve-run", {"runId": RUN}),
+                ("replay-run", {"runId": RUN}),
+                ("retrieve-run", {"runId": TEST_KEY}),
+            ]:
                 result = await client.call_tool(tool, arguments)
                 seen.append(orjson.dumps(result.model_dump(mode="json")))
         process.send_signal(signal.SIGTERM)
@@ -67,16 +85,25 @@ async def test_no_secret_in_any_output(upstream: RecordingUpstream, tmp_path: Pa
         assert secret.encode() not in everything
     assert b"[redacted]" in b"".join(seen)  # the echoed key was there, and was redacted
     access = [orjson.loads(line) for line in stderr.splitlines() if '"capgate.access"' in line]
-    replays = [entry for entry in access if entry.get("route") == "/v1/api/v1/runs/{runid}/replay"
-               and entry["caller"] == "writer"]
+    replays = [
+        entry
+        for entry in access
+        if entry.get("route") == "/v1/api/v1/runs/{runid}/replay" and entry["caller"] == "writer"
+    ]
     assert replays and replays[0]["status"] == 200 and replays[0]["upstream_status"] == 200
     assert replays[0]["operation"] == "management-runs.replayrun" and replays[0]["ms"] >= 0
     refused = [entry for entry in access if entry["status"] == 401]
     assert refused and all(entry["caller"] is None and entry["refused"] for entry in refused)
-    tools = [(entry["route"], entry["caller"], entry.get("upstream_status")) for entry in access
-             if entry["adapter"] == "mcp" and entry["route"].startswith("tools/call")]
-    assert tools == [("tools/call retrieve-run", "writer", 503), ("tools/call replay-run", "writer", 200),
-                     ("tools/call retrieve-run", "writer", None)]  # the last was refused: not a run id
+    tools = [
+        (entry["route"], entry["caller"], entry.get("upstream_status"))
+        for entry in access
+        if entry["adapter"] == "mcp" and entry["route"].startswith("tools/call")
+    ]
+    assert tools == [
+        ("tools/call retrieve-run", "writer", 503),
+        ("tools/call replay-run", "writer", 200),
+        ("tools/call retrieve-run", "writer", None),
+    ]  # the last was refused: not a run id
 
 
 def test_validate_output_is_redacted(tmp_path: Path) -> None:
@@ -85,8 +112,13 @@ def test_validate_output_is_redacted(tmp_path: Path) -> None:
     source = Path(bundled_documents()["trigger-dev-runs"]).read_text()
     document = tmp_path / "leaky.yaml"
     document.write_text(source.replace("naftiko: 1.0.0-alpha2", f"naftiko: {TEST_KEY}", 1))
-    result = subprocess.run([sys.executable, "-m", "capgate.cli", "validate", str(document)], capture_output=True,
-                            text=True, timeout=30, env={"TRIGGER_DEV_API_KEY": TEST_KEY, "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "capgate.cli", "validate", str(document)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"TRIGGER_DEV_API_KEY": TEST_KEY, "PATH": "/usr/bin:/bin"},
+    )
     assert "version '[redacted]' is untested" in result.stdout
     assert TEST_KEY not in result.stdout + result.stderr
 
@@ -98,6 +130,7 @@ def test_log_lines_and_tracebacks_are_redacted(formatter: logging.Formatter) -> 
         raise RuntimeError(f"upstream refused key {TEST_KEY}")
     except RuntimeError:
         record = logging.getLogger("capgate.test").makeRecord(
-            "capgate.test", logging.ERROR, __file__, 1, "calling with %s", (TEST_KEY,), sys.exc_info())
+            "capgate.test", logging.ERROR, __file__, 1, "calling with %s", (TEST_KEY,), sys.exc_info()
+        )
     line = formatter.format(record)
     assert TEST_KEY not in line and line.count("[redacted]") >= 2 and "RuntimeError" in line

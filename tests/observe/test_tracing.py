@@ -15,15 +15,21 @@ CALLER_SPAN = "00f067aa0ba902b7"
 
 
 def test_the_callers_trace_reaches_the_upstream_and_the_spans_reach_the_collector(upstream: RecordingUpstream) -> None:
-    env = cli_env(OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url, OTEL_SERVICE_NAME="capgate-test",
-                  OTEL_BSP_SCHEDULE_DELAY="50")
-    process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri",
-                                f"management-runs={upstream.url}"], stderr=subprocess.PIPE, text=True, env=env)
+    env = cli_env(
+        OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url, OTEL_SERVICE_NAME="capgate-test", OTEL_BSP_SCHEDULE_DELAY="50"
+    )
+    process = subprocess.Popen(
+        [*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         rest = ready_url(process, "REST facade")
         upstream.reply(200, {"data": [], "pagination": {}})
-        request = urllib.request.Request(f"{rest}/v1/api/v1/runs",
-                                         headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"})
+        request = urllib.request.Request(
+            f"{rest}/v1/api/v1/runs", headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
         sent = upstream.last

@@ -284,9 +284,11 @@ def _emulator_requests(emulator_url: str, method: str = "GET") -> list[dict[str,
 
 def _runs_api_requests(emulator_url: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
     """The runs-API requests received (not the trigger calls, which the scenario always sends directly)."""
-    return [(request, {name.lower(): value for name, value in request["headers"]})
-            for request in _emulator_requests(emulator_url)
-            if request["path"].startswith("/api/") and not request["path"].startswith("/api/v1/tasks/")]
+    return [
+        (request, {name.lower(): value for name, value in request["headers"]})
+        for request in _emulator_requests(emulator_url)
+        if request["path"].startswith("/api/") and not request["path"].startswith("/api/v1/tasks/")
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -48,8 +48,9 @@ async def test_no_lost_or_duplicated_mutation_under_concurrent_load(clean: Emula
     with running_gateway(config) as gateway:
         started = time.monotonic()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CLIENTS)) as session:
-            await asyncio.wait_for(asyncio.gather(*(
-                client(gateway, session, index, runs, tally) for index in range(CLIENTS))), TIME_BOUND)
+            await asyncio.wait_for(
+                asyncio.gather(*(client(gateway, session, index, runs, tally) for index in range(CLIENTS))), TIME_BOUND
+            )
         elapsed = time.monotonic() - started
     http("DELETE", clean.url + "/_emulator/faults")  # the checks below read the emulator without faults
     http_calls = CLIENTS * CALLS_EACH
@@ -70,8 +71,7 @@ async def test_no_lost_or_duplicated_mutation_under_concurrent_load(clean: Emula
     assert sum(tally.failures.values()) < 0.06 * http_calls
 
 
-async def client(gateway: Running, session: aiohttp.ClientSession, index: int, runs: list[str],
-                 tally: Tally) -> None:
+async def client(gateway: Running, session: aiohttp.ClientSession, index: int, runs: list[str], tally: Tally) -> None:
     rng = random.Random(index)
     if index < MCP_CLIENTS:
         async with Client(gateway.mcp) as mcp:
@@ -82,8 +82,15 @@ async def client(gateway: Running, session: aiohttp.ClientSession, index: int, r
         await rest_step(gateway, session, rng, index, call, runs, tally)
 
 
-async def rest_step(gateway: Running, session: aiohttp.ClientSession, rng: random.Random, index: int, call: int,
-                    runs: list[str], tally: Tally) -> None:
+async def rest_step(
+    gateway: Running,
+    session: aiohttp.ClientSession,
+    rng: random.Random,
+    index: int,
+    call: int,
+    runs: list[str],
+    tally: Tally,
+) -> None:
     run_id = rng.choice(runs)
     roll = rng.random()
     if roll < 0.5:

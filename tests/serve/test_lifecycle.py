@@ -36,12 +36,24 @@ async def wait_for(condition: object, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(upstream: RecordingUpstream,
-                                                                        tmp_path: Path) -> None:
+async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
     log = tmp_path / "audit.jsonl"
     upstream.reply(200, {"id": "run_drained000000000000000000"}, delay=1.0)
-    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
-                 "--audit-log", str(log), "--shutdown-grace", "5", env=ENV) as (process, lines):
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "--audit-log",
+        str(log),
+        "--shutdown-grace",
+        "5",
+        env=ENV,
+    ) as (process, lines):
         rest = rest_url(lines)
         async with aiohttp.ClientSession() as session:
             in_flight = asyncio.create_task(session.post(f"{rest}/v1/api/v1/runs/{RUN}/replay"))
@@ -57,16 +69,29 @@ async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(upstream
     assert [entry["new_id"] for entry in read_entries(log)] == ["run_drained000000000000000000"]
 
 
-async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(upstream: RecordingUpstream,
-                                                                        tmp_path: Path) -> None:
+async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
     original = bundled_documents()["trigger-dev-runs"].read_text()
     document = tmp_path / "runs.yaml"
     document.write_text(original)
-    with serving(str(document), "--rest-port", "0", "--mcp-port", "0", "--no-audit-log", "--log-format", "json",
-                 "--base-uri", f"management-runs={upstream.url}", env=ENV) as (process, lines):
+    with serving(
+        str(document),
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--no-audit-log",
+        "--log-format",
+        "json",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        env=ENV,
+    ) as (process, lines):
         rest = rest_url(lines)
         mcp = next(line for line in lines if "MCP server ready" in line).split("ready on ")[1].split()[0]
         async with aiohttp.ClientSession() as session:
+
             async def status(path: str) -> int:
                 async with session.get(rest + path) as response:
                     return response.status
@@ -99,8 +124,18 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(upstream
 
 async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) -> None:
     upstream.reply(200, {}, delay=5.0)
-    with serving("--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}",
-                 "--no-audit-log", "--shutdown-grace", "0.5", env=ENV) as (process, lines):
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "--no-audit-log",
+        "--shutdown-grace",
+        "0.5",
+        env=ENV,
+    ) as (process, lines):
         rest = rest_url(lines)
         async with aiohttp.ClientSession() as session:
             stuck = asyncio.create_task(session.get(f"{rest}/v1/api/v3/runs/{RUN}"))
@@ -117,9 +152,24 @@ async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) ->
 def test_a_sighup_during_start_up_waits_for_it_and_reloads(upstream: RecordingUpstream) -> None:
     """REST is ready before the MCP server (capgate.serve.server): a SIGHUP in between must neither kill capgate (the
     default action of SIGHUP) nor reload half of it."""
-    process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--no-audit-log",
-                                "--log-format", "json", "--base-uri", f"management-runs={upstream.url}"],
-                               stderr=subprocess.PIPE, text=True, env=os.environ | ENV)
+    process = subprocess.Popen(
+        [
+            *CAPGATE,
+            "serve",
+            "--rest-port",
+            "0",
+            "--mcp-port",
+            "0",
+            "--no-audit-log",
+            "--log-format",
+            "json",
+            "--base-uri",
+            f"management-runs={upstream.url}",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | ENV,
+    )
     try:
         assert process.stderr is not None
         assert "REST facade ready" in process.stderr.readline()

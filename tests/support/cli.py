@@ -43,8 +43,9 @@ def ready_url(process: subprocess.Popen[str], adapter: str, timeout: float = 20)
 @contextmanager
 def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far."""
-    process = subprocess.Popen([*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=os.environ | env)
+    process = subprocess.Popen(
+        [*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | env
+    )
     lines: list[str] = []
     try:
         assert process.stderr is not None

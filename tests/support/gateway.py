@@ -65,7 +65,9 @@ def running_gateway(config: ServeConfig, timeout: float = 15.0) -> Iterator[Runn
 def gateway_config(document: str, upstream_url: str, **overrides: object) -> ServeConfig:
     """A ServeConfig on free loopback ports, its namespace pointed at `upstream_url`, the canary key bound."""
     settings: dict[str, object] = {
-        "document": document, "rest_port": 0, "mcp_port": 0,
+        "document": document,
+        "rest_port": 0,
+        "mcp_port": 0,
         "base_uris": {"management-runs": upstream_url},
         "environ": {"TRIGGER_DEV_API_KEY": TEST_KEY},
     }

@@ -20,8 +20,9 @@ class TerminalRun:
     output: str  # stdout and stderr as the terminal showed them, escape sequences included
 
 
-def run_in_terminal(argv: Sequence[str], *, env: dict[str, str], columns: int = 160,
-                    timeout: float = 30.0) -> TerminalRun:
+def run_in_terminal(
+    argv: Sequence[str], *, env: dict[str, str], columns: int = 160, timeout: float = 30.0
+) -> TerminalRun:
     """Run `argv` on a fresh pty `columns` wide; return its exit code and everything it wrote."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))

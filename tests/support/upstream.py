@@ -44,8 +44,16 @@ class RecordingUpstream:
         self.replies: list[Reply] = []
         self.url = ""
 
-    def reply(self, status: int = 200, body: Any = None, *, headers: dict[str, str] | None = None,
-              delay: float = 0.0, raw: bytes | None = None, content_type: str = "application/json") -> None:
+    def reply(
+        self,
+        status: int = 200,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         """Queue the answer to the next request; `body` is JSON-encoded, `raw` sent as is."""
         encoded = raw if raw is not None else (None if body is None else orjson.dumps(body))
         self.replies.append(Reply(status, encoded, headers or {}, delay, content_type))
@@ -55,14 +63,22 @@ class RecordingUpstream:
             return
         request = Request(scope, receive)
         body = await request.body()
-        recorded = Recorded(scope["method"], scope["raw_path"].decode(), scope["query_string"].decode(),
-                            {k.decode().lower(): v.decode() for k, v in scope["headers"]}, body)
+        recorded = Recorded(
+            scope["method"],
+            scope["raw_path"].decode(),
+            scope["query_string"].decode(),
+            {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            body,
+        )
         self.requests.append(recorded)
         reply = self.replies.pop(0) if self.replies else Reply()
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        content = reply.body if reply.body is not None else orjson.dumps(
-            {"echo": {"method": recorded.method, "path": recorded.path, "query": recorded.query}})
+        content = (
+            reply.body
+            if reply.body is not None
+            else orjson.dumps({"echo": {"method": recorded.method, "path": recorded.path, "query": recorded.query}})
+        )
         response = Response(content, status_code=reply.status, headers=reply.headers, media_type=reply.content_type)
         await response(scope, receive, send)
 

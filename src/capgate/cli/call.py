@@ -58,37 +58,55 @@ class Outcome:
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
-        commands, "call", "run one tool of a document from the shell, through the MCP adapter's code, no server",
+        commands,
+        "call",
+        "run one tool of a document from the shell, through the MCP adapter's code, no server",
         "  capgate call list-runs\n"
         "  capgate call list-runs filter.status=FAILED,CRASHED page.size=10\n"
         "  capgate call list-runs filter.createdAt.period=1d --all --json > runs.json\n"
         "  capgate call retrieve-run runId=run_cm1abc0def0ghi0jkl0mno0pq\n"
-        "  capgate call add-tags-run runId=run_cm1abc0def0ghi0jkl0mno0pq 'body={\"tags\": [\"vip\"]}'\n"
+        '  capgate call add-tags-run runId=run_cm1abc0def0ghi0jkl0mno0pq \'body={"tags": ["vip"]}\'\n'
         "  capgate call list-runs --base-uri management-runs=http://127.0.0.1:3030   # against the emulator\n\n"
         "A value is JSON when it parses as JSON, else text; a repeated NAME makes a list. On a terminal the\n"
         "answer is a table (lists) or key/value lines; piped, or with --json, it is JSON.\n"
-        "exit codes: 0 the upstream answered 2xx, 1 an error status or no answer, 2 bad arguments (nothing sent)")
+        "exit codes: 0 the upstream answered 2xx, 1 an error status or no answer, 2 bad arguments (nothing sent)",
+    )
     parser.add_argument("tool", metavar="TOOL", help="the tool's name, as `capgate tools` lists it")
-    parser.add_argument("arguments", nargs="*", metavar="NAME=VALUE",
-                        help="the tool's inputs, named as its schema names them (filter.status) or as the "
-                             "document does (filter[status])")
-    parser.add_argument("-d", "--document", default=DEFAULT_DOCUMENT, metavar="DOC",
-                        help="a document path or a bundled name (default: %(default)s)")
+    parser.add_argument(
+        "arguments",
+        nargs="*",
+        metavar="NAME=VALUE",
+        help="the tool's inputs, named as its schema names them (filter.status) or as the "
+        "document does (filter[status])",
+    )
+    parser.add_argument(
+        "-d",
+        "--document",
+        default=DEFAULT_DOCUMENT,
+        metavar="DOC",
+        help="a document path or a bundled name (default: %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON, even on a terminal")
-    parser.add_argument("--all", action="store_true",
-                        help="follow pagination.next through every page (a progress line on stderr)")
+    parser.add_argument(
+        "--all", action="store_true", help="follow pagination.next through every page (a progress line on stderr)"
+    )
     add_base_uri(parser, "send a consumed namespace's calls to another URL, as for serve; repeatable")
     parser.set_defaults(handler=run)
 
 
 def run(options: argparse.Namespace) -> int:
-    request = CallRequest(options.document, options.tool, options.arguments, base_uris(options.base_uri),
-                          as_json=options.json, all_pages=options.all)
+    request = CallRequest(
+        options.document,
+        options.tool,
+        options.arguments,
+        base_uris(options.base_uri),
+        as_json=options.json,
+        all_pages=options.all,
+    )
     return run_call(request, stdout=sys.stdout, stderr=sys.stderr)
 
 
-def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO,
-             environ: Mapping[str, str] | None = None) -> int:
+def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO, environ: Mapping[str, str] | None = None) -> int:
     """Call the tool once (or once per page), print the answer; the exit code says how it went."""
     from capgate.gateway.assembly import load_gateway
 
@@ -96,8 +114,10 @@ def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO,
     target = find_target(gateway, request.tool)
     arguments = parse_arguments(request.assignments, target)
     if request.all_pages and PAGE_CURSOR not in target.properties.values():
-        raise ConfigurationError(f"--all follows pagination.next through a {PAGE_CURSOR} input, and {request.tool} "
-                                 "has none; call it without --all")
+        raise ConfigurationError(
+            f"--all follows pagination.next through a {PAGE_CURSOR} input, and {request.tool} "
+            "has none; call it without --all"
+        )
     try:
         outcome = asyncio.run(_fetch(gateway, target, arguments, request.all_pages, Progress(stderr)))
     except ArgumentError as exc:
@@ -115,8 +135,9 @@ def find_target(gateway: Gateway, name: str) -> McpTarget:
     if not targets:
         raise ConfigurationError("the document exposes no MCP tools, so there is nothing to call")
     if name not in targets:
-        raise ConfigurationError(f"unknown tool {name!r}; the document has: {', '.join(targets)} "
-                                 "(`capgate tools` lists them)")
+        raise ConfigurationError(
+            f"unknown tool {name!r}; the document has: {', '.join(targets)} (`capgate tools` lists them)"
+        )
     return targets[name]
 
 
@@ -151,8 +172,9 @@ def parse_value(text: str, schema: Mapping[str, Any]) -> Any:
         return text
 
 
-async def _fetch(gateway: Gateway, target: McpTarget, arguments: dict[str, Any], all_pages: bool,
-                 progress: Progress) -> Outcome:
+async def _fetch(
+    gateway: Gateway, target: McpTarget, arguments: dict[str, Any], all_pages: bool, progress: Progress
+) -> Outcome:
     name = target.tool.name
     audit = _audit_log(gateway, target)
     await gateway.open()

@@ -17,13 +17,18 @@ NAMESPACE = "management-runs"
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    parser = command(commands, "demo", "run the Trigger.dev emulator and the gateway together, ready to try",
-                     "  capgate demo\n  capgate demo --rest-port 8081 --mcp-port 9091")
+    parser = command(
+        commands,
+        "demo",
+        "run the Trigger.dev emulator and the gateway together, ready to try",
+        "  capgate demo\n  capgate demo --rest-port 8081 --mcp-port 9091",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--rest-port", type=int, default=8080, metavar="N", help="REST port (default: %(default)s)")
     parser.add_argument("--mcp-port", type=int, default=9090, metavar="N", help="MCP port (default: %(default)s)")
-    parser.add_argument("--emulator-port", type=int, default=3030, metavar="N",
-                        help="emulator port (default: %(default)s)")
+    parser.add_argument(
+        "--emulator-port", type=int, default=3030, metavar="N", help="emulator port (default: %(default)s)"
+    )
     parser.add_argument("--db", metavar="PATH", help="emulator database (default: a file in the user data folder)")
     parser.set_defaults(handler=run)
 
@@ -63,9 +68,14 @@ async def _demo(options: argparse.Namespace) -> None:
             await asyncio.sleep(0.005)
         emulator_url = f"http://{_shown(host)}:{port}"
         announce_on_stderr(f"capgate: Trigger.dev emulator ready on {emulator_url} (simulating runs)")
-        config = ServeConfig(document=DEFAULT_DOCUMENT, host=options.host, rest_port=options.rest_port,
-                             mcp_port=options.mcp_port, base_uris={NAMESPACE: emulator_url},
-                             environ={**os.environ, "TRIGGER_DEV_API_KEY": DEFAULT_API_KEY})
+        config = ServeConfig(
+            document=DEFAULT_DOCUMENT,
+            host=options.host,
+            rest_port=options.rest_port,
+            mcp_port=options.mcp_port,
+            base_uris={NAMESPACE: emulator_url},
+            environ={**os.environ, "TRIGGER_DEV_API_KEY": DEFAULT_API_KEY},
+        )
         ready: dict[str, str] = {}
         guide: list[asyncio.Task[None]] = []
 
@@ -75,8 +85,11 @@ async def _demo(options: argparse.Namespace) -> None:
             if match:
                 ready[match.group(1)] = match.group(2)
             if len(ready) == 2 and not guide:
-                guide.append(asyncio.create_task(_print_guide(ready["REST facade"], ready["MCP server"],
-                                                              emulator_url, emulator_config.db_path)))
+                guide.append(
+                    asyncio.create_task(
+                        _print_guide(ready["REST facade"], ready["MCP server"], emulator_url, emulator_config.db_path)
+                    )
+                )
 
         await serve(config, announce, stop)
     finally:
@@ -93,8 +106,10 @@ async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
     run_id = "run_..."
     warning = ""
     try:
-        async with aiohttp.ClientSession() as session, session.get(f"{rest}/v1/api/v1/runs",
-                                                                   params={"page[size]": "1"}) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{rest}/v1/api/v1/runs", params={"page[size]": "1"}) as response,
+        ):
             page = orjson.loads(await response.read())
         run_id = page["data"][0]["id"] if page.get("data") else run_id
     except (aiohttp.ClientError, ValueError, KeyError):

@@ -9,8 +9,9 @@ from capgate.cli.shell import Commands
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    commands.add_parser("emulate", help="run the Trigger.dev runs API emulator (see `capgate emulate --help`)",
-                        add_help=False)
+    commands.add_parser(
+        "emulate", help="run the Trigger.dev runs API emulator (see `capgate emulate --help`)", add_help=False
+    )
 
 
 def run(arguments: Sequence[str]) -> int:

@@ -29,33 +29,49 @@ AUTHORIZATION = "Authorization"
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
-        commands, "mcp-config", "print the configuration that connects an MCP client to capgate",
+        commands,
+        "mcp-config",
+        "print the configuration that connects an MCP client to capgate",
         "  capgate mcp-config                                # every client, with where each snippet goes\n"
         "  capgate mcp-config --client claude-code > .mcp.json\n"
         "  capgate mcp-config --client vscode --url https://gateway.example.com/mcp --token-env CAPGATE_TOKEN\n"
         "  capgate mcp-config --client claude-desktop --base-uri management-runs=http://127.0.0.1:3030\n\n"
         "HTTP snippets point at a running gateway's /mcp; --stdio snippets (and Claude Desktop's, which can only\n"
-        "launch local servers) start `capgate serve DOC --mcp-transport stdio --no-rest` themselves.")
+        "launch local servers) start `capgate serve DOC --mcp-transport stdio --no-rest` themselves.",
+    )
     add_document(parser)
-    parser.add_argument("--client", choices=["claude-desktop", "claude-code", "cursor", "vscode"],
-                        help="the client to configure (default: show every client)")
+    parser.add_argument(
+        "--client",
+        choices=["claude-desktop", "claude-code", "cursor", "vscode"],
+        help="the client to configure (default: show every client)",
+    )
     parser.add_argument("--stdio", action="store_true", help="launch capgate over stdio instead of using a URL")
     parser.add_argument("--name", help="the server's name in the client (default: the document's name)")
     parser.add_argument("--url", help="the MCP endpoint (default: http://HOST:PORT/mcp)")
-    parser.add_argument("--host", default="127.0.0.1", help="the gateway's host for the default URL "
-                                                            "(default: %(default)s)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the gateway's host for the default URL (default: %(default)s)"
+    )
     parser.add_argument("--mcp-port", type=int, metavar="N", help="the gateway's MCP port (default: the document's)")
     add_base_uri(parser, "passed on to the stdio launch, as for serve; repeatable")
-    parser.add_argument("--token-env", metavar="VAR",
-                        help="an environment variable holding an inbound bearer token, sent as Authorization "
-                             "(HTTP only)")
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="an environment variable holding an inbound bearer token, sent as Authorization (HTTP only)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(options: argparse.Namespace) -> int:
     base_uris(options.base_uri)  # the same checks as serve, before a client runs it
-    target = target_for(options.document, name=options.name, url=options.url, host=options.host,
-                        port=options.mcp_port, base_uris=options.base_uri, token_variable=options.token_env)
+    target = target_for(
+        options.document,
+        name=options.name,
+        url=options.url,
+        host=options.host,
+        port=options.mcp_port,
+        base_uris=options.base_uri,
+        token_variable=options.token_env,
+    )
     for name in [options.client] if options.client else list(CLIENTS):
         text = orjson.dumps(snippet(name, target, stdio=options.stdio), option=orjson.OPT_INDENT_2).decode()
         if options.client:
@@ -80,14 +96,39 @@ class Client:
 
 
 CLIENTS = {
-    "claude-desktop": Client("Claude Desktop", "claude_desktop_config.json (Settings → Developer → Edit Config)",
-                             "mcpServers", None, None, None, http=False),
-    "claude-code": Client("Claude Code", ".mcp.json at the project root (or `claude mcp add-json NAME '…'`)",
-                          "mcpServers", "http", "stdio", lambda name: "${" + name + "}"),
-    "cursor": Client("Cursor", ".cursor/mcp.json in the project, or ~/.cursor/mcp.json", "mcpServers", None, None,
-                     lambda name: "${env:" + name + "}"),
-    "vscode": Client("VS Code", ".vscode/mcp.json in the workspace", "servers", "http", "stdio",
-                     lambda name: "${input:" + _input_id(name) + "}"),
+    "claude-desktop": Client(
+        "Claude Desktop",
+        "claude_desktop_config.json (Settings → Developer → Edit Config)",
+        "mcpServers",
+        None,
+        None,
+        None,
+        http=False,
+    ),
+    "claude-code": Client(
+        "Claude Code",
+        ".mcp.json at the project root (or `claude mcp add-json NAME '…'`)",
+        "mcpServers",
+        "http",
+        "stdio",
+        lambda name: "${" + name + "}",
+    ),
+    "cursor": Client(
+        "Cursor",
+        ".cursor/mcp.json in the project, or ~/.cursor/mcp.json",
+        "mcpServers",
+        None,
+        None,
+        lambda name: "${env:" + name + "}",
+    ),
+    "vscode": Client(
+        "VS Code",
+        ".vscode/mcp.json in the workspace",
+        "servers",
+        "http",
+        "stdio",
+        lambda name: "${input:" + _input_id(name) + "}",
+    ),
 }
 
 
@@ -102,9 +143,16 @@ class Target:
     token_variable: str | None = None  # an environment variable holding an inbound bearer token (HTTP)
 
 
-def target_for(document: str, *, name: str | None = None, url: str | None = None, host: str = "127.0.0.1",
-               port: int | None = None, base_uris: list[str] | None = None,
-               token_variable: str | None = None) -> Target:
+def target_for(
+    document: str,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    base_uris: list[str] | None = None,
+    token_variable: str | None = None,
+) -> Target:
     """The target for `document`: its MCP endpoint URL and the command that serves it over stdio."""
     loaded = load_document(document)
     spec = loaded.document
@@ -136,7 +184,8 @@ def snippet(client_name: str, target: Target, *, stdio: bool) -> dict[str, Any]:
             entry["headers"] = {AUTHORIZATION: "Bearer " + _reference(client, target.token_variable)}
     config: dict[str, Any] = {client.servers_key: {target.name: entry}}
     variables = ([*target.secrets] if stdio or not client.http else []) + (
-        [target.token_variable] if target.token_variable and not stdio and client.http else [])
+        [target.token_variable] if target.token_variable and not stdio and client.http else []
+    )
     if client_name == "vscode" and variables:
         config = {"inputs": [_prompt(variable) for variable in variables], **config}
     return config
@@ -155,8 +204,12 @@ def _reference(client: Client, variable: str) -> str:
 
 
 def _prompt(variable: str) -> dict[str, Any]:
-    return {"type": "promptString", "id": _input_id(variable), "description": f"{variable} for capgate",
-            "password": True}
+    return {
+        "type": "promptString",
+        "id": _input_id(variable),
+        "description": f"{variable} for capgate",
+        "password": True,
+    }
 
 
 def _input_id(variable: str) -> str:

@@ -11,14 +11,20 @@ from capgate.core.errors import ConfigurationError
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    parser = command(commands, "openapi", "print the OpenAPI 3.1 description of a document's REST facade",
-                     "  capgate openapi > openapi.json\n"
-                     "  capgate openapi ./my-capability.yaml --server https://gateway.example.com\n\n"
-                     "A running gateway serves the same description at /openapi.json and a page at /docs.")
+    parser = command(
+        commands,
+        "openapi",
+        "print the OpenAPI 3.1 description of a document's REST facade",
+        "  capgate openapi > openapi.json\n"
+        "  capgate openapi ./my-capability.yaml --server https://gateway.example.com\n\n"
+        "A running gateway serves the same description at /openapi.json and a page at /docs.",
+    )
     add_document(parser)
-    parser.add_argument("--server", metavar="URL",
-                        help="the facade's base URL in `servers` (default: http://127.0.0.1:<the document's "
-                             "REST port>)")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="the facade's base URL in `servers` (default: http://127.0.0.1:<the document's REST port>)",
+    )
     parser.set_defaults(handler=run)
 
 

@@ -52,8 +52,9 @@ def render_items(items: list[dict[str, Any]], *, width: int | None, paint: Paint
     keys = columns(items)
     rows = [[cell(key, item.get(key)) for key in keys] for item in items]
     headers = [LABELS.get(key, key) for key in keys]
-    return table(headers, rows, width=width, paint=paint,
-                 colour_of=lambda index, text: _colour_by_key(keys[index], text))
+    return table(
+        headers, rows, width=width, paint=paint, colour_of=lambda index, text: _colour_by_key(keys[index], text)
+    )
 
 
 def columns(items: list[dict[str, Any]]) -> list[str]:

@@ -52,13 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="capgate", formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="capgate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Serve a Naftiko capability document as a REST facade and an MCP server.",
         epilog="examples:\n  capgate demo\n  TRIGGER_DEV_API_KEY=tr_dev_... capgate serve\n"
-               "  capgate tools\n  capgate call list-runs filter.status=FAILED page.size=5\n"
-               "  capgate mcp-config --client claude-code\n"
-               "  capgate validate my-capability.yaml\n\nexit codes: 0 ok, 1 invalid document (validate) or "
-               "failed call (call), 2 usage or configuration error, 130 interrupted",
+        "  capgate tools\n  capgate call list-runs filter.status=FAILED page.size=5\n"
+        "  capgate mcp-config --client claude-code\n"
+        "  capgate validate my-capability.yaml\n\nexit codes: 0 ok, 1 invalid document (validate) or "
+        "failed call (call), 2 usage or configuration error, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"capgate {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -13,33 +13,55 @@ if TYPE_CHECKING:  # the server and its dependencies load when the command runs
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    parser = command(commands, "serve", "serve a document's REST facade and MCP server in one process",
-                     "  TRIGGER_DEV_API_KEY=tr_dev_... capgate serve\n"
-                     "  capgate serve trigger-dev-runs --base-uri management-runs=http://127.0.0.1:3030\n"
-                     "  capgate serve ./my-capability.yaml --rest-port 8081 --mcp-port 9091\n"
-                     "  capgate serve --mcp-transport stdio --no-rest   # as an MCP client launches it\n"
-                     "  capgate serve --workers $(nproc)   # one process per core, sharing the ports (Linux)\n\n"
-                     "environment: the document's secrets (TRIGGER_DEV_API_KEY for the bundled documents); "
-                     "OTEL_* for traces (docs/configuration.md); CAPGATE_TOKENS and CAPGATE_REDIS_URL "
-                     "(docs/hardening.md)")
+    parser = command(
+        commands,
+        "serve",
+        "serve a document's REST facade and MCP server in one process",
+        "  TRIGGER_DEV_API_KEY=tr_dev_... capgate serve\n"
+        "  capgate serve trigger-dev-runs --base-uri management-runs=http://127.0.0.1:3030\n"
+        "  capgate serve ./my-capability.yaml --rest-port 8081 --mcp-port 9091\n"
+        "  capgate serve --mcp-transport stdio --no-rest   # as an MCP client launches it\n"
+        "  capgate serve --workers $(nproc)   # one process per core, sharing the ports (Linux)\n\n"
+        "environment: the document's secrets (TRIGGER_DEV_API_KEY for the bundled documents); "
+        "OTEL_* for traces (docs/configuration.md); CAPGATE_TOKENS and CAPGATE_REDIS_URL "
+        "(docs/hardening.md)",
+    )
     add_document(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--rest-port", type=int, metavar="N", help="REST facade port (default: the document's; "
-                                                                   "0 picks a free port)")
+    parser.add_argument(
+        "--rest-port", type=int, metavar="N", help="REST facade port (default: the document's; 0 picks a free port)"
+    )
     parser.add_argument("--mcp-port", type=int, metavar="N", help="MCP server port (default: the document's)")
     add_base_uri(parser, "send a consumed namespace's calls to another URL (an emulator, a proxy); repeatable")
-    parser.add_argument("--allow-host", action="append", default=[], metavar="HOST:PORT",
-                        help="another Host header the MCP endpoint accepts (loopback is always accepted; "
-                             "`example.com:*` allows any port); repeatable")
-    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                        help="another Origin the MCP endpoint accepts, e.g. https://app.example.com; repeatable")
-    parser.add_argument("--mcp-transport", choices=["http", "stdio"],
-                        help="serve MCP over this transport instead of the document's (stdio: on stdin/stdout, "
-                             "logs on stderr)")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="another Host header the MCP endpoint accepts (loopback is always accepted; "
+        "`example.com:*` allows any port); repeatable",
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another Origin the MCP endpoint accepts, e.g. https://app.example.com; repeatable",
+    )
+    parser.add_argument(
+        "--mcp-transport",
+        choices=["http", "stdio"],
+        help="serve MCP over this transport instead of the document's (stdio: on stdin/stdout, logs on stderr)",
+    )
     parser.add_argument("--no-rest", action="store_true", help="do not serve the REST facade")
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="processes serving the same ports, e.g. one per core; Linux only, HTTP only. Without "
-                             "--redis-url each gets 1/N of the request budget (default: %(default)s)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the same ports, e.g. one per core; Linux only, HTTP only. Without "
+        "--redis-url each gets 1/N of the request budget (default: %(default)s)",
+    )
     add_hardening_options(parser)
     parser.set_defaults(handler=run)
 
@@ -56,11 +78,19 @@ def run(options: argparse.Namespace) -> int:
 def serve_config(options: argparse.Namespace) -> ServeConfig:
     from capgate.serve.config import ServeConfig
 
-    return ServeConfig(document=options.document, host=options.host, rest_port=options.rest_port,
-                       mcp_port=options.mcp_port, base_uris=base_uris(options.base_uri),
-                       allowed_hosts=options.allow_host, allowed_origins=options.allow_origin,
-                       mcp_transport=options.mcp_transport, serve_rest=not options.no_rest,
-                       hardening=hardening(options), client_settings=client_settings(options))
+    return ServeConfig(
+        document=options.document,
+        host=options.host,
+        rest_port=options.rest_port,
+        mcp_port=options.mcp_port,
+        base_uris=base_uris(options.base_uri),
+        allowed_hosts=options.allow_host,
+        allowed_origins=options.allow_origin,
+        mcp_transport=options.mcp_transport,
+        serve_rest=not options.no_rest,
+        hardening=hardening(options),
+        client_settings=client_settings(options),
+    )
 
 
 def _serve(options: argparse.Namespace) -> int:

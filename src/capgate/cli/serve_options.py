@@ -31,53 +31,121 @@ _RATE = re.compile(r"^(\d+)/(\d+)/(\d+(?:\.\d+)?)s?$")
 def add_hardening_options(command: argparse.ArgumentParser) -> None:
     """Declare the options, grouped as `capgate serve --help` shows them."""
     upstream = command.add_argument_group("upstream calls")
-    upstream.add_argument("--connect-timeout", type=_seconds, metavar="S",
-                          help="seconds to connect to the upstream (default: the document's, else 5)")
-    upstream.add_argument("--read-timeout", type=_seconds, metavar="S",
-                          help="seconds the upstream may stay silent while answering (default: the document's, "
-                               "else 30)")
-    upstream.add_argument("--timeout", type=_seconds, metavar="S",
-                          help="deadline of a whole call, retries and queueing included (default: the document's, "
-                               "else 60)")
-    upstream.add_argument("--retries", type=int, default=RetryPolicy().attempts - 1, metavar="N",
-                          help="extra tries of a call that is safe to repeat, after a connection failure or HTTP "
-                               "408/429/502/503/504 (default: %(default)s; 0 turns retries off)")
-    upstream.add_argument("--breaker-failures", type=int, default=BreakerSettings().failures, metavar="N",
-                          help="failures in a row that open an upstream's circuit (default: %(default)s; 0: never)")
-    upstream.add_argument("--breaker-cooldown", type=_seconds, default=BreakerSettings().cooldown, metavar="S",
-                          help="seconds an open circuit fails fast before one probe call (default: %(default)g)")
-    upstream.add_argument("--rate-limit", metavar="BURST/REFILL/SECONDS",
-                          help="the upstream's request budget per key, or `off` (default: the document's "
-                               "`rateLimit`, else 750/250/10 as Trigger.dev's)")
-    upstream.add_argument("--rate-limit-wait", type=_seconds, metavar="S",
-                          help=f"longest a call queues for the budget; past it the call goes and the upstream's "
-                               f"own limit answers (default: {RateLimit().wait:g})")
-    upstream.add_argument("--redis-url", metavar="URL", default=os.environ.get(REDIS_VARIABLE),
-                          help=f"share the budget between replicas through Redis, e.g. redis://127.0.0.1:6379/0 "
-                               f"(default: ${REDIS_VARIABLE}, else in this process only)")
-    upstream.add_argument("--max-upstream-body", type=int, metavar="BYTES",
-                          help="largest upstream answer accepted; larger ones are a 502 (default: 16 MiB)")
+    upstream.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds to connect to the upstream (default: the document's, else 5)",
+    )
+    upstream.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds the upstream may stay silent while answering (default: the document's, else 30)",
+    )
+    upstream.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="deadline of a whole call, retries and queueing included (default: the document's, else 60)",
+    )
+    upstream.add_argument(
+        "--retries",
+        type=int,
+        default=RetryPolicy().attempts - 1,
+        metavar="N",
+        help="extra tries of a call that is safe to repeat, after a connection failure or HTTP "
+        "408/429/502/503/504 (default: %(default)s; 0 turns retries off)",
+    )
+    upstream.add_argument(
+        "--breaker-failures",
+        type=int,
+        default=BreakerSettings().failures,
+        metavar="N",
+        help="failures in a row that open an upstream's circuit (default: %(default)s; 0: never)",
+    )
+    upstream.add_argument(
+        "--breaker-cooldown",
+        type=_seconds,
+        default=BreakerSettings().cooldown,
+        metavar="S",
+        help="seconds an open circuit fails fast before one probe call (default: %(default)g)",
+    )
+    upstream.add_argument(
+        "--rate-limit",
+        metavar="BURST/REFILL/SECONDS",
+        help="the upstream's request budget per key, or `off` (default: the document's "
+        "`rateLimit`, else 750/250/10 as Trigger.dev's)",
+    )
+    upstream.add_argument(
+        "--rate-limit-wait",
+        type=_seconds,
+        metavar="S",
+        help=f"longest a call queues for the budget; past it the call goes and the upstream's "
+        f"own limit answers (default: {RateLimit().wait:g})",
+    )
+    upstream.add_argument(
+        "--redis-url",
+        metavar="URL",
+        default=os.environ.get(REDIS_VARIABLE),
+        help=f"share the budget between replicas through Redis, e.g. redis://127.0.0.1:6379/0 "
+        f"(default: ${REDIS_VARIABLE}, else in this process only)",
+    )
+    upstream.add_argument(
+        "--max-upstream-body",
+        type=int,
+        metavar="BYTES",
+        help="largest upstream answer accepted; larger ones are a 502 (default: 16 MiB)",
+    )
     access = command.add_argument_group("callers")
-    access.add_argument("--tokens-file", metavar="PATH",
-                        help="YAML or JSON file of inbound tokens (id, scope read|write, token or sha256); "
-                             "$CAPGATE_TOKENS adds id:scope:token items")
-    access.add_argument("--allow-unauthenticated", action="store_true",
-                        help="serve a non-loopback --host without inbound tokens (something in front must "
-                             "authenticate callers)")
-    access.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY_BYTES, metavar="BYTES",
-                        help="largest request body, REST and MCP; larger ones get 413 (default: %(default)s)")
-    access.add_argument("--max-query", type=int, default=DEFAULT_MAX_TARGET_BYTES, metavar="BYTES",
-                        help="longest path plus query string; longer ones get 414 (default: %(default)s)")
+    access.add_argument(
+        "--tokens-file",
+        metavar="PATH",
+        help="YAML or JSON file of inbound tokens (id, scope read|write, token or sha256); "
+        "$CAPGATE_TOKENS adds id:scope:token items",
+    )
+    access.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve a non-loopback --host without inbound tokens (something in front must authenticate callers)",
+    )
+    access.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        metavar="BYTES",
+        help="largest request body, REST and MCP; larger ones get 413 (default: %(default)s)",
+    )
+    access.add_argument(
+        "--max-query",
+        type=int,
+        default=DEFAULT_MAX_TARGET_BYTES,
+        metavar="BYTES",
+        help="longest path plus query string; longer ones get 414 (default: %(default)s)",
+    )
     logs = command.add_argument_group("logs and audit")
-    logs.add_argument("--log-format", choices=LOG_FORMATS, default="auto",
-                      help="text, json, or auto: text on a terminal, JSON lines otherwise (default: %(default)s)")
+    logs.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="auto",
+        help="text, json, or auto: text on a terminal, JSON lines otherwise (default: %(default)s)",
+    )
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="default: %(default)s")
     logs.add_argument("--no-access-log", action="store_true", help="no line per request")
-    logs.add_argument("--audit-log", type=Path, metavar="PATH",
-                      help=f"append-only log of calls that change something (default: {default_audit_path()})")
+    logs.add_argument(
+        "--audit-log",
+        type=Path,
+        metavar="PATH",
+        help=f"append-only log of calls that change something (default: {default_audit_path()})",
+    )
     logs.add_argument("--no-audit-log", action="store_true", help="keep no audit log")
-    logs.add_argument("--shutdown-grace", type=_seconds, default=DEFAULT_SHUTDOWN_GRACE, metavar="S",
-                      help="on SIGTERM, seconds in-flight requests get to finish (default: %(default)g)")
+    logs.add_argument(
+        "--shutdown-grace",
+        type=_seconds,
+        default=DEFAULT_SHUTDOWN_GRACE,
+        metavar="S",
+        help="on SIGTERM, seconds in-flight requests get to finish (default: %(default)g)",
+    )
 
 
 def hardening(options: argparse.Namespace) -> Hardening:
@@ -97,9 +165,15 @@ def hardening(options: argparse.Namespace) -> Hardening:
         redis_url=options.redis_url or None,
     )
     audit_log = None if options.no_audit_log else (options.audit_log or default_audit_path())
-    return Hardening(resilience=resilience, tokens_file=options.tokens_file,
-                     allow_unauthenticated=options.allow_unauthenticated, max_body_bytes=options.max_body,
-                     max_target_bytes=options.max_query, audit_log=audit_log, shutdown_grace=options.shutdown_grace)
+    return Hardening(
+        resilience=resilience,
+        tokens_file=options.tokens_file,
+        allow_unauthenticated=options.allow_unauthenticated,
+        max_body_bytes=options.max_body,
+        max_target_bytes=options.max_query,
+        audit_log=audit_log,
+        shutdown_grace=options.shutdown_grace,
+    )
 
 
 def client_settings(options: argparse.Namespace) -> ClientSettings:

@@ -12,16 +12,27 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 Commands = argparse._SubParsersAction  # what `add_subparsers` returns; each command module adds itself to it
 
 
-def command(commands: Commands[argparse.ArgumentParser], name: str, summary: str,
-            examples: str) -> argparse.ArgumentParser:
+def command(
+    commands: Commands[argparse.ArgumentParser], name: str, summary: str, examples: str
+) -> argparse.ArgumentParser:
     """A subcommand whose --help shows its summary and examples as written."""
-    return commands.add_parser(name, help=summary, description=summary, epilog="examples:\n" + examples,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def add_document(command: argparse.ArgumentParser) -> None:
-    command.add_argument("document", nargs="?", default=DEFAULT_DOCUMENT, metavar="DOC",
-                         help="a document path or a bundled name: trigger-dev-runs (default), trigger-dev-runs-seed")
+    command.add_argument(
+        "document",
+        nargs="?",
+        default=DEFAULT_DOCUMENT,
+        metavar="DOC",
+        help="a document path or a bundled name: trigger-dev-runs (default), trigger-dev-runs-seed",
+    )
 
 
 def add_base_uri(command: argparse.ArgumentParser, help: str) -> None:
@@ -34,7 +45,8 @@ def base_uris(items: list[str]) -> dict[str, str]:
     for item in items:
         namespace, equals, url = item.partition("=")
         if not equals or not namespace or not url:
-            raise ConfigurationError(f"--base-uri {item!r}: expected NAMESPACE=URL, e.g. "
-                                     "management-runs=http://127.0.0.1:3030")
+            raise ConfigurationError(
+                f"--base-uri {item!r}: expected NAMESPACE=URL, e.g. management-runs=http://127.0.0.1:3030"
+            )
         parsed[namespace] = url
     return parsed

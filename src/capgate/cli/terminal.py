@@ -36,8 +36,14 @@ def terminal_width(stream: TextIO) -> int | None:
     return shutil.get_terminal_size().columns if stream.isatty() else None
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None,
-          paint: Painter = lambda text, colour: text, colour_of: Callable[[int, str], str] | None = None) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    width: int | None = None,
+    paint: Painter = lambda text, colour: text,
+    colour_of: Callable[[int, str], str] | None = None,
+) -> str:
     """Rows under bold headers, columns padded; cells are cut with … when the table must fit `width`."""
     widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
     if width is not None:
@@ -58,14 +64,20 @@ def _line(cells: Sequence[str], widths: list[int], colours: list[str], paint: Pa
     return GAP.join(padded).rstrip()
 
 
-def key_values(pairs: Sequence[tuple[str, str]], *, width: int | None = None,
-               paint: Painter = lambda text, colour: text, colour_of: Callable[[str, str], str] | None = None) -> str:
+def key_values(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    width: int | None = None,
+    paint: Painter = lambda text, colour: text,
+    colour_of: Callable[[str, str], str] | None = None,
+) -> str:
     """`key  value` lines with the keys aligned; values cut to `width`."""
     key_width = max((len(key) for key, _ in pairs), default=0)
     room = None if width is None else max(width - key_width - len(GAP), MIN_COLUMN)
     widths = [key_width, room or max((len(value) for _, value in pairs), default=0)]
-    return "\n".join(_line([key, value], widths, ["bold", colour_of(key, value) if colour_of else ""], paint)
-                     for key, value in pairs)
+    return "\n".join(
+        _line([key, value], widths, ["bold", colour_of(key, value) if colour_of else ""], paint) for key, value in pairs
+    )
 
 
 def _fit(widths: list[int], room: int) -> list[int]:

@@ -17,13 +17,16 @@ HINT_HEADERS = ["read-only", "destructive", "idempotent"]
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    parser = command(commands, "tools", "list a document's MCP tools and REST routes: hints and parameters",
-                     "  capgate tools\n  capgate tools trigger-dev-runs-seed\n"
-                     "  capgate tools ./my-capability.yaml --json | jq '.tools[].name'")
+    parser = command(
+        commands,
+        "tools",
+        "list a document's MCP tools and REST routes: hints and parameters",
+        "  capgate tools\n  capgate tools trigger-dev-runs-seed\n"
+        "  capgate tools ./my-capability.yaml --json | jq '.tools[].name'",
+    )
     add_document(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.set_defaults(handler=lambda options: run_tools(options.document, as_json=options.json,
-                                                          stdout=sys.stdout))
+    parser.set_defaults(handler=lambda options: run_tools(options.document, as_json=options.json, stdout=sys.stdout))
 
 
 def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
@@ -37,30 +40,51 @@ def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
     described_tools = describe_tools(spec, gateway.mcp)
     described_routes = [(adapter.spec.namespace, describe_routes(spec, adapter)) for adapter in gateway.rest]
     if as_json:
-        listing: dict[str, Any] = {"tools": [asdict(tool) for tool in described_tools],
-                                   "routes": [asdict(route) for _, adapter_routes in described_routes
-                                              for route in adapter_routes]}
+        listing: dict[str, Any] = {
+            "tools": [asdict(tool) for tool in described_tools],
+            "routes": [asdict(route) for _, adapter_routes in described_routes for route in adapter_routes],
+        }
         print(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode(), file=stdout)
         return EXIT_OK
     paint = painter(stdout)
     width = terminal_width(stdout)
     sections = []
     for adapter in gateway.mcp:
-        rows = [[tool.name, tool.upstream, *_hints(tool.hints), _inputs(tool.inputs)]
-                for tool in described_tools if tool.name in adapter.targets]
+        rows = [
+            [tool.name, tool.upstream, *_hints(tool.hints), _inputs(tool.inputs)]
+            for tool in described_tools
+            if tool.name in adapter.targets
+        ]
         heading = f"MCP tools · {adapter.spec.namespace} ({len(rows)})"
-        sections.append(paint(heading, "bold") + "\n" + table(["name", "upstream", *HINT_HEADERS, "parameters"],
-                                                                rows, width=width, paint=paint,
-                                                                colour_of=_colour_of))
+        sections.append(
+            paint(heading, "bold")
+            + "\n"
+            + table(
+                ["name", "upstream", *HINT_HEADERS, "parameters"], rows, width=width, paint=paint, colour_of=_colour_of
+            )
+        )
     for namespace, adapter_routes in described_routes:
-        rows = [[route.name, f"{route.method} {route.path}", *_hints(route.hints), _inputs(route.inputs)]
-                for route in adapter_routes]
+        rows = [
+            [route.name, f"{route.method} {route.path}", *_hints(route.hints), _inputs(route.inputs)]
+            for route in adapter_routes
+        ]
         heading = f"REST routes · {namespace} ({len(rows)})"
-        sections.append(paint(heading, "bold") + "\n" + table(["name", "method and path", *HINT_HEADERS,
-                                                                "parameters"], rows, width=width, paint=paint,
-                                                               colour_of=_colour_of))
-    sections.append(paint("* required. `capgate call TOOL name=value ...` runs a tool; "
-                          "`capgate openapi` describes the routes.", "dim"))
+        sections.append(
+            paint(heading, "bold")
+            + "\n"
+            + table(
+                ["name", "method and path", *HINT_HEADERS, "parameters"],
+                rows,
+                width=width,
+                paint=paint,
+                colour_of=_colour_of,
+            )
+        )
+    sections.append(
+        paint(
+            "* required. `capgate call TOOL name=value ...` runs a tool; `capgate openapi` describes the routes.", "dim"
+        )
+    )
     print("\n\n".join(sections), file=stdout)
     return EXIT_OK
 

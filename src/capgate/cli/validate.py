@@ -11,13 +11,20 @@ from capgate.core.errors import DocumentError
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
-    parser = command(commands, "validate", "check a document; print each problem as file:line: path: message",
-                     "  capgate validate my-capability.yaml\n  capgate validate trigger-dev-runs-seed\n"
-                     "  capgate validate --strict my-capability.yaml   # also what naftiko validate would reject")
+    parser = command(
+        commands,
+        "validate",
+        "check a document; print each problem as file:line: path: message",
+        "  capgate validate my-capability.yaml\n  capgate validate trigger-dev-runs-seed\n"
+        "  capgate validate --strict my-capability.yaml   # also what naftiko validate would reject",
+    )
     parser.add_argument("document", metavar="DOC", help="a document path or a bundled name")
-    parser.add_argument("--strict", action="store_true",
-                        help="also warn about everything the official 1.0.0-alpha2 JSON Schema would reject "
-                             "(warnings only: the exit code still depends on errors)")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also warn about everything the official 1.0.0-alpha2 JSON Schema would reject "
+        "(warnings only: the exit code still depends on errors)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -36,9 +43,13 @@ def run(options: argparse.Namespace) -> int:
         return EXIT_FAILED
     problems = check(loaded.document, loaded.source)
     for index, variable in unset_variables(loaded.document, os.environ):
-        problems.append(loaded.source.problem(("binds", index, "keys"),
-                                              f"environment variable {variable} is not set; `capgate serve` will "
-                                              "refuse to start until it is", "warning"))
+        problems.append(
+            loaded.source.problem(
+                ("binds", index, "keys"),
+                f"environment variable {variable} is not set; `capgate serve` will refuse to start until it is",
+                "warning",
+            )
+        )
     if options.strict:
         from capgate.document.strict import alpha2_problems
 

@@ -59,7 +59,8 @@ def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) 
                 values[name] = str(value)
     if missing:
         raise ConfigurationError(
-            "missing secret: " + "; ".join(text for _, text in missing)
+            "missing secret: "
+            + "; ".join(text for _, text in missing)
             + f". Set it, e.g. `export {missing[0][0]}=...`, or point the bind's `location` at a file:// JSON or "
             "YAML file"
         )
@@ -80,8 +81,13 @@ def unset_variables(document: Document, environ: Mapping[str, str] | None = None
 
 def bound_values(document: Document, environ: Mapping[str, str]) -> list[str]:
     """The values of the environment variables the document binds that are set (to redact them)."""
-    return [environ[key] for bind in [*document.binds, *document.capability.binds] if not bind.location
-            for key in bind.keys.values() if environ.get(key)]
+    return [
+        environ[key]
+        for bind in [*document.binds, *document.capability.binds]
+        if not bind.location
+        for key in bind.keys.values()
+        if environ.get(key)
+    ]
 
 
 def _file_provider(bind: Bind) -> Mapping[str, str]:

@@ -16,8 +16,15 @@ from capgate.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTi
 from capgate.core.types import UpstreamResult
 
 # Response headers a client of the upstream relies on, passed back by both adapters.
-PASSED_BACK_HEADERS = ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
-                       "retry-after", "x-should-retry", "allow")
+PASSED_BACK_HEADERS = (
+    "content-type",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "retry-after",
+    "x-should-retry",
+    "allow",
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,9 @@ class UpstreamClient:
             timeouts = self.settings.timeouts
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.settings.max_connections, keepalive_timeout=60),
-                timeout=aiohttp.ClientTimeout(total=timeouts.total, sock_connect=timeouts.connect,
-                                              sock_read=timeouts.read),
+                timeout=aiohttp.ClientTimeout(
+                    total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
+                ),
                 auto_decompress=True,
                 # No invented headers: a body-less POST must not claim application/octet-stream.
                 skip_auto_headers=("User-Agent", "Content-Type"),
@@ -102,8 +110,14 @@ class UpstreamClient:
         total = timeouts.total if budget is None else min(timeouts.total, budget)
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=timeouts.connect, sock_read=timeouts.read)
         try:
-            async with self._session.request(request.method, URL(request.url, encoded=True), headers=request.headers,
-                                             data=request.body, allow_redirects=False, timeout=timeout) as response:
+            async with self._session.request(
+                request.method,
+                URL(request.url, encoded=True),
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                timeout=timeout,
+            ) as response:
                 body = await self._read_body(response, request)
                 headers = {name: response.headers[name] for name in PASSED_BACK_HEADERS if name in response.headers}
                 return UpstreamResult(response.status, headers, body)

@@ -47,10 +47,12 @@ class RateLimit:
         if parts == 1:
             return self
         if self.burst < parts or self.refill < parts:
-            raise ConfigurationError(f"the request budget {self.burst}/{self.refill}/{self.interval:g}s cannot be "
-                                     f"divided between {parts} workers (each needs 1 request of its burst and of "
-                                     "its refill); share it whole through Redis with --redis-url, or run fewer "
-                                     "workers")
+            raise ConfigurationError(
+                f"the request budget {self.burst}/{self.refill}/{self.interval:g}s cannot be "
+                f"divided between {parts} workers (each needs 1 request of its burst and of "
+                "its refill); share it whole through Redis with --redis-url, or run fewer "
+                "workers"
+            )
         return replace(self, burst=self.burst // parts, refill=self.refill // parts, parts=parts)
 
 

@@ -41,16 +41,28 @@ class Parameter:
 class Operation:
     """A consumed operation compiled at load time; `call` does the per-request work and nothing more."""
 
-    def __init__(self, consumes: ConsumesHttp, resource: ConsumedResource, operation: ConsumedOperation, *,
-                 base_uri: str, secrets: Secrets, client: Sender, timeouts: Timeouts | None = None,
-                 hinted_idempotent: bool = False) -> None:
+    def __init__(
+        self,
+        consumes: ConsumesHttp,
+        resource: ConsumedResource,
+        operation: ConsumedOperation,
+        *,
+        base_uri: str,
+        secrets: Secrets,
+        client: Sender,
+        timeouts: Timeouts | None = None,
+        hinted_idempotent: bool = False,
+    ) -> None:
         self.name = f"{consumes.namespace}.{operation.name}"
         self.spec = operation
         self.description = operation.description or operation.label or ""
         self.method = operation.method.upper()
         # The operation's own `idempotent` marker wins; else the method, else its tools' hints decide.
-        self.idempotent = (operation.idempotent if operation.idempotent is not None
-                           else self.method in IDEMPOTENT_METHODS or hinted_idempotent)
+        self.idempotent = (
+            operation.idempotent
+            if operation.idempotent is not None
+            else self.method in IDEMPOTENT_METHODS or hinted_idempotent
+        )
         self.timeouts = timeouts
         self.client = client
         self._base_uri = base_uri
@@ -128,11 +140,20 @@ class Operation:
             content = orjson.dumps(body)
             headers.setdefault("content-type", "application/json")
         url = self._base_uri + path
-        return UpstreamRequest(self.name, self.method, url + ("?" + "&".join(query) if query else ""), headers,
-                               content, display_url=url, idempotent=self.idempotent, timeouts=self.timeouts)
+        return UpstreamRequest(
+            self.name,
+            self.method,
+            url + ("?" + "&".join(query) if query else ""),
+            headers,
+            content,
+            display_url=url,
+            idempotent=self.idempotent,
+            timeouts=self.timeouts,
+        )
 
-    def _compile_parameters(self, declared: list[InputParameter], shared: set[int], secrets: Secrets
-                            ) -> list[Parameter]:
+    def _compile_parameters(
+        self, declared: list[InputParameter], shared: set[int], secrets: Secrets
+    ) -> list[Parameter]:
         merged: dict[str, InputParameter] = {}
         for parameter in declared:  # operation-level declarations override resource- and namespace-level ones
             merged[input_key(parameter.name)] = parameter
@@ -142,8 +163,18 @@ class Operation:
             schema = parameter.schema_keywords()
             constant = render(str(parameter.value), secrets.lookup) if parameter.value is not None else None
             required = bool(parameter.required) or location == "path"
-            compiled.append(Parameter(parameter.name, key, location, required, schema, compile_schema(schema),
-                                      constant, shared=id(parameter) in shared))
+            compiled.append(
+                Parameter(
+                    parameter.name,
+                    key,
+                    location,
+                    required,
+                    schema,
+                    compile_schema(schema),
+                    constant,
+                    shared=id(parameter) in shared,
+                )
+            )
         for variable in self._path.variables:  # a path variable nobody declared is still a required string
             if variable not in merged:
                 schema = {"type": "string"}

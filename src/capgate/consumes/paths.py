@@ -19,8 +19,9 @@ class PathTemplate:
     def __init__(self, template: str) -> None:
         self.template = template
         # (literal text, input key of the variable after it)
-        self.pieces = [(literal, input_key(variable) if variable else None)
-                       for literal, variable in path_pieces(template)]
+        self.pieces = [
+            (literal, input_key(variable) if variable else None) for literal, variable in path_pieces(template)
+        ]
         self.variables = [key for _, key in self.pieces if key is not None]
 
     def fill(self, values: dict[str, str]) -> str:

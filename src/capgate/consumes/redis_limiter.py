@@ -71,8 +71,10 @@ class RedisLimiter:
         try:
             await self._redis.ping()
         except Exception as exc:
-            raise ConfigurationError(f"--redis-url: cannot reach Redis at {_shown(self.url)} ({exc}); start it, "
-                                     "fix the URL, or leave --redis-url out to limit in this process") from None
+            raise ConfigurationError(
+                f"--redis-url: cannot reach Redis at {_shown(self.url)} ({exc}); start it, "
+                "fix the URL, or leave --redis-url out to limit in this process"
+            ) from None
 
     async def take(self, bucket: str, limit: RateLimit) -> float:
         try:
@@ -93,15 +95,19 @@ class RedisLimiter:
         await self._redis.aclose()
 
     async def _run(self, bucket: str, limit: RateLimit, *action: str | int) -> Any:
-        return await self._script(keys=[KEY_PREFIX + bucket],
-                                  args=[limit.burst, limit.refill, round(limit.interval * 1000), *action])
+        return await self._script(
+            keys=[KEY_PREFIX + bucket], args=[limit.burst, limit.refill, round(limit.interval * 1000), *action]
+        )
 
     def _warn(self, exc: Exception) -> None:
         now = time.monotonic()
         if now - self._warned_at >= 60 or not self._warned_at:
             self._warned_at = now
-            logger.warning("Redis at %s is not answering (%s); limiting in this process until it is back",
-                           _shown(self.url), exc.__class__.__name__)
+            logger.warning(
+                "Redis at %s is not answering (%s); limiting in this process until it is back",
+                _shown(self.url),
+                exc.__class__.__name__,
+            )
 
 
 def _shown(url: str) -> str:

@@ -66,8 +66,16 @@ DEFAULT_RATE_LIMIT = RateLimit()  # the live Trigger.dev budget for a secret key
 class ResilientClient:
     """One upstream's pooled client behind its breaker, the shared limiter and the retry policy."""
 
-    def __init__(self, client: UpstreamClient, *, retry: RetryPolicy, breaker: CircuitBreaker, limiter: Limiter,
-                 rate_limit: RateLimit | None, namespace: str = "") -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        *,
+        retry: RetryPolicy,
+        breaker: CircuitBreaker,
+        limiter: Limiter,
+        rate_limit: RateLimit | None,
+        namespace: str = "",
+    ) -> None:
         self.client = client
         self.namespace = namespace
         self.retry = retry
@@ -107,9 +115,14 @@ class ResilientClient:
         wait = self.breaker.admit()
         self._show_circuit()
         if wait is not None:
-            raise _error(CircuitOpen, request, f"the upstream failed {self.breaker.settings.failures} times in a "
-                         f"row; calls fail fast for {self.breaker.settings.cooldown:g}s, then one probe is let "
-                         f"through (retry in {wait:.0f}s)", retry_after=wait)
+            raise _error(
+                CircuitOpen,
+                request,
+                f"the upstream failed {self.breaker.settings.failures} times in a "
+                f"row; calls fail fast for {self.breaker.settings.cooldown:g}s, then one probe is let "
+                f"through (retry in {wait:.0f}s)",
+                retry_after=wait,
+            )
         try:
             await self._pace(request, deadline)
             result = await self.client.send(request, budget=max(0.001, deadline - time.monotonic()))
@@ -163,8 +176,9 @@ class ResilientClient:
         self._last_reset = resume
         await self.limiter.observe(_bucket(request), self.rate_limit, int(remaining), resume)
 
-    def _retry_delay(self, request: UpstreamRequest, outcome: UpstreamResult | UpstreamError, attempt: int,
-                     deadline: float) -> float | None:
+    def _retry_delay(
+        self, request: UpstreamRequest, outcome: UpstreamResult | UpstreamError, attempt: int, deadline: float
+    ) -> float | None:
         """Seconds to wait before trying again, or None to give `outcome` to the caller now."""
         if not request.idempotent or attempt >= self.retry.attempts:
             return None
@@ -190,9 +204,13 @@ def check_body(request: UpstreamRequest, result: UpstreamResult) -> None:
         return
     if not _looks_like_json(result.body):
         start = result.body[:40].decode("utf-8", errors="replace")
-        raise _error(UpstreamProtocolError, request, f"the upstream answered HTTP {result.status} with a body that "
-                     f"is not valid JSON although labelled {content_type} ({len(result.body)} bytes, starting "
-                     f"{start!r}); it may be truncated or an error page from a proxy") from None
+        raise _error(
+            UpstreamProtocolError,
+            request,
+            f"the upstream answered HTTP {result.status} with a body that "
+            f"is not valid JSON although labelled {content_type} ({len(result.body)} bytes, starting "
+            f"{start!r}); it may be truncated or an error page from a proxy",
+        ) from None
 
 
 _CLOSING = {ord("{"): ord("}"), ord("["): ord("]"), ord('"'): ord('"')}
@@ -220,14 +238,15 @@ def _bucket(request: UpstreamRequest) -> str:
     return _bucket_for(credential)
 
 
-def _error(kind: type[UpstreamError], request: UpstreamRequest, reason: str, *,
-           retry_after: float | None = None) -> UpstreamError:
-    return kind(request.operation, request.method, request.display_url or request.url, reason,
-                retry_after=retry_after)
+def _error(
+    kind: type[UpstreamError], request: UpstreamRequest, reason: str, *, retry_after: float | None = None
+) -> UpstreamError:
+    return kind(request.operation, request.method, request.display_url or request.url, reason, retry_after=retry_after)
 
 
-def resolve_timeouts(consumes: ConsumesHttp, operation: ConsumedOperation, base: Timeouts,
-                     overrides: TimeoutOverrides) -> Timeouts:
+def resolve_timeouts(
+    consumes: ConsumesHttp, operation: ConsumedOperation, base: Timeouts, overrides: TimeoutOverrides
+) -> Timeouts:
     """An operation's timeouts: each from the command line, else the operation, else its namespace, else `base`."""
     layers = [overrides, operation.timeouts, consumes.timeouts]
 
@@ -250,8 +269,12 @@ def resolve_rate_limit(consumes: ConsumesHttp, settings: ResilienceSettings) -> 
     if settings.rate_limit is not None:
         limit = settings.rate_limit
     elif declared is not None:
-        limit = RateLimit(declared.burst, declared.refill, declared.interval,
-                          DEFAULT_RATE_LIMIT.wait if declared.wait is None else declared.wait)
+        limit = RateLimit(
+            declared.burst,
+            declared.refill,
+            declared.interval,
+            DEFAULT_RATE_LIMIT.wait if declared.wait is None else declared.wait,
+        )
     else:
         limit = DEFAULT_RATE_LIMIT
     limit = limit if settings.rate_limit_wait is None else replace(limit, wait=settings.rate_limit_wait)
@@ -274,9 +297,15 @@ def tool_hinted_idempotent(document: Document) -> set[str]:
     return {name for name, safe in verdicts.items() if safe}
 
 
-def resilient_client(consumes: ConsumesHttp, client_settings: ClientSettings, settings: ResilienceSettings,
-                     limiter: Limiter) -> ResilientClient:
+def resilient_client(
+    consumes: ConsumesHttp, client_settings: ClientSettings, settings: ResilienceSettings, limiter: Limiter
+) -> ResilientClient:
     """The resilient client of one consumed namespace, with a breaker of its own."""
-    return ResilientClient(UpstreamClient(client_settings), retry=settings.retry,
-                           breaker=CircuitBreaker(settings.breaker), limiter=limiter,
-                           rate_limit=resolve_rate_limit(consumes, settings), namespace=consumes.namespace)
+    return ResilientClient(
+        UpstreamClient(client_settings),
+        retry=settings.retry,
+        breaker=CircuitBreaker(settings.breaker),
+        limiter=limiter,
+        rate_limit=resolve_rate_limit(consumes, settings),
+        namespace=consumes.namespace,
+    )

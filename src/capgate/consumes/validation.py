@@ -63,8 +63,10 @@ def _alternatives(options: list[Validator]) -> Validator:
         relevant = [exc for exc in failures if not exc.wrong_type] or failures
         if len(relevant) == 1:
             raise relevant[0]
-        reasons = [(f"item {e.path} " if e.path.startswith("[") else (f"{e.path[1:]} " if e.path else "")) + e.reason
-                   for e in relevant]
+        reasons = [
+            (f"item {e.path} " if e.path.startswith("[") else (f"{e.path[1:]} " if e.path else "")) + e.reason
+            for e in relevant
+        ]
         raise Invalid(", or ".join(dict.fromkeys(reasons)), wrong_type=all(e.wrong_type for e in relevant))
 
     return check
@@ -83,8 +85,15 @@ def _type_check(kinds: list[str]) -> Validator:
 
 
 _NO = object()
-_ARTICLE = {"string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
-            "array": "a list", "object": "an object", "null": "null"}
+_ARTICLE = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "an object",
+    "null": "null",
+}
 
 
 def _coerce(value: Any, kind: str) -> Any:
@@ -140,9 +149,15 @@ def _to_null(value: Any) -> Any:
     return value if value is None else _NO
 
 
-_COERCERS: dict[str, Validator] = {"string": _to_string, "boolean": _to_boolean, "number": _to_number,
-                                   "integer": _to_integer, "array": _to_array, "object": _to_object,
-                                   "null": _to_null}
+_COERCERS: dict[str, Validator] = {
+    "string": _to_string,
+    "boolean": _to_boolean,
+    "number": _to_number,
+    "integer": _to_integer,
+    "array": _to_array,
+    "object": _to_object,
+    "null": _to_null,
+}
 
 
 def _enum(allowed: list[Any]) -> Validator:
@@ -160,6 +175,7 @@ def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
     checks: list[Validator] = []
     low, high = schema.get("minLength"), schema.get("maxLength")
     if low is not None or high is not None:
+
         def length(value: Any) -> Any:
             if isinstance(value, str):
                 if low is not None and len(value) < low:
@@ -167,6 +183,7 @@ def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
                 if high is not None and len(value) > high:
                     raise Invalid(f"must be at most {high} characters long (got {len(value)})")
             return value
+
         checks.append(length)
     if "pattern" in schema:
         pattern = re.compile(schema["pattern"])
@@ -175,6 +192,7 @@ def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
             if isinstance(value, str) and not pattern.search(value):
                 raise Invalid(f"must match {pattern.pattern} (got {value!r})")
             return value
+
         checks.append(matches)
     return checks
 

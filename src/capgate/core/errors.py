@@ -66,8 +66,7 @@ class UpstreamError(CapgateError):
     status = 502
     title = "Bad Gateway"
 
-    def __init__(self, operation: str, method: str, url: str, reason: str, *,
-                 retry_after: float | None = None) -> None:
+    def __init__(self, operation: str, method: str, url: str, reason: str, *, retry_after: float | None = None) -> None:
         self.operation = operation
         self.method = method
         self.url = url  # built without credentials: binds never go into URLs we report

@@ -59,8 +59,9 @@ def operation_index(document: Document) -> dict[str, tuple[ConsumesHttp, Consume
 def _check_version(document: Document, source: SourceMap) -> Iterator[Problem]:
     if document.naftiko not in SUPPORTED_VERSIONS:
         supported = ", ".join(SUPPORTED_VERSIONS)
-        yield source.problem(("naftiko",), f"version {document.naftiko!r} is untested (capgate reads {supported})",
-                             "warning")
+        yield source.problem(
+            ("naftiko",), f"version {document.naftiko!r} is untested (capgate reads {supported})", "warning"
+        )
 
 
 def _check_binds(document: Document, source: SourceMap) -> Iterator[Problem]:
@@ -81,8 +82,9 @@ def _check_binds(document: Document, source: SourceMap) -> Iterator[Problem]:
             for name in placeholders(text):
                 if name not in known:
                     hint = ", ".join(sorted(v for v in known if "." not in v)) or "none declared"
-                    yield source.problem(path, f"{{{{{name}}}}} names no bind variable (declared: {hint}); "
-                                               "add it under `binds[].keys`")
+                    yield source.problem(
+                        path, f"{{{{{name}}}}} names no bind variable (declared: {hint}); add it under `binds[].keys`"
+                    )
 
 
 def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
@@ -102,8 +104,12 @@ def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
                 where: Path = (*base, "resources", r, "operations", o)
                 yield from _check_method(operation.method, where, source)
                 if operation.body is not None:
-                    yield source.problem((*where, "body"), "body templates are not supported by capgate yet; "
-                                                          "declare an `in: body` input parameter instead", "warning")
+                    yield source.problem(
+                        (*where, "body"),
+                        "body templates are not supported by capgate yet; "
+                        "declare an `in: body` input parameter instead",
+                        "warning",
+                    )
 
 
 def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
@@ -135,8 +141,12 @@ def _check_method(method: str, where: Path, source: SourceMap) -> Iterator[Probl
         yield source.problem((*where, "method"), f"{method!r} is not one of {', '.join(DECLARABLE_METHODS)}")
 
 
-def _check_mcp(adapter: ExposesMcp, base: Path, operations: dict[str, tuple[ConsumesHttp, ConsumedResource,
-               ConsumedOperation]], source: SourceMap) -> Iterator[Problem]:
+def _check_mcp(
+    adapter: ExposesMcp,
+    base: Path,
+    operations: dict[str, tuple[ConsumesHttp, ConsumedResource, ConsumedOperation]],
+    source: SourceMap,
+) -> Iterator[Problem]:
     if adapter.transport == "http" and adapter.port is None:
         yield source.problem(base, "an MCP adapter with transport http needs a `port`")
     names = Counter(tool.name for tool in adapter.tools)
@@ -147,30 +157,39 @@ def _check_mcp(adapter: ExposesMcp, base: Path, operations: dict[str, tuple[Cons
         if not _TOOL_NAME.match(tool.name):
             yield source.problem((*where, "name"), "tool names are 1-128 characters of A-Z a-z 0-9 _ . -")
         if not tool.description:
-            yield source.problem((*where, "description"), "tools need a description: it is what the model reads",
-                                 "warning")
+            yield source.problem(
+                (*where, "description"), "tools need a description: it is what the model reads", "warning"
+            )
         yield from _check_call(tool.call, tool.with_, adapter.namespace, where, operations, source)
 
 
-def _check_call(call: str | None, with_: dict[str, object] | None, namespace: str, where: Path,
-                operations: dict[str, tuple[ConsumesHttp, ConsumedResource, ConsumedOperation]],
-                source: SourceMap) -> Iterator[Problem]:
+def _check_call(
+    call: str | None,
+    with_: dict[str, object] | None,
+    namespace: str,
+    where: Path,
+    operations: dict[str, tuple[ConsumesHttp, ConsumedResource, ConsumedOperation]],
+    source: SourceMap,
+) -> Iterator[Problem]:
     if call is None:
-        yield source.problem(where, "needs `call: namespace.operation` (steps, ref and mock modes are not "
-                                    "supported by capgate)")
+        yield source.problem(
+            where, "needs `call: namespace.operation` (steps, ref and mock modes are not supported by capgate)"
+        )
         return
     if call not in operations:
         known = ", ".join(sorted(operations)) or "none"
         yield source.problem((*where, "call"), f"{call!r} names no consumed operation (known: {known})")
         return
     consumes, resource, operation = operations[call]
-    inputs = {input_key(p.name) for p in [*consumes.input_parameters, *resource.input_parameters,
-                                          *operation.input_parameters]}
+    inputs = {
+        input_key(p.name) for p in [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
+    }
     inputs |= {input_key(v) for v in path_variables(resource.path)}
     for target, value in (with_ or {}).items():
         if input_key(target) not in inputs:
             known = ", ".join(sorted(inputs)) or "none"
             yield source.problem((*where, "with", target), f"{target!r} is not an input of {call} (inputs: {known})")
         elif input_reference(value, namespace) is None and not isinstance(value, (str, int, float, bool)):
-            yield source.problem((*where, "with", target), "must be a reference (rest.x, tools.x), a template or "
-                                                           "a literal")
+            yield source.problem(
+                (*where, "with", target), "must be a reference (rest.x, tools.x), a template or a literal"
+            )

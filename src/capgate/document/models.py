@@ -181,10 +181,12 @@ class McpTool(_Model):
         read-only, an unstated `openWorld` is true (MCP's defaults), an unstated `idempotent` is false."""
         hints = self.hints or McpHints()
         read_only = bool(hints.read_only)
-        return StatedHints(read_only=read_only,
-                           destructive=(not read_only) if hints.destructive is None else hints.destructive,
-                           idempotent=bool(hints.idempotent),
-                           open_world=True if hints.open_world is None else hints.open_world)
+        return StatedHints(
+            read_only=read_only,
+            destructive=(not read_only) if hints.destructive is None else hints.destructive,
+            idempotent=bool(hints.idempotent),
+            open_world=True if hints.open_world is None else hints.open_world,
+        )
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def path_pieces(path: str) -> list[tuple[str, str | None]]:
     pieces: list[tuple[str, str | None]] = []
     position = 0
     for match in PATH_VARIABLE.finditer(path):
-        pieces.append((path[position:match.start()], match.group(1)))
+        pieces.append((path[position : match.start()], match.group(1)))
         position = match.end()
     pieces.append((path[position:], None))
     return pieces

@@ -43,13 +43,16 @@ def reserved_path_problems(document: Document, source: SourceMap) -> Iterator[Pr
             pattern = _pattern(resource.path)
             for path, reserved in RESERVED_PATHS.items():
                 if pattern.fullmatch(path):
-                    yield source.problem(("capability", "exposes", index, "resources", r, "path"),
-                                         f"{resource.path} would take {path}, which capgate reserves for "
-                                         f"{reserved.purpose}; choose another path")
+                    yield source.problem(
+                        ("capability", "exposes", index, "resources", r, "path"),
+                        f"{resource.path} would take {path}, which capgate reserves for "
+                        f"{reserved.purpose}; choose another path",
+                    )
                     break
 
 
 def _pattern(path: str) -> re.Pattern[str]:
     """`/runs/{id}` -> a regex matching `/runs/anything-but-a-slash`."""
-    return re.compile("".join(re.escape(literal) + ("[^/]+" if variable else "")
-                              for literal, variable in path_pieces(path)))
+    return re.compile(
+        "".join(re.escape(literal) + ("[^/]+" if variable else "") for literal, variable in path_pieces(path))
+    )

@@ -63,8 +63,16 @@ def _construct(node: yaml.Node, path: Path, source: SourceMap, loader: yaml.Safe
             key = str(_construct(key_node, (), SourceMap(source.file), loader))
             if key in result:  # yaml.safe_load would silently keep the last one
                 first = source.lines[(*path, key)]
-                raise DocumentError([Problem(source.file, key_node.start_mark.line + 1, format_path((*path, key)),
-                                             f"duplicate key (first given on line {first}); give each key once")])
+                raise DocumentError(
+                    [
+                        Problem(
+                            source.file,
+                            key_node.start_mark.line + 1,
+                            format_path((*path, key)),
+                            f"duplicate key (first given on line {first}); give each key once",
+                        )
+                    ]
+                )
             result[key] = _construct(value_node, (*path, key), source, loader)
             source.lines[(*path, key)] = key_node.start_mark.line + 1
         return result

@@ -31,33 +31,99 @@ SHAPES: dict[str, tuple[set[str], set[str]]] = {
     "info": ({"label", "description", "tags", "created", "modified", "stakeholders"}, {"label", "description"}),
     "bind": ({"namespace", "keys", "description", "location"}, {"namespace", "keys"}),
     "capability": ({"exposes", "consumes", "binds", "aggregates"}, set()),
-    "consumes": ({"type", "namespace", "baseUri", "description", "inputParameters", "authentication", "resources"},
-                 {"type", "namespace", "baseUri", "resources"}),
-    "consumed resource": ({"name", "path", "operations", "label", "description", "inputParameters"},
-                          {"name", "path", "operations"}),
-    "consumed operation": ({"name", "method", "label", "description", "inputParameters", "outputParameters", "body",
-                            "outputSchema", "outputRawFormat"}, {"name", "method"}),
+    "consumes": (
+        {"type", "namespace", "baseUri", "description", "inputParameters", "authentication", "resources"},
+        {"type", "namespace", "baseUri", "resources"},
+    ),
+    "consumed resource": (
+        {"name", "path", "operations", "label", "description", "inputParameters"},
+        {"name", "path", "operations"},
+    ),
+    "consumed operation": (
+        {
+            "name",
+            "method",
+            "label",
+            "description",
+            "inputParameters",
+            "outputParameters",
+            "body",
+            "outputSchema",
+            "outputRawFormat",
+        },
+        {"name", "method"},
+    ),
     "consumed input parameter": ({"name", "in", "value"}, {"name", "in"}),
     "consumed output parameter": ({"name", "type", "value"}, {"name", "type", "value"}),
-    "rest adapter": ({"type", "port", "namespace", "address", "authentication", "resources"},
-                     {"type", "port", "namespace"}),
-    "exposed resource": ({"path", "name", "label", "description", "inputParameters", "operations", "forward"},
-                         {"path"}),
-    "exposed operation": ({"method", "name", "label", "description", "inputParameters", "outputParameters", "call",
-                           "with", "steps", "mappings", "ref"}, {"method"}),
-    "exposed input parameter": ({"name", "in", "type", "description", "pattern", "value"},
-                                {"name", "in", "type", "description"}),
-    "mcp adapter": ({"type", "namespace", "tools", "transport", "port", "address", "description", "authentication",
-                     "resources", "prompts"}, {"type", "namespace", "tools"}),
-    "tool": ({"name", "label", "description", "inputParameters", "hints", "call", "with", "steps", "mappings", "ref",
-              "outputParameters"}, {"name", "description"}),
+    "rest adapter": (
+        {"type", "port", "namespace", "address", "authentication", "resources"},
+        {"type", "port", "namespace"},
+    ),
+    "exposed resource": (
+        {"path", "name", "label", "description", "inputParameters", "operations", "forward"},
+        {"path"},
+    ),
+    "exposed operation": (
+        {
+            "method",
+            "name",
+            "label",
+            "description",
+            "inputParameters",
+            "outputParameters",
+            "call",
+            "with",
+            "steps",
+            "mappings",
+            "ref",
+        },
+        {"method"},
+    ),
+    "exposed input parameter": (
+        {"name", "in", "type", "description", "pattern", "value"},
+        {"name", "in", "type", "description"},
+    ),
+    "mcp adapter": (
+        {
+            "type",
+            "namespace",
+            "tools",
+            "transport",
+            "port",
+            "address",
+            "description",
+            "authentication",
+            "resources",
+            "prompts",
+        },
+        {"type", "namespace", "tools"},
+    ),
+    "tool": (
+        {
+            "name",
+            "label",
+            "description",
+            "inputParameters",
+            "hints",
+            "call",
+            "with",
+            "steps",
+            "mappings",
+            "ref",
+            "outputParameters",
+        },
+        {"name", "description"},
+    ),
     "tool input parameter": ({"name", "type", "description", "required"}, {"name", "type", "description"}),
     "hints": ({"readOnly", "destructive", "idempotent", "openWorld"}, set()),
-    "output parameter": ({"name", "type", "mapping", "value", "properties", "items", "const", "description"},
-                         {"type"}),
+    "output parameter": ({"name", "type", "mapping", "value", "properties", "items", "const", "description"}, {"type"}),
 }
-AUTHENTICATION = {"bearer": {"type", "token"}, "apikey": {"type", "key", "value", "placement"},
-                  "basic": {"type", "username", "password"}, "digest": {"type", "username", "password"}}
+AUTHENTICATION = {
+    "bearer": {"type", "token"},
+    "apikey": {"type", "key", "value", "placement"},
+    "basic": {"type", "username", "password"},
+    "digest": {"type", "username", "password"},
+}
 
 
 def alpha2_problems(text: str, file: str) -> list[Problem]:
@@ -114,8 +180,9 @@ class _Checker:
             yield from self.pattern(bind, "namespace", KEBAB, (*path, index), "namespace")
             for variable in (bind.get("keys") or {}) if isinstance(bind.get("keys"), dict) else {}:
                 if not VARIABLE.match(str(variable)):
-                    yield self.warn((*path, index, "keys", variable), f"variable {variable!r} does not match "
-                                                                       f"{VARIABLE.pattern}")
+                    yield self.warn(
+                        (*path, index, "keys", variable), f"variable {variable!r} does not match {VARIABLE.pattern}"
+                    )
 
     def consumes(self, consumes: dict[str, Any], path: Path) -> Iterator[Problem]:
         if "location" in consumes:  # an imported namespace: only a reference to another file
@@ -187,8 +254,9 @@ class _Checker:
         if "value" in output:
             return
         if output.get("type") == "object" and not output.get("properties"):
-            yield self.warn(path, "an object output needs `properties` (capgate reads `mapping: $.` without them "
-                                  "as the whole body)")
+            yield self.warn(
+                path, "an object output needs `properties` (capgate reads `mapping: $.` without them as the whole body)"
+            )
         if output.get("type") == "array" and not output.get("items"):
             yield self.warn(path, "an array output needs `items`")
         for name, child in (output.get("properties") or {}).items():

@@ -38,8 +38,15 @@ class Wire:
 class Binding:
     """An exposed operation or tool: collects its inputs, calls the operation, maps the output."""
 
-    def __init__(self, operation: Operation, with_: dict[str, Any] | None, namespace: str,
-                 outputs: list[OutputParameter], secrets: Secrets, observers: Observers | None = None) -> None:
+    def __init__(
+        self,
+        operation: Operation,
+        with_: dict[str, Any] | None,
+        namespace: str,
+        outputs: list[OutputParameter],
+        secrets: Secrets,
+        observers: Observers | None = None,
+    ) -> None:
         self.operation = operation
         self.observers = observers if observers is not None else Observers()  # an empty one is falsy
         self._secrets = secrets
@@ -58,16 +65,16 @@ class Binding:
             if wire.input_key is not None:
                 value = lookup(wire.input_key)
             elif wire.template is not None:
-                value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name)))
-                               or self._secrets.lookup(name))
+                value = render(
+                    wire.template, lambda name: _text_or_none(lookup(input_key(name))) or self._secrets.lookup(name)
+                )
             else:
                 value = wire.literal
             if value is not None:
                 arguments[wire.parameter.key] = value
         return arguments
 
-    async def invoke(self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str
-                     ) -> UpstreamResult:
+    async def invoke(self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str) -> UpstreamResult:
         """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter).
 
         `record` is filled in and handed to every observer before this returns or raises.
@@ -94,7 +101,7 @@ class Binding:
         """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""
         for consumed, exposed in self._renames.items():
             if name == consumed or name.startswith(consumed + ".") or name.startswith(consumed + "["):
-                return display(exposed) + name[len(consumed):]
+                return display(exposed) + name[len(consumed) :]
         return name
 
     def _wires(self, with_: dict[str, Any] | None, namespace: str) -> list[Wire]:
@@ -102,8 +109,11 @@ class Binding:
             return [Wire(p, input_name=p.name) for p in self.operation.parameters if p.constant is None]
         # Parameters the namespace declares for every operation (pass-through headers, say) need no `with`.
         targeted = {input_key(target) for target in with_}
-        wires = [Wire(p, input_name=p.name, implicit=True) for p in self.operation.parameters
-                 if p.shared and p.constant is None and p.key not in targeted]
+        wires = [
+            Wire(p, input_name=p.name, implicit=True)
+            for p in self.operation.parameters
+            if p.shared and p.constant is None and p.key not in targeted
+        ]
         for target, value in with_.items():
             parameter = self.operation.parameter(input_key(target))
             assert parameter is not None, "checked at load time"

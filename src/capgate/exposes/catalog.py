@@ -56,8 +56,7 @@ class Route:
         fields = [i for i in self.inputs if i.location == "field"]
         if whole is not None or not fields:
             return whole
-        schema = {"type": "object", "properties": {f.name: {**f.schema, "description": f.description}
-                                                   for f in fields}}
+        schema = {"type": "object", "properties": {f.name: {**f.schema, "description": f.description} for f in fields}}
         required = [f.name for f in fields if f.required]
         return Input("body", "body", bool(required), {**schema, "required": required} if required else schema, "")
 
@@ -89,8 +88,10 @@ def tool_hints(tool: McpTool) -> Hints:
 
 def upstream_paths(document: Document) -> dict[str, str]:
     """`namespace.operation` -> its consumed method and path, `GET /api/v1/runs`."""
-    return {name: f"{operation.method.upper()} {resource.path}"
-            for name, (_, resource, operation) in operation_index(document).items()}
+    return {
+        name: f"{operation.method.upper()} {resource.path}"
+        for name, (_, resource, operation) in operation_index(document).items()
+    }
 
 
 def without_description(schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,7 @@ from capgate.core.redaction import redact_bytes
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, *, headers: dict[str, str] | None = None,
-            **extra: Any) -> Response:
+def problem(status: int, title: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     # `error` repeats `detail`: clients of APIs like Trigger.dev's (and its SDK) read the message from `error`.
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "error": detail, **extra}
     return Response(redact_bytes(orjson.dumps(body)), status_code=status, headers=headers, media_type=PROBLEM_JSON)

@@ -46,15 +46,18 @@ def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
     for rest in gateway.rest:
         routes = len({(operation.path, operation.method) for operation in rest.operations})
         routed = build_rest_app(rest.operations, max_body_bytes=safeguards.hardening.max_body_bytes)
-        app = rest_facade(routed, description=build_openapi(document, rest, server_url=_SERVER_URL),
-                          readiness=readiness)
-        served.append(ServedApp("REST facade", safeguards.guard_rest(app), "",
-                                f"{rest.spec.namespace}, {routes} routes"))
+        app = rest_facade(
+            routed, description=build_openapi(document, rest, server_url=_SERVER_URL), readiness=readiness
+        )
+        served.append(
+            ServedApp("REST facade", safeguards.guard_rest(app), "", f"{rest.spec.namespace}, {routes} routes")
+        )
     return served
 
 
-def mcp_apps(gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None
-             ) -> tuple[list[ServedApp], list[McpAdapter]]:
+def mcp_apps(
+    gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None
+) -> tuple[list[ServedApp], list[McpAdapter]]:
     """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
     adapter's own)."""
     served, stdio = [], []
@@ -62,11 +65,23 @@ def mcp_apps(gateway: Gateway, safeguards: Safeguards, *, transport: str | None 
         if over_stdio(adapter.spec, transport):
             stdio.append(adapter)
             continue
-        app = instrument(adapter.asgi_app(host=safeguards.host, allowed_hosts=safeguards.allowed_hosts,
-                                          allowed_origins=safeguards.allowed_origins,
-                                          max_body_bytes=safeguards.hardening.max_body_bytes), "mcp")
-        served.append(ServedApp("MCP server", safeguards.guard_mcp(app, adapter), MCP_PATH,
-                                f"{adapter.spec.namespace}, {len(adapter.targets)} tools"))
+        app = instrument(
+            adapter.asgi_app(
+                host=safeguards.host,
+                allowed_hosts=safeguards.allowed_hosts,
+                allowed_origins=safeguards.allowed_origins,
+                max_body_bytes=safeguards.hardening.max_body_bytes,
+            ),
+            "mcp",
+        )
+        served.append(
+            ServedApp(
+                "MCP server",
+                safeguards.guard_mcp(app, adapter),
+                MCP_PATH,
+                f"{adapter.spec.namespace}, {len(adapter.targets)} tools",
+            )
+        )
     return served, stdio
 
 

@@ -54,14 +54,22 @@ class Gateway:
         the CLI's other commands do without, so `capgate serve` answers REST calls while it loads."""
         from capgate.exposes.mcp.server import McpAdapter, describe_tool
 
-        return [McpAdapter(adapter, [describe_tool(tool, self.binding(tool, adapter.namespace))
-                                     for tool in adapter.tools])
-                for adapter in self.loaded.document.capability.exposes if isinstance(adapter, ExposesMcp)]
+        return [
+            McpAdapter(adapter, [describe_tool(tool, self.binding(tool, adapter.namespace)) for tool in adapter.tools])
+            for adapter in self.loaded.document.capability.exposes
+            if isinstance(adapter, ExposesMcp)
+        ]
 
     def binding(self, step: McpTool | ExposedOperation, namespace: str) -> Binding:
         """What one exposed tool or REST operation calls, and how its inputs and output are wired."""
-        return Binding(self.operations[step.call or ""], step.with_, namespace, step.output_parameters,
-                       self.secrets, self.observers)
+        return Binding(
+            self.operations[step.call or ""],
+            step.with_,
+            namespace,
+            step.output_parameters,
+            self.secrets,
+            self.observers,
+        )
 
     async def open(self) -> None:
         for client in self.clients.values():
@@ -72,11 +80,16 @@ class Gateway:
             await client.close()
 
 
-def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
-                 environ: Mapping[str, str] | None = None,
-                 client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
-                 resilience: ResilienceSettings = DEFAULT_RESILIENCE, limiter: Limiter | None = None,
-                 observers: Observers | None = None) -> Gateway:
+def load_gateway(
+    document: str,
+    *,
+    base_uris: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
+    resilience: ResilienceSettings = DEFAULT_RESILIENCE,
+    limiter: Limiter | None = None,
+    observers: Observers | None = None,
+) -> Gateway:
     """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
 
     `limiter` and `observers` outlive a reload when the caller passes the same ones again.
@@ -87,33 +100,44 @@ def load_gateway(document: str, *, base_uris: Mapping[str, str] | None = None,
     namespaces = [consumes.namespace for consumes in spec.capability.consumes]
     for namespace, url in overrides.items():
         if namespace not in namespaces:
-            raise ConfigurationError(f"--base-uri {namespace}=…: the document consumes no namespace {namespace!r} "
-                                     f"(it has: {', '.join(namespaces)})")
+            raise ConfigurationError(
+                f"--base-uri {namespace}=…: the document consumes no namespace {namespace!r} "
+                f"(it has: {', '.join(namespaces)})"
+            )
         if not _BASE_URI.match(url):
             raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
     secrets = resolve_binds(spec, environ)
     limiter = limiter or LocalLimiter()
-    clients = {consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
-               for consumes in spec.capability.consumes}
+    clients = {
+        consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
+        for consumes in spec.capability.consumes
+    }
     hinted = tool_hinted_idempotent(spec)
     operations: dict[str, Operation] = {}
     for consumes in spec.capability.consumes:
         base_uri = overrides.get(consumes.namespace, consumes.base_uri).rstrip("/")
         for resource in consumes.resources:
             for operation in resource.operations:
-                compiled = Operation(consumes, resource, operation, base_uri=base_uri, secrets=secrets,
-                                     client=clients[consumes.namespace],
-                                     timeouts=resolve_timeouts(consumes, operation, client_settings.timeouts,
-                                                               resilience.timeouts),
-                                     hinted_idempotent=f"{consumes.namespace}.{operation.name}" in hinted)
+                compiled = Operation(
+                    consumes,
+                    resource,
+                    operation,
+                    base_uri=base_uri,
+                    secrets=secrets,
+                    client=clients[consumes.namespace],
+                    timeouts=resolve_timeouts(consumes, operation, client_settings.timeouts, resilience.timeouts),
+                    hinted_idempotent=f"{consumes.namespace}.{operation.name}" in hinted,
+                )
                 operations[compiled.name] = compiled
     observers = observers if observers is not None else Observers()  # an empty one is falsy: test for None
     gateway = Gateway(loaded, secrets, clients, operations, observers)
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
-            rest_operations = [RestOperation(resource.path, operation.method,
-                                             gateway.binding(operation, adapter.namespace))
-                               for resource in adapter.resources for operation in resource.operations]
+            rest_operations = [
+                RestOperation(resource.path, operation.method, gateway.binding(operation, adapter.namespace))
+                for resource in adapter.resources
+                for operation in resource.operations
+            ]
             gateway.rest.append(RestAdapter(adapter, rest_operations))
     return gateway
 

@@ -112,8 +112,15 @@ class Swappable:
 class Reloader:
     """Loads the document again and swaps every HTTP adapter to it, or changes nothing and says why."""
 
-    def __init__(self, gateway: Gateway, swappables: list[Swappable], *, load: Callable[[], Gateway],
-                 build: Callable[[Gateway], list[Any]], grace: float) -> None:
+    def __init__(
+        self,
+        gateway: Gateway,
+        swappables: list[Swappable],
+        *,
+        load: Callable[[], Gateway],
+        build: Callable[[Gateway], list[Any]],
+        grace: float,
+    ) -> None:
         self.gateway = gateway
         self._swappables = swappables
         self._load = load
@@ -128,8 +135,10 @@ class Reloader:
                 gateway = self._load()
                 apps = self._build(gateway)
                 if len(apps) != len(self._swappables):
-                    raise ConfigurationError(f"the document now has {len(apps)} HTTP adapters instead of "
-                                             f"{len(self._swappables)}; restart capgate to change its adapters")
+                    raise ConfigurationError(
+                        f"the document now has {len(apps)} HTTP adapters instead of "
+                        f"{len(self._swappables)}; restart capgate to change its adapters"
+                    )
                 await gateway.open()
             except CapgateError as exc:
                 logger.error("reload refused, still serving the previous document: %s", exc)
@@ -138,8 +147,9 @@ class Reloader:
                 logger.exception("reload failed, still serving the previous document")
                 return False
             old, self.gateway = self.gateway, gateway
-            await asyncio.gather(*(swappable.swap(app, self._grace)
-                                   for swappable, app in zip(self._swappables, apps, strict=True)))
+            await asyncio.gather(
+                *(swappable.swap(app, self._grace) for swappable, app in zip(self._swappables, apps, strict=True))
+            )
             await old.close()
             logger.info("reloaded %s: %d operations", gateway.loaded.source.file, len(gateway.operations))
             return True

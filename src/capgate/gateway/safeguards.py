@@ -49,8 +49,16 @@ class Safeguards:
     """The process-wide parts that outlive a reload of the document: limiter, observers, audit log, tokens,
     and where the process listens (the Host and Origin values it answers)."""
 
-    def __init__(self, hardening: Hardening, limiter: Limiter, audit: AuditLog | None, *, host: str,
-                 allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        hardening: Hardening,
+        limiter: Limiter,
+        audit: AuditLog | None,
+        *,
+        host: str,
+        allowed_hosts: Sequence[str] = (),
+        allowed_origins: Sequence[str] = (),
+    ) -> None:
         self.hardening = hardening
         self.limiter = limiter
         self.audit = audit
@@ -64,8 +72,9 @@ class Safeguards:
         self.tokens = Tokens()
 
     @classmethod
-    async def start(cls, hardening: Hardening, *, host: str, allowed_hosts: Sequence[str] = (),
-                    allowed_origins: Sequence[str] = ()) -> Safeguards:
+    async def start(
+        cls, hardening: Hardening, *, host: str, allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = ()
+    ) -> Safeguards:
         """Connect the limiter and open the audit log; ConfigurationError if either cannot be used."""
         limiter: Limiter = LocalLimiter()
         if hardening.resilience.redis_url:
@@ -77,23 +86,36 @@ class Safeguards:
         audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
         if audit is not None:
             audit.open()
-        return cls(hardening, limiter, audit, host=host, allowed_hosts=allowed_hosts,
-                   allowed_origins=allowed_origins)
+        return cls(hardening, limiter, audit, host=host, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
 
-    def load(self, document: str, *, base_uris: Mapping[str, str], environ: Mapping[str, str] | None,
-             client_settings: ClientSettings, serves_http: bool) -> Gateway:
+    def load(
+        self,
+        document: str,
+        *,
+        base_uris: Mapping[str, str],
+        environ: Mapping[str, str] | None,
+        client_settings: ClientSettings,
+        serves_http: bool,
+    ) -> Gateway:
         """The document loaded, at start-up or on SIGHUP, sharing these parts; then admitted: the inbound
         tokens loaded (a reload's new ones apply to the apps built after it) and checked against the host."""
-        gateway = load_gateway(document, base_uris=base_uris, environ=environ, client_settings=client_settings,
-                               resilience=self.hardening.resilience, limiter=self.limiter,
-                               observers=self.observers)
+        gateway = load_gateway(
+            document,
+            base_uris=base_uris,
+            environ=environ,
+            client_settings=client_settings,
+            resilience=self.hardening.resilience,
+            limiter=self.limiter,
+            observers=self.observers,
+        )
         environ = os.environ if environ is None else environ
         tokens = load_tokens(environ, self.hardening.tokens_file, gateway.secrets.values())
         if serves_http and not tokens and not is_loopback(self.host) and not self.hardening.allow_unauthenticated:
             raise ConfigurationError(
                 f"--host {self.host} would let anyone who can reach this machine use the upstream's key, and no "
                 "inbound token is configured. Set CAPGATE_TOKENS (id:scope:token, ...) or --tokens-file, or pass "
-                "--allow-unauthenticated if something in front of capgate already authenticates callers")
+                "--allow-unauthenticated if something in front of capgate already authenticates callers"
+            )
         self.tokens = tokens
         if self.audit is not None:
             self.audit.watch(gateway.operations)
@@ -112,5 +134,6 @@ class Safeguards:
         await self.limiter.close()
 
     def _settings(self) -> GuardSettings:
-        return GuardSettings(self.tokens, max_body=self.hardening.max_body_bytes,
-                             max_target=self.hardening.max_target_bytes)
+        return GuardSettings(
+            self.tokens, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
+        )

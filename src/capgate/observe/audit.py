@@ -70,8 +70,10 @@ class AuditLog:
                 finally:
                     os.close(directory)
         except OSError as exc:
-            raise ConfigurationError(f"--audit-log {self.path}: cannot append to it ({exc.strerror}); choose a "
-                                     "writable path, or --no-audit-log to run without one") from None
+            raise ConfigurationError(
+                f"--audit-log {self.path}: cannot append to it ({exc.strerror}); choose a "
+                "writable path, or --no-audit-log to run without one"
+            ) from None
         # A daemon, so a process that never calls `close` can still exit; `close` drains and joins it.
         self._writer = threading.Thread(target=self._write_batches, name="capgate-audit", daemon=True)
         self._writer.start()
@@ -81,8 +83,13 @@ class AuditLog:
 
         Operations already watched stay watched: an older document may still be answering calls.
         """
-        self._watched.update({name: [p.key for p in op.parameters if p.location == "path"]
-                              for name, op in operations.items() if op.method not in SAFE_METHODS})
+        self._watched.update(
+            {
+                name: [p.key for p in op.parameters if p.location == "path"]
+                for name, op in operations.items()
+                if op.method not in SAFE_METHODS
+            }
+        )
 
     async def observe(self, call: CallRecord) -> None:
         if call.operation not in self._watched:
@@ -94,8 +101,13 @@ class AuditLog:
         resource = {key: call.arguments[key] for key in self._watched[call.operation] if key in call.arguments}
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "caller": call.caller, "adapter": call.adapter, "target": call.target, "operation": call.operation,
-            "resource": resource, "arguments": call.arguments, "upstream_status": call.upstream_status,
+            "caller": call.caller,
+            "adapter": call.adapter,
+            "target": call.target,
+            "operation": call.operation,
+            "resource": resource,
+            "arguments": call.arguments,
+            "upstream_status": call.upstream_status,
             "outcome": _outcome(call),
         }
         new_id = _answered_id(call)
@@ -152,12 +164,13 @@ class AuditLog:
         assert self._fd is not None  # open() gave it before starting the writer; close() takes it after
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         os.fsync(self._fd)
 
     def _log_lost(self, data: bytes, why: str | None) -> None:
-        logger.error("cannot write the audit log %s (%s); the entries follow: %s", self.path, why,
-                     data.decode().strip())
+        logger.error(
+            "cannot write the audit log %s (%s); the entries follow: %s", self.path, why, data.decode().strip()
+        )
 
 
 def _answer(entries: list[_Entry]) -> None:
@@ -211,5 +224,7 @@ def format_entry(entry: dict[str, Any]) -> str:
     outcome = entry.get("outcome", "")
     shown = f"{status} {outcome}" if status is not None else outcome
     new_id = f" -> {entry['new_id']}" if entry.get("new_id") else ""
-    return (f"{entry.get('time', '?')}  {entry.get('caller') or '-'}  {entry.get('adapter', '?')}  "
-            f"{entry.get('operation', '?')}  {resource or '-'}  {shown}{new_id}")
+    return (
+        f"{entry.get('time', '?')}  {entry.get('caller') or '-'}  {entry.get('adapter', '?')}  "
+        f"{entry.get('operation', '?')}  {resource or '-'}  {shown}{new_id}"
+    )

@@ -54,19 +54,32 @@ class LineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         exception = self.formatException(record.exc_info) if record.exc_info else None
-        return self.line(record.created, record.levelname, record.name, record.getMessage(), _fields(record),
-                         exception)
+        return self.line(record.created, record.levelname, record.name, record.getMessage(), _fields(record), exception)
 
-    def line(self, created: float, level: str, name: str, message: str, fields: Mapping[str, Any],
-             exception: str | None = None) -> str:
+    def line(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+        exception: str | None = None,
+    ) -> str:
         raise NotImplementedError
 
 
 class TextFormatter(LineFormatter):
     """`2026-11-28T10:00:00.123Z INFO capgate.access rest POST /v1/… 200 12.3ms caller=ci`, redacted."""
 
-    def line(self, created: float, level: str, name: str, message: str, fields: Mapping[str, Any],
-             exception: str | None = None) -> str:
+    def line(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+        exception: str | None = None,
+    ) -> str:
         line = f"{_timestamp(created)} {level} {name} {message}"
         if exception:
             line += "\n" + exception
@@ -76,10 +89,22 @@ class TextFormatter(LineFormatter):
 class JsonFormatter(LineFormatter):
     """One JSON object per line: time, level, logger, message, the structured fields, any traceback."""
 
-    def line(self, created: float, level: str, name: str, message: str, fields: Mapping[str, Any],
-             exception: str | None = None) -> str:
-        entry: dict[str, Any] = {"time": _timestamp(created), "level": level.lower(), "logger": name,
-                                 "message": message, **fields}
+    def line(
+        self,
+        created: float,
+        level: str,
+        name: str,
+        message: str,
+        fields: Mapping[str, Any],
+        exception: str | None = None,
+    ) -> str:
+        entry: dict[str, Any] = {
+            "time": _timestamp(created),
+            "level": level.lower(),
+            "logger": name,
+            "message": message,
+            **fields,
+        }
         if exception:
             entry["exception"] = exception
         return redact(orjson.dumps(entry, default=str).decode())
@@ -131,8 +156,9 @@ class LogWriter(logging.StreamHandler[TextIO]):
 _writer: LogWriter | None = None  # set by configure_logging; None: access lines go through `logging`
 
 
-def configure_logging(log_format: str = "auto", level: str = "info", *, access_log: bool = True,
-                      stream: TextIO | None = None) -> None:
+def configure_logging(
+    log_format: str = "auto", level: str = "info", *, access_log: bool = True, stream: TextIO | None = None
+) -> None:
     """Send capgate's and uvicorn's logs to `stream` (stderr) in `log_format`; `auto` is text on a terminal."""
     global _writer
     stream = stream or sys.stderr
@@ -161,9 +187,14 @@ def log_access(exchange: Exchange) -> None:
         return
     caller = exchange.caller.id if exchange.caller else None
     milliseconds = round(exchange.seconds * 1000, 1)
-    fields: dict[str, Any] = {"adapter": exchange.adapter, "method": exchange.method,
-                              "route": exchange.route or exchange.path, "status": exchange.status,
-                              "ms": milliseconds, "caller": caller}
+    fields: dict[str, Any] = {
+        "adapter": exchange.adapter,
+        "method": exchange.method,
+        "route": exchange.route or exchange.path,
+        "status": exchange.status,
+        "ms": milliseconds,
+        "caller": caller,
+    }
     operations = [call.operation for call in exchange.calls if call.operation]
     upstream = [call.upstream_status for call in exchange.calls]
     if operations:
@@ -174,12 +205,17 @@ def log_access(exchange: Exchange) -> None:
         fields["error"] = errors[0]
     if exchange.refused:
         fields["refused"] = exchange.refused
-    text = " ".join(f"{key}={value}" for key, value in fields.items()
-                    if key not in ("adapter", "method", "route", "status", "ms") and value is not None)
-    message = (f"{exchange.adapter} {exchange.method} {fields['route']} {exchange.status} {milliseconds}ms"
-               + (f" {text}" if text else ""))
+    text = " ".join(
+        f"{key}={value}"
+        for key, value in fields.items()
+        if key not in ("adapter", "method", "route", "status", "ms") and value is not None
+    )
+    message = f"{exchange.adapter} {exchange.method} {fields['route']} {exchange.status} {milliseconds}ms" + (
+        f" {text}" if text else ""
+    )
     if _writer is None:  # logging as someone else set it up (a library user, a test): through its handlers
         access_logger.log(level, message, extra=fields)
         return
-    _writer.add(_writer.line_formatter.line(time.time(), logging.getLevelName(level), access_logger.name, message,
-                                            fields))
+    _writer.add(
+        _writer.line_formatter.line(time.time(), logging.getLevelName(level), access_logger.name, message, fields)
+    )

@@ -57,22 +57,49 @@ for _collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 CIRCUIT_VALUES = {"closed": 0, "half-open": 1, "open": 2}  # CircuitBreaker.state -> capgate_circuit_state
 
-REQUESTS = Counter("capgate_requests", "Calls through the adapters, by route or tool and the status answered.",
-                   ["adapter", "target", "status"], registry=REGISTRY)
+REQUESTS = Counter(
+    "capgate_requests",
+    "Calls through the adapters, by route or tool and the status answered.",
+    ["adapter", "target", "status"],
+    registry=REGISTRY,
+)
 # With workers, a gauge's multiprocess_mode says how their values combine; a "live" mode drops a dead worker's
 # value (capgate.serve.workers marks it dead), which would otherwise stay in its file forever.
-IN_FLIGHT = Gauge("capgate_requests_in_flight", "HTTP requests being handled by an adapter.", ["adapter"],
-                  registry=REGISTRY, multiprocess_mode="livesum")
-UPSTREAM_DURATION = Histogram("capgate_upstream_request_duration_seconds",
-                              "Time from a call's start to the upstream's answer, retries included.",
-                              ["operation"], buckets=LATENCY_BUCKETS, registry=REGISTRY)
-UPSTREAM_RETRIES = Counter("capgate_upstream_retries", "Upstream requests sent again after a retryable failure.",
-                           ["operation", "reason"], registry=REGISTRY)
+IN_FLIGHT = Gauge(
+    "capgate_requests_in_flight",
+    "HTTP requests being handled by an adapter.",
+    ["adapter"],
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+UPSTREAM_DURATION = Histogram(
+    "capgate_upstream_request_duration_seconds",
+    "Time from a call's start to the upstream's answer, retries included.",
+    ["operation"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+UPSTREAM_RETRIES = Counter(
+    "capgate_upstream_retries",
+    "Upstream requests sent again after a retryable failure.",
+    ["operation", "reason"],
+    registry=REGISTRY,
+)
 # Each worker has its own breaker; the worst state shows, as "max by (namespace)" would across replicas.
-CIRCUIT_STATE = Gauge("capgate_circuit_state", "Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.",
-                      ["namespace"], registry=REGISTRY, multiprocess_mode="livemax")
-LIMITER_WAIT = Histogram("capgate_limiter_wait_seconds", "Time calls waited for the client-side rate limiter.",
-                         ["namespace"], buckets=LATENCY_BUCKETS, registry=REGISTRY)
+CIRCUIT_STATE = Gauge(
+    "capgate_circuit_state",
+    "Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.",
+    ["namespace"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+LIMITER_WAIT = Histogram(
+    "capgate_limiter_wait_seconds",
+    "Time calls waited for the client-side rate limiter.",
+    ["namespace"],
+    buckets=LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
 
 
 class _Info:

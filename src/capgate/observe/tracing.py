@@ -131,10 +131,14 @@ class _ServerSpans:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         carrier = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
-        attributes = {"http.request.method": scope["method"], "url.path": scope["path"],
-                      "capgate.adapter": self.adapter}
-        with _tracer.start_as_current_span(scope["method"], context=propagate.extract(carrier), kind=SpanKind.SERVER,
-                                           attributes=attributes) as span:
+        attributes = {
+            "http.request.method": scope["method"],
+            "url.path": scope["path"],
+            "capgate.adapter": self.adapter,
+        }
+        with _tracer.start_as_current_span(
+            scope["method"], context=propagate.extract(carrier), kind=SpanKind.SERVER, attributes=attributes
+        ) as span:
 
             async def send_with_status(message: Message) -> None:
                 if message["type"] == "http.response.start":

@@ -46,8 +46,12 @@ class _Listener:
     sock: socket.socket
 
 
-async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
-                stop: asyncio.Event | None = None, ready: Callable[[], None] | None = None) -> None:
+async def serve(
+    config: ServeConfig,
+    announce: Announce = announce_on_stderr,
+    stop: asyncio.Event | None = None,
+    ready: Callable[[], None] | None = None,
+) -> None:
     """Load, bind, serve until `stop` is set (by default: SIGINT or SIGTERM), then shut down.
 
     Start-up, in order: the process-wide safeguards (budget, audit log), the document loaded into a gateway
@@ -55,8 +59,9 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
     Every user error raises before anything is bound. `ready` is called once every adapter serves and SIGHUP
     reloads the document, after the last ready line.
     """
-    safeguards = await Safeguards.start(config.hardening, host=config.host, allowed_hosts=config.allowed_hosts,
-                                        allowed_origins=config.allowed_origins)
+    safeguards = await Safeguards.start(
+        config.hardening, host=config.host, allowed_hosts=config.allowed_hosts, allowed_origins=config.allowed_origins
+    )
     try:
         gateway = _load(config, safeguards)
         sockets = [config.listen(config.host, port, flag) for port, flag in _ports(gateway, config)]
@@ -65,9 +70,13 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
         raise
     await gateway.open()
     servers = _Servers(config.hardening.shutdown_grace, announce)
-    reloader = Reloader(gateway, servers.swappables, grace=config.hardening.shutdown_grace,
-                        load=lambda: _load(config, safeguards),
-                        build=lambda new: [served.app for served in _http_apps(new, config, safeguards)])
+    reloader = Reloader(
+        gateway,
+        servers.swappables,
+        grace=config.hardening.shutdown_grace,
+        load=lambda: _load(config, safeguards),
+        build=lambda new: [served.app for served in _http_apps(new, config, safeguards)],
+    )
     signals = _Signals(reloader, stop)
     try:
         unbound = iter(sockets)
@@ -90,8 +99,7 @@ async def serve(config: ServeConfig, announce: Announce = announce_on_stderr,
         await safeguards.close()
 
 
-def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Callable[[], None] | None = None
-        ) -> None:
+def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Callable[[], None] | None = None) -> None:
     """`serve` on uvloop when it is installed, with the garbage collector tuned for serving once it is ready."""
 
     def serving() -> None:
@@ -176,8 +184,16 @@ class _Servers:
             # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.observe.logs), not its own.
             # uvicorn types timeout_graceful_shutdown int, but waits any float (asyncio.wait_for).
             grace: Any = self._grace
-            server = ManagedServer(uvicorn.Config(swappable, lifespan="on", log_level="warning", access_log=False,
-                                                  log_config=None, timeout_graceful_shutdown=grace))
+            server = ManagedServer(
+                uvicorn.Config(
+                    swappable,
+                    lifespan="on",
+                    log_level="warning",
+                    access_log=False,
+                    log_config=None,
+                    timeout_graceful_shutdown=grace,
+                )
+            )
             self.swappables.append(swappable)
             self._servers.append(server)
             started.append(server)
@@ -233,13 +249,13 @@ def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]
     """The port of each HTTP adapter, REST facades first, each with the flag that sets it."""
     ports: list[tuple[int | None, str]] = []
     for index, rest in enumerate(gateway.rest if config.serve_rest else []):
-        ports.append((config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port,
-                      "--rest-port"))
+        ports.append(
+            (config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port, "--rest-port")
+        )
     mcp = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
     for index, spec in enumerate(mcp):
         if not over_stdio(spec, config.mcp_transport):
-            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port,
-                          "--mcp-port"))
+            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port, "--mcp-port"))
     return ports
 
 
@@ -249,8 +265,7 @@ def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) ->
 
 def _http_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
     """Every HTTP adapter's app, in the order of the sockets they were first served on (a reload keeps them)."""
-    return [*_rest_apps(gateway, config, safeguards),
-            *mcp_apps(gateway, safeguards, transport=config.mcp_transport)[0]]
+    return [*_rest_apps(gateway, config, safeguards), *mcp_apps(gateway, safeguards, transport=config.mcp_transport)[0]]
 
 
 def _on(sockets: Iterator[socket.socket], served: list[ServedApp]) -> list[_Listener]:
@@ -260,13 +275,18 @@ def _on(sockets: Iterator[socket.socket], served: list[ServedApp]) -> list[_List
 def _next(sockets: Iterator[socket.socket]) -> socket.socket:
     sock = next(sockets, None)
     if sock is None:
-        raise ConfigurationError("the document now has more HTTP adapters than when capgate started; restart "
-                                 "capgate to change its adapters")
+        raise ConfigurationError(
+            "the document now has more HTTP adapters than when capgate started; restart capgate to change its adapters"
+        )
     return sock
 
 
 def _load(config: ServeConfig, safeguards: Safeguards) -> Gateway:
     """The document loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
-    return safeguards.load(config.document, base_uris=config.base_uris, environ=config.environ,
-                           client_settings=config.client_settings,
-                           serves_http=config.serve_rest or config.mcp_transport != "stdio")
+    return safeguards.load(
+        config.document,
+        base_uris=config.base_uris,
+        environ=config.environ,
+        client_settings=config.client_settings,
+        serves_http=config.serve_rest or config.mcp_transport != "stdio",
+    )

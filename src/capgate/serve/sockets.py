@@ -39,8 +39,10 @@ def bind(host: str, port: int | None, flag: str, *, reuse_port: bool = False) ->
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigurationError(f"port {port} on {host} is already in use; stop the other process or pass "
-                                     f"{flag} with a free port (0 picks one)") from None
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use; stop the other process or pass "
+                f"{flag} with a free port (0 picks one)"
+            ) from None
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
 

@@ -77,14 +77,18 @@ def _check(config: ServeConfig, count: int) -> None:
     if count < 1:
         raise ConfigurationError(f"--workers {count}: must be 1 or more")
     if not sys.platform.startswith("linux") or not hasattr(socket, "SO_REUSEPORT"):
-        raise ConfigurationError("--workers needs Linux, whose SO_REUSEPORT spreads the connections of one port "
-                                 "between processes; here, run one capgate per core behind a load balancer "
-                                 "(docs/deploying.md)")
+        raise ConfigurationError(
+            "--workers needs Linux, whose SO_REUSEPORT spreads the connections of one port "
+            "between processes; here, run one capgate per core behind a load balancer "
+            "(docs/deploying.md)"
+        )
     document = load_document(config.document).document  # a broken document stops here, before any worker
     mcp = [adapter for adapter in document.capability.exposes if isinstance(adapter, ExposesMcp)]
     if any((config.mcp_transport or adapter.transport) == "stdio" for adapter in mcp):
-        raise ConfigurationError("--workers cannot serve MCP over stdio: several processes cannot share one "
-                                 "stdin; serve MCP over HTTP (--mcp-transport http) or run one process")
+        raise ConfigurationError(
+            "--workers cannot serve MCP over stdio: several processes cannot share one "
+            "stdin; serve MCP over HTTP (--mcp-transport http) or run one process"
+        )
     if mcp:  # imported once here and shared, instead of by each worker after the fork
         import capgate.exposes.mcp.server  # noqa: F401
 
@@ -194,11 +198,20 @@ class _Supervisor:
             self._release()
             _die_with(supervisor)
             channel = _Channel(writer)
-            return Worker(replace(self.config, listen=_SharedPorts(list(self.ports), channel)),
-                          announce=lambda line: channel.send("line", line), ready=lambda: channel.send("ready"))
+            return Worker(
+                replace(self.config, listen=_SharedPorts(list(self.ports), channel)),
+                announce=lambda line: channel.send("line", line),
+                ready=lambda: channel.send("ready"),
+            )
         os.close(writer)
         slot.pid, slot.pipe, slot.pending, slot.lines, slot.started, slot.ready = (
-            pid, reader, b"", [], time.monotonic(), False)
+            pid,
+            reader,
+            b"",
+            [],
+            time.monotonic(),
+            False,
+        )
         self.selector.register(reader, selectors.EVENT_READ, slot)
         return None
 
@@ -300,8 +313,14 @@ class _Supervisor:
         quick = not slot.ready or time.monotonic() - slot.started < STEADY
         self.quick_deaths = self.quick_deaths + 1 if quick else 0
         if self.quick_deaths >= QUICK_DEATHS:
-            logger.error("worker %d (pid %d) %s; workers keep dying right after they start (%d times in a row), so "
-                         "capgate stops", slot.number, pid, how, self.quick_deaths)
+            logger.error(
+                "worker %d (pid %d) %s; workers keep dying right after they start (%d times in a row), so "
+                "capgate stops",
+                slot.number,
+                pid,
+                how,
+                self.quick_deaths,
+            )
             self._stop(1)
         else:
             logger.error("worker %d (pid %d) %s; starting a new one", slot.number, pid, how)

@@ -29,8 +29,13 @@ pytestmark = pytest.mark.anyio
 READ = "read-token-0123456789abcdef"
 WRITE = "write-token-0123456789abcdef"
 TOKENS = f"reader:read:{READ}, writer:write:{WRITE}"
-CREDENTIALS = {"none": None, "unknown": "not-a-token-0123456789", "upstream-key": TEST_KEY, "read": READ,
-               "write": WRITE}
+CREDENTIALS = {
+    "none": None,
+    "unknown": "not-a-token-0123456789",
+    "upstream-key": TEST_KEY,
+    "read": READ,
+    "write": WRITE,
+}
 ROUTES = [  # every route of the default document: method, path, body
     ("GET", "/v1/api/v1/runs", None),
     ("GET", f"/v1/api/v1/runs/{RUN}", None),
@@ -42,9 +47,14 @@ ROUTES = [  # every route of the default document: method, path, body
     ("PUT", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
     ("POST", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
 ]
-TOOLS = {"list-runs": {}, "retrieve-run": {"runId": RUN}, "cancel-run": {"runId": RUN},
-         "replay-run": {"runId": RUN}, "reschedule-run": {"runId": RUN, "body": {"delay": "1h"}},
-         "add-tags-run": {"runId": RUN, "body": {"tags": ["a"]}}}
+TOOLS = {
+    "list-runs": {},
+    "retrieve-run": {"runId": RUN},
+    "cancel-run": {"runId": RUN},
+    "replay-run": {"runId": RUN},
+    "reschedule-run": {"runId": RUN, "body": {"delay": "1h"}},
+    "add-tags-run": {"runId": RUN, "body": {"tags": ["a"]}},
+}
 READ_ONLY_TOOLS = {"list-runs", "retrieve-run"}
 
 
@@ -57,9 +67,18 @@ class Guarded:
 @pytest.fixture(scope="module")
 def guarded() -> Iterator[Guarded]:
     environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": TOKENS}
-    with recording_upstream() as upstream, running_gateway(gateway_config(
-            "trigger-dev-runs", upstream.url, environ=environ, allowed_origins=["https://app.example.com"],
-            hardening=Hardening(audit_log=None, max_body_bytes=4096, max_target_bytes=512))) as gateway:
+    with (
+        recording_upstream() as upstream,
+        running_gateway(
+            gateway_config(
+                "trigger-dev-runs",
+                upstream.url,
+                environ=environ,
+                allowed_origins=["https://app.example.com"],
+                hardening=Hardening(audit_log=None, max_body_bytes=4096, max_target_bytes=512),
+            )
+        ) as gateway,
+    ):
         yield Guarded(upstream, gateway)
 
 
@@ -76,8 +95,9 @@ def expected_rest(credential: str, method: str) -> int:
 @pytest.mark.parametrize("credential", CREDENTIALS)
 async def test_rest_access_matrix(guarded: Guarded, credential: str) -> None:
     for method, path, body in ROUTES:
-        status, headers, content = await rest_call(guarded.gateway.rest, method, path, body=body,
-                                                   headers=bearer(CREDENTIALS[credential]))
+        status, headers, content = await rest_call(
+            guarded.gateway.rest, method, path, body=body, headers=bearer(CREDENTIALS[credential])
+        )
         assert status == expected_rest(credential, method), (method, path, content)
         if status in (401, 403):
             assert headers["content-type"] == "application/problem+json"
@@ -85,10 +105,16 @@ async def test_rest_access_matrix(guarded: Guarded, credential: str) -> None:
             assert orjson.loads(content)["status"] == status
 
 
-async def mcp_post(gateway: Running, message: dict[str, Any], credential: str | None,
-                   extra: dict[str, str] | None = None) -> tuple[int, bytes]:
-    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json",
-               "mcp-protocol-version": "2025-11-25", **bearer(credential), **(extra or {})}
+async def mcp_post(
+    gateway: Running, message: dict[str, Any], credential: str | None, extra: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "content-type": "application/json",
+        "mcp-protocol-version": "2025-11-25",
+        **bearer(credential),
+        **(extra or {}),
+    }
     async with httpx2.AsyncClient() as client:
         response = await client.post(gateway.mcp, content=orjson.dumps(message), headers=headers)
         return response.status_code, response.content
@@ -108,8 +134,9 @@ async def test_mcp_access_matrix(guarded: Guarded, credential: str) -> None:
 @pytest.mark.parametrize("credential,visible", [("read", READ_ONLY_TOOLS), ("write", set(TOOLS))])
 async def test_a_read_token_sees_only_read_only_tools(guarded: Guarded, credential: str, visible: set[str]) -> None:
     for mode in ("auto", "legacy"):  # both protocol eras
-        transport = streamable_http_client(guarded.gateway.mcp,
-                                           http_client=httpx2.AsyncClient(headers=bearer(CREDENTIALS[credential])))
+        transport = streamable_http_client(
+            guarded.gateway.mcp, http_client=httpx2.AsyncClient(headers=bearer(CREDENTIALS[credential]))
+        )
         async with Client(transport, mode=mode) as client:
             assert {tool.name for tool in (await client.list_tools()).tools} == visible
 
@@ -129,19 +156,27 @@ async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) ->
 
 
 async def test_a_document_that_passes_headers_through_still_never_forwards_credentials(
-        upstream: RecordingUpstream, tmp_path: Any) -> None:
+    upstream: RecordingUpstream, tmp_path: Any
+) -> None:
     from capgate.document.bundled import bundled_documents
 
     source = bundled_documents()["trigger-dev-runs"].read_text()
     leaky = "    - name: x-trigger-source\n"
     document = tmp_path / "leaky.yaml"
-    document.write_text(source.replace(leaky, "    - name: authorization\n      in: header\n      type: string\n"
-                                       "    - name: cookie\n      in: header\n      type: string\n" + leaky, 1))
+    document.write_text(
+        source.replace(
+            leaky,
+            "    - name: authorization\n      in: header\n      type: string\n"
+            "    - name: cookie\n      in: header\n      type: string\n" + leaky,
+            1,
+        )
+    )
     environ = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": TOKENS}
     config = gateway_config(str(document), upstream.url, environ=environ, hardening=Hardening(audit_log=None))
     with running_gateway(config) as gateway:
-        status, _, _ = await rest_call(gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}",
-                                       headers={**bearer(READ), "cookie": "session=s3cr3t"})
+        status, _, _ = await rest_call(
+            gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}", headers={**bearer(READ), "cookie": "session=s3cr3t"}
+        )
     assert status == 200
     assert upstream.last.headers["authorization"] == f"Bearer {TEST_KEY}" and "cookie" not in upstream.last.headers
     assert READ not in repr(upstream.last)
@@ -149,14 +184,17 @@ async def test_a_document_that_passes_headers_through_still_never_forwards_crede
 
 async def test_host_and_origin_are_checked_on_both_adapters(guarded: Guarded) -> None:
     path = "/v1/api/v1/runs"
-    status, _, content = await rest_call(guarded.gateway.rest, "GET", path, headers={
-        **bearer(READ), "origin": "https://evil.example"})
+    status, _, content = await rest_call(
+        guarded.gateway.rest, "GET", path, headers={**bearer(READ), "origin": "https://evil.example"}
+    )
     assert status == 403 and "--allow-origin" in orjson.loads(content)["detail"]
-    status, _, _ = await rest_call(guarded.gateway.rest, "GET", path, headers={
-        **bearer(READ), "origin": "https://app.example.com"})
+    status, _, _ = await rest_call(
+        guarded.gateway.rest, "GET", path, headers={**bearer(READ), "origin": "https://app.example.com"}
+    )
     assert status == 200
-    status, _, content = await rest_call(guarded.gateway.rest, "GET", path, headers={
-        **bearer(READ), "host": "evil.example:8080"})
+    status, _, content = await rest_call(
+        guarded.gateway.rest, "GET", path, headers={**bearer(READ), "host": "evil.example:8080"}
+    )
     assert status == 421 and "--allow-host" in orjson.loads(content)["detail"]
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     assert (await mcp_post(guarded.gateway, listing, READ, {"origin": "https://evil.example"}))[0] == 403
@@ -164,21 +202,31 @@ async def test_host_and_origin_are_checked_on_both_adapters(guarded: Guarded) ->
 
 
 async def test_bodies_and_queries_are_bounded(guarded: Guarded) -> None:
-    status, _, _ = await rest_call(guarded.gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/tags",
-                                   body={"tags": ["x" * 5000]}, headers=bearer(WRITE))
+    status, _, _ = await rest_call(
+        guarded.gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/tags", body={"tags": ["x" * 5000]}, headers=bearer(WRITE)
+    )
     assert status == 413
-    status, _, content = await rest_call(guarded.gateway.rest, "GET", "/v1/api/v1/runs", "filter[tag]=" + "t" * 600,
-                                         headers=bearer(READ))
+    status, _, content = await rest_call(
+        guarded.gateway.rest, "GET", "/v1/api/v1/runs", "filter[tag]=" + "t" * 600, headers=bearer(READ)
+    )
     assert status == 414 and "at most 512" in orjson.loads(content)["detail"]
-    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "add-tags-run", "arguments": {"runId": RUN, "body": {"tags": ["x" * 5000]}}}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "add-tags-run", "arguments": {"runId": RUN, "body": {"tags": ["x" * 5000]}}},
+    }
     assert (await mcp_post(guarded.gateway, call, WRITE))[0] == 413
 
 
 async def test_mcp_routing_headers_must_match_the_body(guarded: Guarded) -> None:
     meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
-    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {"name": "retrieve-run", "arguments": {"runId": RUN}, "_meta": meta}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "retrieve-run", "arguments": {"runId": RUN}, "_meta": meta},
+    }
     headers = {"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "cancel-run"}
     status, content = await mcp_post(guarded.gateway, call, READ, headers)
     assert status == 400 and orjson.loads(content)["error"]["code"] == -32020
@@ -213,8 +261,13 @@ async def test_a_public_bind_without_tokens_refuses_to_start_unless_told() -> No
     def load(host: str, environ: dict[str, str], *, allow_unauthenticated: bool = False) -> Gateway:
         hardening = Hardening(audit_log=None, allow_unauthenticated=allow_unauthenticated)
         safeguards = Safeguards(hardening, LocalLimiter(), None, host=host)
-        return safeguards.load("trigger-dev-runs", base_uris={}, environ={"TRIGGER_DEV_API_KEY": TEST_KEY, **environ},
-                               client_settings=ClientSettings(), serves_http=True)
+        return safeguards.load(
+            "trigger-dev-runs",
+            base_uris={},
+            environ={"TRIGGER_DEV_API_KEY": TEST_KEY, **environ},
+            client_settings=ClientSettings(),
+            serves_http=True,
+        )
 
     with pytest.raises(ConfigurationError, match="--allow-unauthenticated"):
         load("0.0.0.0", {})

@@ -9,10 +9,31 @@ from starlette.requests import Request
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.mcp.server import transport_security
 
-HOSTS = ["127.0.0.1:8080", "127.0.0.1", "localhost:9", "[::1]:8080", "127.0.0.10:80", "127.0.0.1.evil.com",
-         "gateway.internal:443", "gateway.internal", "evil.example", "", "10.0.0.5:8080", "LOCALHOST:8080"]
-ORIGINS = ["", "http://127.0.0.1:3000", "http://localhost:5173", "https://127.0.0.1:3000", "http://127.0.0.1",
-           "https://app.example.com", "https://app.example.com:8443", "http://evil.example", "null"]
+HOSTS = [
+    "127.0.0.1:8080",
+    "127.0.0.1",
+    "localhost:9",
+    "[::1]:8080",
+    "127.0.0.10:80",
+    "127.0.0.1.evil.com",
+    "gateway.internal:443",
+    "gateway.internal",
+    "evil.example",
+    "",
+    "10.0.0.5:8080",
+    "LOCALHOST:8080",
+]
+ORIGINS = [
+    "",
+    "http://127.0.0.1:3000",
+    "http://localhost:5173",
+    "https://127.0.0.1:3000",
+    "http://127.0.0.1",
+    "https://app.example.com",
+    "https://app.example.com:8443",
+    "http://evil.example",
+    "null",
+]
 
 
 @pytest.mark.anyio

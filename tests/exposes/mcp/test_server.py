@@ -42,8 +42,12 @@ async def test_the_mcp_port_answers_other_paths_as_the_sdk_does(stack: Stack) ->
 
 async def test_with_traces_on_each_tool_call_gets_the_sdks_mcp_span(upstream: RecordingUpstream) -> None:
     env = cli_env(OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url, OTEL_BSP_SCHEDULE_DELAY="50")
-    process = subprocess.Popen([*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri",
-                                f"management-runs={upstream.url}"], stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         # the upstream answers with its default JSON echo
         async with Client(ready_url(process, "MCP server")) as client:

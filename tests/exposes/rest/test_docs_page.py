@@ -22,12 +22,23 @@ from tests.support.upstream import recording_upstream
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 INSTALL_TIMEOUT = 600.0
-RUNS = {"data": [{"id": "run_docs0page1", "status": "COMPLETED", "taskIdentifier": "send-welcome-email"}],
-        "pagination": {"next": None}}
-ROUTES = ["GET /v1/api/v1/runs", "GET /v1/api/v1/runs/{runid}", "GET /v1/api/v3/runs/{runid}",
-          "POST /v1/api/v1/runs/{runid}/cancel", "POST /v1/api/v2/runs/{runid}/cancel",
-          "POST /v1/api/v1/runs/{runid}/replay", "POST /v1/api/v1/runs/{runid}/reschedule",
-          "PUT /v1/api/v1/runs/{runid}/tags", "POST /v1/api/v1/runs/{runid}/tags", "GET /healthz", "GET /readyz"]
+RUNS = {
+    "data": [{"id": "run_docs0page1", "status": "COMPLETED", "taskIdentifier": "send-welcome-email"}],
+    "pagination": {"next": None},
+}
+ROUTES = [
+    "GET /v1/api/v1/runs",
+    "GET /v1/api/v1/runs/{runid}",
+    "GET /v1/api/v3/runs/{runid}",
+    "POST /v1/api/v1/runs/{runid}/cancel",
+    "POST /v1/api/v2/runs/{runid}/cancel",
+    "POST /v1/api/v1/runs/{runid}/replay",
+    "POST /v1/api/v1/runs/{runid}/reschedule",
+    "PUT /v1/api/v1/runs/{runid}/tags",
+    "POST /v1/api/v1/runs/{runid}/tags",
+    "GET /healthz",
+    "GET /readyz",
+]
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +47,19 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
         for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
-            subprocess.run(step, capture_output=True, timeout=INSTALL_TIMEOUT,
-                           env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"})
+            subprocess.run(
+                step,
+                capture_output=True,
+                timeout=INSTALL_TIMEOUT,
+                env=os.environ | {"DEBIAN_FRONTEND": "noninteractive"},
+            )
         found = shutil.which("chromium")
     if found is None:
-        pytest.fail("Chromium was not found and could not be installed; the docs page test needs it: "
-                    "`sudo apt-get install chromium` (Debian/Ubuntu), then run the tests again.", pytrace=False)
+        pytest.fail(
+            "Chromium was not found and could not be installed; the docs page test needs it: "
+            "`sudo apt-get install chromium` (Debian/Ubuntu), then run the tests again.",
+            pytrace=False,
+        )
     return found
 
 
@@ -52,21 +70,34 @@ def stack() -> Iterator[Stack]:
 
 
 def browse(chromium: str, url: str, action: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", "--virtual-time-budget=5000", *action, url]
+    argv = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        *action,
+        url,
+    ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60)
 
 
-def test_the_docs_page_lists_every_route_and_its_form_calls_the_gateway(chromium: str, stack: Stack,
-                                                                         tmp_path: Path) -> None:
+def test_the_docs_page_lists_every_route_and_its_form_calls_the_gateway(
+    chromium: str, stack: Stack, tmp_path: Path
+) -> None:
     stack.upstream.reply(200, RUNS)
     page = browse(chromium, f"{stack.gateway.rest}/docs#listruns/send", ["--dump-dom"], tmp_path / "profile")
     dom = page.stdout
     assert 'data-ready="true"' in dom, page.stderr[-2000:]
     assert [html.unescape(route) for route in re.findall(r'data-route="([^"]+)"', dom)] == ROUTES
-    assert "<h1 id=\"title\">Trigger.dev Management API — Runs</h1>" in dom
-    listing = dom[dom.index('id="listruns"'):dom.index('id="getrunbyid-api-v1-runs-runid"')]
+    assert '<h1 id="title">Trigger.dev Management API — Runs</h1>' in dom
+    listing = dom[dom.index('id="listruns"') : dom.index('id="getrunbyid-api-v1-runs-runid"')]
     assert 'data-status="200"' in listing and "run_docs0page1" in listing  # the form's answer, shown
     assert "curl -X GET" in listing
     sent = stack.upstream.last
@@ -77,7 +108,11 @@ def test_the_docs_page_screenshot_is_kept_as_an_artifact(chromium: str, stack: S
     ARTIFACTS.mkdir(exist_ok=True)
     screenshot = ARTIFACTS / "docs-page.png"
     screenshot.unlink(missing_ok=True)
-    result = browse(chromium, f"{stack.gateway.rest}/docs", [f"--screenshot={screenshot}", "--window-size=1280,1100",
-                                                              "--hide-scrollbars"], tmp_path / "profile")
+    result = browse(
+        chromium,
+        f"{stack.gateway.rest}/docs",
+        [f"--screenshot={screenshot}", "--window-size=1280,1100", "--hide-scrollbars"],
+        tmp_path / "profile",
+    )
     assert screenshot.exists(), result.stderr[-2000:]
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000

@@ -48,8 +48,11 @@ async def get(url: str, **options: Any) -> tuple[int, dict[str, str], bytes]:
 async def metrics(stack: Stack) -> Samples:
     status, headers, body = await get(f"{stack.gateway.rest}/metrics")
     assert status == 200 and headers["Content-Type"].startswith("text/plain; version=")
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(body.decode()) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+    }
 
 
 async def test_healthz_answers_without_asking_the_upstream(stack: Stack) -> None:
@@ -65,23 +68,38 @@ async def test_readyz_asks_the_upstream_once_and_caches_the_answer(stack: Stack)
     assert first[0] == second[0] == 200
     report = orjson.loads(first[2])
     assert report["status"] == "ready"
-    assert report["checks"] == [{"namespace": "management-runs", "ok": True, "operation": "management-runs.listruns",
-                                 "status": 200, "reason": "reachable, key accepted"}]
+    assert report["checks"] == [
+        {
+            "namespace": "management-runs",
+            "ok": True,
+            "operation": "management-runs.listruns",
+            "status": 200,
+            "reason": "reachable, key accepted",
+        }
+    ]
     assert len(stack.upstream.requests) == 1  # the second answer came from the cache
     assert stack.upstream.last.headers["authorization"] == f"Bearer {TEST_KEY}"
 
 
-@pytest.mark.parametrize(("reply", "ok", "reason"), [
-    ((200, RUNS), True, "reachable, key accepted"),
-    ((429, {"error": "Rate limit exceeded"}), True, "reachable, key accepted"),
-    ((401, {"error": "Invalid API Key"}), False, "the upstream refused the gateway's key (HTTP 401); check the bound "
-                                                 "secret"),
-    ((503, {"error": "down"}), False, "the upstream failed (HTTP 503)"),
-])
-async def test_readiness_says_why_an_upstream_is_not_ready(upstream: RecordingUpstream, reply: tuple[int, Any],
-                                                           ok: bool, reason: str) -> None:
-    gateway = load_gateway("trigger-dev-runs", base_uris={"management-runs": upstream.url},
-                           environ={"TRIGGER_DEV_API_KEY": TEST_KEY})
+@pytest.mark.parametrize(
+    ("reply", "ok", "reason"),
+    [
+        ((200, RUNS), True, "reachable, key accepted"),
+        ((429, {"error": "Rate limit exceeded"}), True, "reachable, key accepted"),
+        (
+            (401, {"error": "Invalid API Key"}),
+            False,
+            "the upstream refused the gateway's key (HTTP 401); check the bound secret",
+        ),
+        ((503, {"error": "down"}), False, "the upstream failed (HTTP 503)"),
+    ],
+)
+async def test_readiness_says_why_an_upstream_is_not_ready(
+    upstream: RecordingUpstream, reply: tuple[int, Any], ok: bool, reason: str
+) -> None:
+    gateway = load_gateway(
+        "trigger-dev-runs", base_uris={"management-runs": upstream.url}, environ={"TRIGGER_DEV_API_KEY": TEST_KEY}
+    )
     await gateway.open()
     try:
         for _ in range(4):  # the resilience layer may retry a 503
@@ -96,8 +114,9 @@ async def test_readiness_says_why_an_upstream_is_not_ready(upstream: RecordingUp
 async def test_readiness_reports_an_unreachable_upstream() -> None:
     with recording_upstream() as upstream:
         url = upstream.url
-    gateway = load_gateway("trigger-dev-runs", base_uris={"management-runs": url},
-                           environ={"TRIGGER_DEV_API_KEY": TEST_KEY})
+    gateway = load_gateway(
+        "trigger-dev-runs", base_uris={"management-runs": url}, environ={"TRIGGER_DEV_API_KEY": TEST_KEY}
+    )
     await gateway.open()
     try:
         checks, _ = await Readiness(gateway.operations, ["management-runs"], cache_seconds=0, timeout=2).checks()
@@ -165,10 +184,12 @@ async def test_a_document_route_still_gets_problem_json_for_unknown_paths(stack:
 
 
 @pytest.mark.parametrize("path", ["/metrics", "/{anything}", "/docs/{asset}"])
-def test_validate_refuses_a_route_on_a_reserved_path(path: str, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    text = bundled_documents()["trigger-dev-runs"].read_text().replace("- path: /v1/api/v1/runs\n",
-                                                                       f"- path: {path}\n", 1)
+def test_validate_refuses_a_route_on_a_reserved_path(
+    path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        bundled_documents()["trigger-dev-runs"].read_text().replace("- path: /v1/api/v1/runs\n", f"- path: {path}\n", 1)
+    )
     document = tmp_path / "reserved.yaml"
     document.write_text(text)
     assert main(["validate", str(document)]) == 1

@@ -48,8 +48,9 @@ class Stderr:
 
     def wait_for(self, text: str, times: int = 1, timeout: float = 30) -> None:
         with self.changed:
-            assert self.changed.wait_for(lambda: sum(text in line for line in self.lines) >= times, timeout), \
-                "".join(self.lines)
+            assert self.changed.wait_for(lambda: sum(text in line for line in self.lines) >= times, timeout), "".join(
+                self.lines
+            )
 
     @property
     def text(self) -> str:
@@ -70,10 +71,28 @@ class Supervised:
 @contextmanager
 def supervised(emulator: Emulator, *args: str, workers: int = 2, **environ: str) -> Iterator[Supervised]:
     """`capgate serve --workers N ARGS` on free ports, once every worker is ready; killed if still running."""
-    process = subprocess.Popen([*CAPGATE, "serve", "--workers", str(workers), "--rest-port", "0", "--mcp-port", "0",
-                                "--base-uri", f"management-runs={emulator.url}", "--log-format", "text",
-                                "--no-access-log", *args],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=cli_env(**environ))
+    process = subprocess.Popen(
+        [
+            *CAPGATE,
+            "serve",
+            "--workers",
+            str(workers),
+            "--rest-port",
+            "0",
+            "--mcp-port",
+            "0",
+            "--base-uri",
+            f"management-runs={emulator.url}",
+            "--log-format",
+            "text",
+            "--no-access-log",
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(**environ),
+    )
     assert process.stderr is not None
     stderr = Stderr()
     reader = threading.Thread(target=stderr.follow, args=(process.stderr,), daemon=True)
@@ -98,7 +117,7 @@ def children(pid: int) -> set[int]:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.add(int(entry))
     return found
@@ -144,8 +163,9 @@ def accepted_by(pids: set[int], server_port: int, client_port: int) -> int:
     return max(owners, key=owners.__getitem__)
 
 
-def on_fresh_connections(gateway: Supervised, count: int, call: Callable[[http.client.HTTPConnection, int], int],
-                         stack: ExitStack) -> tuple[list[int], dict[int, int]]:
+def on_fresh_connections(
+    gateway: Supervised, count: int, call: Callable[[http.client.HTTPConnection, int], int], stack: ExitStack
+) -> tuple[list[int], dict[int, int]]:
     """`call(connection, index)` on `count` connections opened at once, so that the kernel hands them to every
     worker, kept open until `stack` closes: the statuses, and how many of the connections each worker holds."""
     workers = gateway.workers()

@@ -24,8 +24,9 @@ def consumes() -> ConsumesHttp:
 
 def test_each_of_n_workers_gets_a_nth_of_the_documents_budget_and_queueing_is_unchanged() -> None:
     assert resolve_rate_limit(consumes(), ResilienceSettings(budget_parts=2)) == RateLimit(375, 125, 10.0, 10.0, 2)
-    assert resolve_rate_limit(consumes(), ResilienceSettings(rate_limit=RateLimit(10, 7, 1.0), budget_parts=3)
-                              ) == RateLimit(3, 2, 1.0, 10.0, 3)
+    assert resolve_rate_limit(
+        consumes(), ResilienceSettings(rate_limit=RateLimit(10, 7, 1.0), budget_parts=3)
+    ) == RateLimit(3, 2, 1.0, 10.0, 3)
     assert resolve_rate_limit(consumes(), ResilienceSettings()) == RateLimit()
 
 

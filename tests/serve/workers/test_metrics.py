@@ -44,8 +44,11 @@ def scrape(connection: http.client.HTTPConnection) -> dict[Sample, float]:
     response = connection.getresponse()
     body = response.read().decode()
     assert response.status == 200, body
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(body) for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
 
 
 def scrape_each(connections: dict[int, http.client.HTTPConnection]) -> list[dict[Sample, float]]:
@@ -53,11 +56,11 @@ def scrape_each(connections: dict[int, http.client.HTTPConnection]) -> list[dict
     return [scrape(connection) for connection in connections.values()]
 
 
-def test_every_worker_shows_the_sum_and_a_dead_workers_counts_stay_but_not_its_gauges(emulator: Emulator,
-                                                                                     tmp_path: Path) -> None:
+def test_every_worker_shows_the_sum_and_a_dead_workers_counts_stay_but_not_its_gauges(
+    emulator: Emulator, tmp_path: Path
+) -> None:
     run = emulator.run_ids(1)[0]
-    with supervised(emulator, "--shutdown-grace", "0.1", TMPDIR=str(tmp_path)) as gateway, \
-            ExitStack() as connections:
+    with supervised(emulator, "--shutdown-grace", "0.1", TMPDIR=str(tmp_path)) as gateway, ExitStack() as connections:
         first = gateway.workers()
         [directory] = tmp_path.iterdir()
         assert directory.name.startswith("capgate-metrics-") and stat.S_IMODE(directory.stat().st_mode) == 0o700

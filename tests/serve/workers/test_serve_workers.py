@@ -20,15 +20,18 @@ from tests.support.gateway import TEST_KEY
 
 
 def add_tags(connection: http.client.HTTPConnection, run: str, tag: str) -> int:
-    connection.request("POST", f"/v1/api/v1/runs/{run}/tags", body=orjson.dumps({"tags": [tag]}),
-                       headers={"content-type": "application/json"})
+    connection.request(
+        "POST",
+        f"/v1/api/v1/runs/{run}/tags",
+        body=orjson.dumps({"tags": [tag]}),
+        headers={"content-type": "application/json"},
+    )
     response = connection.getresponse()
     response.read()
     return response.status
 
 
-def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulator: Emulator,
-                                                                          tmp_path: Path) -> None:
+def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulator: Emulator, tmp_path: Path) -> None:
     audit = tmp_path / "audit.jsonl"
     runs = emulator.run_ids(20)
     with supervised(emulator, "--audit-log", str(audit)) as gateway, ExitStack() as connections:
@@ -40,8 +43,11 @@ def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulat
         # 40 connections at once, one mutating call each: the kernel hands them to both workers, and both append
         # to the one audit log.
         statuses, owners = on_fresh_connections(
-            gateway, 40, lambda connection, index: add_tags(connection, runs[index % len(runs)], f"t{index}"),
-            connections)
+            gateway,
+            40,
+            lambda connection, index: add_tags(connection, runs[index % len(runs)], f"t{index}"),
+            connections,
+        )
         assert all(status < 500 for status in statuses), statuses
         assert sum(owners.values()) == 40 and all(owners.values()), owners
         with audit.open("rb") as file:
@@ -95,17 +101,28 @@ def test_workers_that_keep_dying_right_after_they_start_stop_capgate(emulator: E
         assert len(killed) <= 4  # the first worker may have lived past the steady time: it does not count
 
 
-@pytest.mark.parametrize(("args", "environ", "message"), [
-    (["--workers", "0"], {}, "--workers 0: must be 1 or more"),
-    (["--workers", "2", "--mcp-transport", "stdio"], {}, "--workers cannot serve MCP over stdio"),
-    (["--workers", "2", "--rest-port", "0", "--mcp-port", "0"], {"TRIGGER_DEV_API_KEY": ""},
-     "TRIGGER_DEV_API_KEY is not set"),
-    (["--workers", "3", "--rest-port", "0", "--mcp-port", "0", "--rate-limit", "2/6/1"], {},
-     "the request budget 2/6/1s cannot be divided between 3 workers"),
-    (["--workers", "2", "--rest-port", "0", "--mcp-port", "0", "missing.yaml"], {}, "missing.yaml"),
-], ids=["no-workers", "stdio", "missing-secret", "budget", "no-document"])
-def test_a_start_up_error_is_printed_once_and_nothing_serves(args: list[str], environ: dict[str, str],
-                                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "environ", "message"),
+    [
+        (["--workers", "0"], {}, "--workers 0: must be 1 or more"),
+        (["--workers", "2", "--mcp-transport", "stdio"], {}, "--workers cannot serve MCP over stdio"),
+        (
+            ["--workers", "2", "--rest-port", "0", "--mcp-port", "0"],
+            {"TRIGGER_DEV_API_KEY": ""},
+            "TRIGGER_DEV_API_KEY is not set",
+        ),
+        (
+            ["--workers", "3", "--rest-port", "0", "--mcp-port", "0", "--rate-limit", "2/6/1"],
+            {},
+            "the request budget 2/6/1s cannot be divided between 3 workers",
+        ),
+        (["--workers", "2", "--rest-port", "0", "--mcp-port", "0", "missing.yaml"], {}, "missing.yaml"),
+    ],
+    ids=["no-workers", "stdio", "missing-secret", "budget", "no-document"],
+)
+def test_a_start_up_error_is_printed_once_and_nothing_serves(
+    args: list[str], environ: dict[str, str], message: str
+) -> None:
     env = {name: value for name, value in (cli_env() | environ).items() if value}
     result = capgate("serve", *args, env=env)
     assert result.returncode == 2, result.stderr

@@ -43,8 +43,15 @@ class GuardSettings:
 class Guard:
     """ASGI middleware around one adapter's app; `write_tools` is given for MCP (tools that are not read-only)."""
 
-    def __init__(self, app: ASGIApp, adapter: str, settings: GuardSettings, *,
-                 origins: Origins | None = None, write_tools: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        adapter: str,
+        settings: GuardSettings,
+        *,
+        origins: Origins | None = None,
+        write_tools: frozenset[str] | None = None,
+    ) -> None:
         self.app = app
         self.adapter = adapter
         self.settings = settings
@@ -74,8 +81,13 @@ class Guard:
         if refusal is None and self._write_tools is not None and scope["method"] == "POST":
             body = await _read_body(receive, self.settings.max_body)
             if body is None:
-                refusal = _refuse(exchange, "body too large", problem(
-                    413, "Content Too Large", f"the request body is larger than {self.settings.max_body} bytes"))
+                refusal = _refuse(
+                    exchange,
+                    "body too large",
+                    problem(
+                        413, "Content Too Large", f"the request body is larger than {self.settings.max_body} bytes"
+                    ),
+                )
             else:
                 refusal = self._check_tools(body, exchange)
                 receive = _replay(body, receive)
@@ -91,22 +103,43 @@ class Guard:
                 return _refuse(exchange, "host or origin", misdirected)
         target = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
         if target > self.settings.max_target:
-            return _refuse(exchange, "target too long", problem(
-                414, "URI Too Long", f"the request's path and query are {target} bytes; at most "
-                f"{self.settings.max_target} are accepted. Send fewer or shorter query parameters"))
+            return _refuse(
+                exchange,
+                "target too long",
+                problem(
+                    414,
+                    "URI Too Long",
+                    f"the request's path and query are {target} bytes; at most "
+                    f"{self.settings.max_target} are accepted. Send fewer or shorter query parameters",
+                ),
+            )
         tokens = self.settings.tokens
         if not tokens or scope["path"] in PUBLIC_PATHS:
             return None
         scheme, _, presented = _header(scope, b"authorization").partition(" ")
         if scheme.lower() != "bearer" or not presented.strip():
-            return _refuse(exchange, "no token", problem(
-                401, "Unauthorized", "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
-                headers={"WWW-Authenticate": REALM}))
+            return _refuse(
+                exchange,
+                "no token",
+                problem(
+                    401,
+                    "Unauthorized",
+                    "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
+                    headers={"WWW-Authenticate": REALM},
+                ),
+            )
         token = tokens.identify(presented.strip())
         if token is None:
-            return _refuse(exchange, "unknown token", problem(
-                401, "Unauthorized", "the bearer token is not one this gateway knows; check it, or ask for one",
-                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'}))
+            return _refuse(
+                exchange,
+                "unknown token",
+                problem(
+                    401,
+                    "Unauthorized",
+                    "the bearer token is not one this gateway knows; check it, or ask for one",
+                    headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+                ),
+            )
         exchange.caller = token.caller
         if self._write_tools is None and exchange.read_only and scope["method"] not in SAFE_METHODS:
             return _insufficient_scope(exchange, f"{scope['method']} changes things")
@@ -116,11 +149,19 @@ class Guard:
         """421 for a Host that is not this gateway's, 403 for an Origin not allowed (`origins.Origins`)."""
         assert self._origins is not None
         if not self._origins.host_ok(host):
-            return problem(421, "Misdirected Request", f"Host {host!r} is not a name this gateway answers to; the "
-                           "operator can allow it with --allow-host HOST:PORT")
+            return problem(
+                421,
+                "Misdirected Request",
+                f"Host {host!r} is not a name this gateway answers to; the "
+                "operator can allow it with --allow-host HOST:PORT",
+            )
         if not self._origins.origin_ok(origin):
-            return problem(403, "Forbidden", f"Origin {origin!r} may not call this gateway (a web page cannot use "
-                           "it unless allowed); the operator can allow it with --allow-origin ORIGIN")
+            return problem(
+                403,
+                "Forbidden",
+                f"Origin {origin!r} may not call this gateway (a web page cannot use "
+                "it unless allowed); the operator can allow it with --allow-origin ORIGIN",
+            )
         return None
 
     def _check_tools(self, body: bytes, exchange: Exchange) -> Response | None:
@@ -158,11 +199,16 @@ def _refuse(exchange: Exchange, reason: str, response: Response) -> Response:
 
 def _insufficient_scope(exchange: Exchange, what: str) -> Response:
     assert exchange.caller is not None
-    return _refuse(exchange, "read scope", problem(
-        403, "Forbidden", f"{what} and needs a token with the write scope; token {exchange.caller.id!r} has the "
-        "read scope", headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'}))
-
-
+    return _refuse(
+        exchange,
+        "read scope",
+        problem(
+            403,
+            "Forbidden",
+            f"{what} and needs a token with the write scope; token {exchange.caller.id!r} has the read scope",
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'},
+        ),
+    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

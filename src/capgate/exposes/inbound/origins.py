@@ -20,12 +20,15 @@ class Origins:
     origins: tuple[str, ...]
 
     @classmethod
-    def allowed(cls, host: str, allowed_hosts: list[str] | None = None,
-                allowed_origins: list[str] | None = None) -> Origins:
+    def allowed(
+        cls, host: str, allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None
+    ) -> Origins:
         """Loopback, the bound host, and what the operator allowed; with or without a port."""
         names = [*LOOPBACK_HOSTS, *([] if host in ("0.0.0.0", "::") else [_bracketed(host)])]
-        return cls(hosts=(*[f"{name}:*" for name in names], *names, *(allowed_hosts or [])),
-                   origins=(*[f"http://{name}:*" for name in names], *(allowed_origins or [])))
+        return cls(
+            hosts=(*[f"{name}:*" for name in names], *names, *(allowed_hosts or [])),
+            origins=(*[f"http://{name}:*" for name in names], *(allowed_origins or [])),
+        )
 
     def host_ok(self, host: str) -> bool:
         return bool(host) and _matches(host, self.hosts)
@@ -35,8 +38,7 @@ class Origins:
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
-    return any(value == pattern or (pattern.endswith(":*") and value.startswith(pattern[:-1]))
-               for pattern in patterns)
+    return any(value == pattern or (pattern.endswith(":*") and value.startswith(pattern[:-1])) for pattern in patterns)
 
 
 def _bracketed(host: str) -> str:

@@ -84,8 +84,12 @@ def load_tokens(environ: Mapping[str, str], path: str | None, upstream_secrets: 
     for position, item in enumerate(item for item in re.split(r"[,\s]+", variable) if item):
         token_id, _, rest = item.partition(":")
         scope, _, secret = rest.partition(":")
-        entries.append((f"{TOKENS_VARIABLE} item {position + 1} ({token_id or '?'})",
-                        {"id": token_id, "scope": scope, "token": secret}))
+        entries.append(
+            (
+                f"{TOKENS_VARIABLE} item {position + 1} ({token_id or '?'})",
+                {"id": token_id, "scope": scope, "token": secret},
+            )
+        )
     if path:
         entries += [(f"{path}: tokens[{index}]", entry) for index, entry in enumerate(_read_file(path))]
     tokens = [_token(where, entry) for where, entry in entries]
@@ -95,8 +99,10 @@ def load_tokens(environ: Mapping[str, str], path: str | None, upstream_secrets: 
     upstream = {_digest(secret) for secret in upstream_secrets}
     for token in tokens:
         if token.digest in upstream:
-            raise ConfigurationError(f"inbound token {token.id!r} is the upstream's own key; callers must never "
-                                     f"hold it. Give them a token of their own ({_MAKE_ONE})")
+            raise ConfigurationError(
+                f"inbound token {token.id!r} is the upstream's own key; callers must never "
+                f"hold it. Give them a token of their own ({_MAKE_ONE})"
+            )
     return Tokens(tokens)
 
 
@@ -115,30 +121,36 @@ def _token(where: str, entry: Any) -> Token:
         raise ConfigurationError(f"{where}: expected a mapping with id, scope and token (or sha256)")
     token_id, scope = str(entry.get("id") or ""), str(entry.get("scope") or "")
     if not _ID.match(token_id):
-        raise ConfigurationError(f"{where}: id {token_id!r} must be 1-64 letters, digits, '_', '.', '@' or '-'; "
-                                 "it names the caller in logs and the audit log")
+        raise ConfigurationError(
+            f"{where}: id {token_id!r} must be 1-64 letters, digits, '_', '.', '@' or '-'; "
+            "it names the caller in logs and the audit log"
+        )
     if scope not in SCOPES:
         raise ConfigurationError(f"{where}: scope {scope!r} must be read or write")
     secret, digest = entry.get("token"), entry.get("sha256")
     if secret is not None and digest is None:
         secret = str(secret)
         if len(secret) < MIN_TOKEN_LENGTH:
-            raise ConfigurationError(f"{where}: the token is {len(secret)} characters long; use at least "
-                                     f"{MIN_TOKEN_LENGTH} random characters ({_MAKE_ONE})")
+            raise ConfigurationError(
+                f"{where}: the token is {len(secret)} characters long; use at least "
+                f"{MIN_TOKEN_LENGTH} random characters ({_MAKE_ONE})"
+            )
         redaction.register([secret])
         return Token(token_id, scope, _digest(secret))
     if digest is not None and secret is None and _HEX_DIGEST.match(str(digest).lower()):
         return Token(token_id, scope, bytes.fromhex(str(digest).lower()))
-    raise ConfigurationError(f"{where}: give either token (the secret) or sha256 (64 hex digits of its SHA-256), "
-                             "not both and not neither")
+    raise ConfigurationError(
+        f"{where}: give either token (the secret) or sha256 (64 hex digits of its SHA-256), not both and not neither"
+    )
 
 
 def _read_file(path: str) -> list[Any]:
     data = read_data_file(Path(path), "--tokens-file")
     entries = data.get("tokens") if isinstance(data, Mapping) else None
     if not isinstance(entries, list):
-        raise ConfigurationError(f"--tokens-file {path}: expected `tokens:` with a list of "
-                                 "{id, scope, token | sha256} entries")
+        raise ConfigurationError(
+            f"--tokens-file {path}: expected `tokens:` with a list of {{id, scope, token | sha256}} entries"
+        )
     return entries
 
 

@@ -58,10 +58,19 @@ def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
     if required:
         input_schema["required"] = required
     hints = spec.stated_hints()
-    annotations = types.ToolAnnotations(read_only_hint=hints.read_only, destructive_hint=hints.destructive,
-                                        idempotent_hint=hints.idempotent, open_world_hint=hints.open_world)
-    tool = types.Tool(name=spec.name, title=spec.label, description=spec.description or spec.label or spec.name,
-                      input_schema=input_schema, annotations=annotations)
+    annotations = types.ToolAnnotations(
+        read_only_hint=hints.read_only,
+        destructive_hint=hints.destructive,
+        idempotent_hint=hints.idempotent,
+        open_world_hint=hints.open_world,
+    )
+    tool = types.Tool(
+        name=spec.name,
+        title=spec.label,
+        description=spec.description or spec.label or spec.name,
+        input_schema=input_schema,
+        annotations=annotations,
+    )
     return McpTarget(tool, binding, keys)
 
 
@@ -74,12 +83,28 @@ def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catal
         tool = target.tool
         schema = tool.input_schema
         required = set(schema.get("required", []))
-        inputs = [catalog.Input(name, "argument", name in required, catalog.without_description(property_schema),
-                                property_schema.get("description", ""))
-                  for name, property_schema in schema.get("properties", {}).items()]
+        inputs = [
+            catalog.Input(
+                name,
+                "argument",
+                name in required,
+                catalog.without_description(property_schema),
+                property_schema.get("description", ""),
+            )
+            for name, property_schema in schema.get("properties", {}).items()
+        ]
         operation = target.binding.operation.name
-        described.append(catalog.Tool(tool.name, tool.title or tool.name, tool.description or "", operation,
-                                      upstream[operation], inputs, catalog.tool_hints(spec)))
+        described.append(
+            catalog.Tool(
+                tool.name,
+                tool.title or tool.name,
+                tool.description or "",
+                operation,
+                upstream[operation],
+                inputs,
+                catalog.tool_hints(spec),
+            )
+        )
     return described
 
 
@@ -92,9 +117,14 @@ class McpAdapter:
         self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
         # directly; without it, the SDK runs the whole `tools/list` handler and dumps its result on every such call.
-        self.server: Server[Any] = Server(spec.namespace, version=__version__, instructions=spec.description,
-                                          on_list_tools=self._list_tools, on_call_tool=self._call_tool,
-                                          get_tool_input_schema=self._input_schema)
+        self.server: Server[Any] = Server(
+            spec.namespace,
+            version=__version__,
+            instructions=spec.description,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            get_tool_input_schema=self._input_schema,
+        )
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
 
@@ -103,14 +133,24 @@ class McpAdapter:
         """Tools a read-scoped caller may neither see nor call."""
         return frozenset(name for name, target in self.targets.items() if not _read_only(target))
 
-    def asgi_app(self, *, host: str, allowed_hosts: list[str] | None = None,
-                 allowed_origins: list[str] | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-                 ) -> ASGIApp:
+    def asgi_app(
+        self,
+        *,
+        host: str,
+        allowed_hosts: list[str] | None = None,
+        allowed_origins: list[str] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> ASGIApp:
         """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
         security = transport_security(host, allowed_hosts, allowed_origins)
-        app = self.server.streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True,
-                                              json_response=True, transport_security=security, host=host,
-                                              max_request_body_size=max_body_bytes)
+        app = self.server.streamable_http_app(
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            transport_security=security,
+            host=host,
+            max_request_body_size=max_body_bytes,
+        )
         return _Endpoint(app, self.server.session_manager.handle_request)
 
     async def run_stdio(self) -> None:
@@ -124,15 +164,17 @@ class McpAdapter:
         target = self.targets.get(name)
         return target.tool.input_schema if target is not None else None
 
-    async def _list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-                          ) -> types.ListToolsResult:
+    async def _list_tools(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         exchange = exchange_of(_scope(ctx))
         if exchange is not None and exchange.read_only:
             return types.ListToolsResult(tools=[t.tool for t in self.targets.values() if _read_only(t)])
         return self._tools
 
-    async def _call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-                         ) -> Any:  # a CallToolResult, or the same as a plain dict (the SDK accepts both)
+    async def _call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> Any:  # a CallToolResult, or the same as a plain dict (the SDK accepts both)
         target = self.targets.get(params.name)
         scope = _scope(ctx)
         exchange = exchange_of(scope)
@@ -145,15 +187,19 @@ class McpAdapter:
         unknown = [name for name, key in arguments.items() if key is None]
         if unknown:
             accepted = ", ".join(target.properties) or "no arguments"
-            return _error(f"Invalid arguments: unknown argument(s) {', '.join(unknown)}. {params.name} accepts: "
-                          f"{accepted}.")
+            return _error(
+                f"Invalid arguments: unknown argument(s) {', '.join(unknown)}. {params.name} accepts: {accepted}."
+            )
         values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
         try:
-            result = await target.binding.invoke(values.get, start_call(scope, "mcp", params.name),
-                                               display=property_name)
+            result = await target.binding.invoke(
+                values.get, start_call(scope, "mcp", params.name), display=property_name
+            )
         except ArgumentError as exc:
-            return _error(f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
-                          f"{params.name} again.")
+            return _error(
+                f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
+                f"{params.name} again."
+            )
         except UpstreamError as exc:
             return _error(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
         text = result.body.decode("utf-8", errors="replace")
@@ -161,8 +207,11 @@ class McpAdapter:
             return _error(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
         # A plain dict: the SDK still checks it against the protocol, but skips dumping a pydantic model, which
         # measured ~30% of the MCP path's CPU (bench/PROFILE.md).
-        answer: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": False,
-                                  "resultType": "complete"}
+        answer: dict[str, Any] = {
+            "content": [{"type": "text", "text": text}],
+            "isError": False,
+            "resultType": "complete",
+        }
         structured = _object_or_none(result.body)
         if structured is not None:
             answer["structuredContent"] = structured
@@ -199,12 +248,14 @@ def _keyed(arguments: dict[str, Any], target: McpTarget) -> dict[str, str | None
     return keyed
 
 
-def transport_security(host: str, allowed_hosts: list[str] | None = None,
-                       allowed_origins: list[str] | None = None) -> TransportSecuritySettings:
+def transport_security(
+    host: str, allowed_hosts: list[str] | None = None, allowed_origins: list[str] | None = None
+) -> TransportSecuritySettings:
     """The Host and Origin values accepted: the same lists the REST guard checks (`capgate.exposes.inbound.origins`)."""
     allowed = Origins.allowed(host, allowed_hosts, allowed_origins)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(allowed.hosts),
-                                     allowed_origins=list(allowed.origins))
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=list(allowed.hosts), allowed_origins=list(allowed.origins)
+    )
 
 
 def _read_only(target: McpTarget) -> bool:

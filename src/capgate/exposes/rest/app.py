@@ -53,8 +53,10 @@ def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEF
     for operation in operations:
         by_path.setdefault(braced_path(operation.path), {})[operation.method.upper()] = operation.binding
     # Every method reaches the endpoint, which answers 405 itself with the resource's own Allow list.
-    routes = [Route(path, _endpoint(path, methods, max_body_bytes), methods=list(ROUTED_METHODS))
-              for path, methods in by_path.items()]
+    routes = [
+        Route(path, _endpoint(path, methods, max_body_bytes), methods=list(ROUTED_METHODS))
+        for path, methods in by_path.items()
+    ]
     handlers: Mapping[Any, Any] = {
         ArgumentError: _invalid_arguments,
         UpstreamError: _upstream_failed,
@@ -72,8 +74,12 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
     async def endpoint(request: Request) -> Response:
         binding = methods.get(request.method) or (methods.get("GET") if request.method == "HEAD" else None)
         if binding is None:
-            return problem(405, "Method Not Allowed", f"{request.method} is not allowed on {request.url.path}; "
-                           f"use {allow}", headers={"Allow": allow})
+            return problem(
+                405,
+                "Method Not Allowed",
+                f"{request.method} is not allowed on {request.url.path}; use {allow}",
+                headers={"Allow": allow},
+            )
         body = await _json_body(request, max_body_bytes)
         query = _query(request)
 
@@ -130,15 +136,21 @@ async def _invalid_arguments(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ArgumentError)
     errors = [{"name": name, "reason": reason} for name, reason in exc.errors]
     names = ", ".join(name for name, _ in exc.errors)
-    return problem(400, "Invalid request", f"invalid input: {exc}", errors=errors,
-                   hint=f"fix {names} and send the request again; nothing was sent upstream")
+    return problem(
+        400,
+        "Invalid request",
+        f"invalid input: {exc}",
+        errors=errors,
+        hint=f"fix {names} and send the request again; nothing was sent upstream",
+    )
 
 
 async def _upstream_failed(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UpstreamError)
     headers = {"Retry-After": str(math.ceil(exc.retry_after))} if exc.retry_after is not None else None
-    return problem(exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation,
-                   headers=headers)
+    return problem(
+        exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation, headers=headers
+    )
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:

@@ -13,11 +13,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 DOCS_PATH = "/docs"
-_FILES = {"docs.html": "text/html; charset=utf-8", "docs.js": "text/javascript; charset=utf-8",
-          "docs.css": "text/css; charset=utf-8"}
+_FILES = {
+    "docs.html": "text/html; charset=utf-8",
+    "docs.js": "text/javascript; charset=utf-8",
+    "docs.css": "text/css; charset=utf-8",
+}
 _HEADERS = {
     "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-                               "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "x-content-type-options": "nosniff",
     "cache-control": "no-cache",
 }

@@ -52,9 +52,11 @@ def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) 
 def _description(document: Document, adapter: RestAdapter) -> str:
     info = document.info
     lead = (info.description if info else None) or adapter.spec.description or ""
-    return (f"{lead}\n\nServed by capgate {__version__} from a Naftiko capability document. Upstream answers "
-            "come back with their own status and JSON body; errors capgate itself raises are "
-            "application/problem+json (RFC 9457).").strip()
+    return (
+        f"{lead}\n\nServed by capgate {__version__} from a Naftiko capability document. Upstream answers "
+        "come back with their own status and JSON body; errors capgate itself raises are "
+        "application/problem+json (RFC 9457)."
+    ).strip()
 
 
 def _contact(document: Document) -> dict[str, str]:
@@ -62,8 +64,11 @@ def _contact(document: Document) -> dict[str, str]:
     info = document.info
     for person in (info.model_extra or {}).get("stakeholders", []) if info else []:
         if isinstance(person, dict) and person.get("fullName"):
-            return {key: str(person[field]) for key, field in (("name", "fullName"), ("email", "email"))
-                    if person.get(field)}
+            return {
+                key: str(person[field])
+                for key, field in (("name", "fullName"), ("email", "email"))
+                if person.get(field)
+            }
     return {"name": "The operators of this gateway"}
 
 
@@ -86,8 +91,11 @@ def _operation(route: Route, tag: str) -> dict[str, Any]:
     if not operation["parameters"]:
         del operation["parameters"]
     hints = route.hints
-    operation["x-capgate-hints"] = {"readOnly": hints.read_only, "destructive": hints.destructive,
-                                    "idempotent": hints.idempotent}
+    operation["x-capgate-hints"] = {
+        "readOnly": hints.read_only,
+        "destructive": hints.destructive,
+        "idempotent": hints.idempotent,
+    }
     return operation
 
 
@@ -113,11 +121,15 @@ def _schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _responses(route: Route) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        "200": {"description": "The upstream's answer, passed through unchanged.",
-                "headers": _rate_limit_headers(),
-                "content": {"application/json": {"schema": {}}}},
-        "400": _problem("Invalid input: a parameter or the body does not match its declaration. Nothing was "
-                        "sent upstream; `errors` names each bad input."),
+        "200": {
+            "description": "The upstream's answer, passed through unchanged.",
+            "headers": _rate_limit_headers(),
+            "content": {"application/json": {"schema": {}}},
+        },
+        "400": _problem(
+            "Invalid input: a parameter or the body does not match its declaration. Nothing was "
+            "sent upstream; `errors` names each bad input."
+        ),
         "401": _problem("No bearer token, or an unknown one (when the gateway requires inbound tokens)."),
         "403": _problem("The bearer token's scope does not allow this route."),
     }
@@ -125,16 +137,20 @@ def _responses(route: Route) -> dict[str, Any]:
         responses["413"] = _problem("The request body is larger than the gateway accepts.")
     responses["502"] = _problem("The upstream could not be reached or answered something unusable.")
     responses["504"] = _problem("The upstream did not answer in time.")
-    responses["default"] = {"description": "Any other status is the upstream's own answer, passed through "
-                                           "unchanged (for example 404 for an unknown id, 429 when rate limited).",
-                            "content": {"application/json": {"schema": {}}}}
+    responses["default"] = {
+        "description": "Any other status is the upstream's own answer, passed through "
+        "unchanged (for example 404 for an unknown id, 429 when rate limited).",
+        "content": {"application/json": {"schema": {}}},
+    }
     return responses
 
 
 def _rate_limit_headers() -> dict[str, Any]:
-    names = {"x-ratelimit-limit": "The upstream's request budget.",
-             "x-ratelimit-remaining": "What is left of the upstream's budget.",
-             "x-ratelimit-reset": "When the upstream's budget resets (epoch milliseconds)."}
+    names = {
+        "x-ratelimit-limit": "The upstream's request budget.",
+        "x-ratelimit-remaining": "What is left of the upstream's budget.",
+        "x-ratelimit-reset": "When the upstream's budget resets (epoch milliseconds).",
+    }
     return {name: {"description": text, "schema": {"type": "string"}} for name, text in names.items()}
 
 
@@ -145,34 +161,58 @@ def _problem(description: str) -> dict[str, Any]:
 def _probes() -> dict[str, Any]:
     probe = {"$ref": "#/components/schemas/Readiness"}
     return {
-        "/healthz": {"get": {
-            "operationId": "healthz", "tags": [GATEWAY_TAG], "security": [],
-            "summary": "Liveness: the process answers.",
-            "description": "Always 200 while the process serves requests; calls nothing upstream.",
-            "responses": {"200": {"description": "Alive.", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"status": {"type": "string", "const": "ok"}}}}}}},
-        }},
-        "/readyz": {"get": {
-            "operationId": "readyz", "tags": [GATEWAY_TAG], "security": [],
-            "summary": "Readiness: each upstream is reachable and accepts the gateway's key.",
-            "description": "Calls one cheap read-only operation per upstream (the answer is cached for a few "
-                           "seconds) and says why when it is not ready.",
-            "responses": {
-                "200": {"description": "Ready.", "content": {"application/json": {"schema": probe}}},
-                "503": {"description": "Not ready; `checks` says which upstream and why.",
-                        "content": {"application/json": {"schema": probe}}},
-            },
-        }},
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "tags": [GATEWAY_TAG],
+                "security": [],
+                "summary": "Liveness: the process answers.",
+                "description": "Always 200 while the process serves requests; calls nothing upstream.",
+                "responses": {
+                    "200": {
+                        "description": "Alive.",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"status": {"type": "string", "const": "ok"}},
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz",
+                "tags": [GATEWAY_TAG],
+                "security": [],
+                "summary": "Readiness: each upstream is reachable and accepts the gateway's key.",
+                "description": "Calls one cheap read-only operation per upstream (the answer is cached for a few "
+                "seconds) and says why when it is not ready.",
+                "responses": {
+                    "200": {"description": "Ready.", "content": {"application/json": {"schema": probe}}},
+                    "503": {
+                        "description": "Not ready; `checks` says which upstream and why.",
+                        "content": {"application/json": {"schema": probe}},
+                    },
+                },
+            }
+        },
     }
 
 
 def _components() -> dict[str, Any]:
     return {
-        "securitySchemes": {"bearerAuth": {
-            "type": "http", "scheme": "bearer",
-            "description": "An inbound token, when the gateway is configured with them. It is never forwarded "
-                           "upstream: the gateway sends its own key.",
-        }},
+        "securitySchemes": {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An inbound token, when the gateway is configured with them. It is never forwarded "
+                "upstream: the gateway sends its own key.",
+            }
+        },
         "schemas": {
             "Problem": {
                 "type": "object",
@@ -183,9 +223,14 @@ def _components() -> dict[str, Any]:
                     "title": {"type": "string"},
                     "status": {"type": "integer"},
                     "detail": {"type": "string"},
-                    "errors": {"type": "array", "description": "Each invalid input (400 only).",
-                               "items": {"type": "object", "properties": {"name": {"type": "string"},
-                                                                          "reason": {"type": "string"}}}},
+                    "errors": {
+                        "type": "array",
+                        "description": "Each invalid input (400 only).",
+                        "items": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}, "reason": {"type": "string"}},
+                        },
+                    },
                     "hint": {"type": "string"},
                     "operation": {"type": "string", "description": "The consumed operation that failed."},
                 },
@@ -195,13 +240,19 @@ def _components() -> dict[str, Any]:
                 "required": ["status", "checks"],
                 "properties": {
                     "status": {"type": "string", "enum": ["ready", "not ready"]},
-                    "checks": {"type": "array", "items": {"type": "object", "properties": {
-                        "namespace": {"type": "string"},
-                        "ok": {"type": "boolean"},
-                        "operation": {"type": ["string", "null"]},
-                        "status": {"type": ["integer", "null"], "description": "The upstream's HTTP status."},
-                        "reason": {"type": "string"},
-                    }}},
+                    "checks": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "namespace": {"type": "string"},
+                                "ok": {"type": "boolean"},
+                                "operation": {"type": ["string", "null"]},
+                                "status": {"type": ["integer", "null"], "description": "The upstream's HTTP status."},
+                                "reason": {"type": "string"},
+                            },
+                        },
+                    },
                     "age": {"type": "number", "description": "Seconds since the upstream was last asked."},
                 },
             },

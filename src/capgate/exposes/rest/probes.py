@@ -40,9 +40,14 @@ class Check:
 class Readiness:
     """Probes each upstream, at most once per `cache_seconds`; concurrent probes share one upstream call."""
 
-    def __init__(self, operations: Mapping[str, Operation], namespaces: Sequence[str], *,
-                 cache_seconds: float = CACHE_SECONDS,
-                 timeout: float = PROBE_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        operations: Mapping[str, Operation],
+        namespaces: Sequence[str],
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        timeout: float = PROBE_TIMEOUT_SECONDS,
+    ) -> None:
         self.cache_seconds = cache_seconds
         self.timeout = timeout
         self._probes = _probes(operations, namespaces)
@@ -100,13 +105,17 @@ def health_routes(readiness: Readiness) -> list[Route]:
     async def readyz(request: Request) -> Response:
         checks, age = await readiness.checks()
         ready = all(check.ok for check in checks)
-        body = {"status": "ready" if ready else "not ready", "checks": [asdict(check) for check in checks],
-                "age": round(age, 3)}
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": [asdict(check) for check in checks],
+            "age": round(age, 3),
+        }
         return _json(200 if ready else 503, body)
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
 
 
 def _json(status: int, body: object) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers={"cache-control": "no-store"})
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers={"cache-control": "no-store"}
+    )

