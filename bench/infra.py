@@ -409,10 +409,15 @@ def bench_document() -> tuple[str, str]:
 
     bundled = files("capgate") / "documents" / "trigger-dev-runs.yaml"
     text = bundled.read_text(encoding="utf-8")
-    match = re.search(r"^( +)baseUri: .*$", text, re.MULTILINE)
-    if match is None:
+    declared = re.search(r"^( +)rateLimit:\n\1  burst: \d+\n\1  refill: \d+\n\1  interval: \d+\n", text, re.MULTILINE)
+    if declared is not None:  # the document declares a budget already: raise it rather than add a second
+        indent = declared.group(1) + "  "
+        unlimited = f"{indent}burst: 1000000000\n{indent}refill: 1000000000\n{indent}interval: 1\n"
+        patched = text[: declared.start()] + f"{declared.group(1)}rateLimit:\n{unlimited}" + text[declared.end() :]
+    elif (match := re.search(r"^( +)baseUri: .*$", text, re.MULTILINE)) is not None:
+        patched = text[: match.end()] + "\n" + match.group(1) + UNLIMITED + text[match.end() :]
+    else:
         return "trigger-dev-runs", "bundled document, unchanged (no baseUri line found)"
-    patched = text[: match.end()] + "\n" + match.group(1) + UNLIMITED + text[match.end() :]
     path = WORK / "trigger-dev-runs.bench.yaml"
     WORK.mkdir(parents=True, exist_ok=True)
     path.write_text(patched, encoding="utf-8")

@@ -1,5 +1,5 @@
-"""Where each setting comes from (flag, operation, namespace, default), what is safe to repeat, and the pure
-logic of the breaker and the local budget. No server.
+"""Where each setting comes from (flag, operation, namespace, default), what is safe to repeat, the breaker's
+flags, and the pure logic of the local budget. No server.
 """
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from capgate.consumes.breaker import BreakerSettings, CircuitBreaker
+from capgate.cli.program import build_parser
+from capgate.cli.serve_options import hardening
+from capgate.consumes.breaker import BreakerSettings
 from capgate.consumes.client import Timeouts
 from capgate.consumes.limiter import LocalLimiter, RateLimit
 from capgate.consumes.resilience import ResilienceSettings, TimeoutOverrides
-from capgate.core.errors import DocumentError
+from capgate.core.errors import ConfigurationError, DocumentError
 from capgate.document.bundled import bundled_documents
 from capgate.gateway.assembly import load_gateway
 from tests.support.gateway import TEST_KEY
@@ -21,17 +23,21 @@ from tests.support.gateway import TEST_KEY
 pytestmark = pytest.mark.anyio
 
 ENV = {"TRIGGER_DEV_API_KEY": TEST_KEY}
+DECLARED_BUDGET = "    rateLimit:\n      burst: 750\n      refill: 250\n      interval: 10\n"
 EXTENDED = """\
-  - type: http
-    namespace: management-runs
     timeouts: {connect: 2, total: 20}
-    rateLimit: {burst: 100, refill: 10, interval: 1, wait: 3}
+    rateLimit:
+      burst: 100
+      refill: 10
+      interval: 1
+      wait: 3
 """
 
 
 def extended_document(tmp_path: Path) -> str:
     source = bundled_documents()["trigger-dev-runs"].read_text()
-    source = source.replace("  - type: http\n    namespace: management-runs\n", EXTENDED, 1)
+    assert DECLARED_BUDGET in source
+    source = source.replace(DECLARED_BUDGET, EXTENDED, 1)
     source = source.replace(
         "      - name: replayrun\n        method: POST\n",
         "      - name: replayrun\n        method: POST\n        timeouts: {total: 5}\n",
@@ -53,14 +59,17 @@ def test_timeouts_come_from_the_flag_else_the_operation_else_the_namespace_else_
     assert flagged.operations["management-runs.replayrun"].timeouts == Timeouts(connect=2, read=1, total=7)
 
 
-def test_the_budget_comes_from_the_flag_else_the_document_else_trigger_devs(tmp_path: Path) -> None:
+def test_the_budget_comes_from_the_flag_else_the_document_else_there_is_none(tmp_path: Path) -> None:
     document = extended_document(tmp_path)
     assert load_gateway(document, environ=ENV).clients["management-runs"].rate_limit == RateLimit(100, 10, 1, 3)
     flagged = ResilienceSettings(rate_limit=RateLimit(5, 5, 5), rate_limit_wait=1)
     assert load_gateway(document, environ=ENV, resilience=flagged).clients["management-runs"].rate_limit == RateLimit(
         5, 5, 5, 1
     )
-    assert load_gateway("trigger-dev-runs", environ=ENV).clients["management-runs"].rate_limit == RateLimit()
+    assert load_gateway("trigger-dev-runs", environ=ENV).clients["management-runs"].rate_limit == RateLimit(
+        750, 250, 10
+    )
+    assert load_gateway("trigger-dev-runs-seed", environ=ENV).clients["management-runs"].rate_limit is None
     off = ResilienceSettings(rate_limiting=False)
     assert load_gateway(document, environ=ENV, resilience=off).clients["management-runs"].rate_limit is None
 
@@ -88,22 +97,18 @@ def test_what_is_safe_to_repeat(document: str, repeatable: set[str]) -> None:
     assert not operations["management-runs.reschedulerun"].idempotent
 
 
-def test_the_breaker_opens_after_n_failures_lets_one_probe_through_and_closes() -> None:
-    now = [0.0]
-    breaker = CircuitBreaker(BreakerSettings(failures=2, cooldown=10), clock=lambda: now[0])
-    for _ in range(2):
-        assert breaker.admit() is None
-        breaker.record(healthy=False)
-    assert breaker.state == "open" and breaker.admit() == 10
-    now[0] = 10.0
-    assert breaker.state == "half-open" and breaker.admit() is None  # the probe
-    assert breaker.admit() is not None  # only one at a time
-    breaker.record(healthy=False)
-    assert breaker.state == "open"  # a failed probe: another cool-down
-    now[0] = 20.0
-    assert breaker.admit() is None
-    breaker.record(healthy=True)
-    assert breaker.state == "closed" and breaker.admit() is None
+def test_the_breaker_flags_and_the_one_they_replace() -> None:
+    parser = build_parser()
+    options = parser.parse_args(
+        ["serve", "--breaker-failure-rate", "25", "--breaker-min-calls", "8", "--breaker-window", "60"]
+    )
+    assert hardening(options).resilience.breaker == BreakerSettings(25, 8, 60, 30)
+    assert hardening(parser.parse_args(["serve", "--breaker-failure-rate", "off"])).resilience.breaker.enabled is False
+    with pytest.raises(ConfigurationError) as replaced:
+        hardening(parser.parse_args(["serve", "--breaker-failures", "5"]))
+    assert "--breaker-failures was replaced" in str(replaced.value)
+    for flag in ("--breaker-failure-rate PERCENT", "--breaker-min-calls N", "--breaker-window S"):
+        assert flag in str(replaced.value)
 
 
 async def test_the_local_budget_follows_the_upstreams_word() -> None:

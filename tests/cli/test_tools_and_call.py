@@ -172,7 +172,11 @@ def test_call_refuses_an_invalid_value_with_exit_2_and_sends_nothing(upstream: R
     [
         (["colour=red"], "capgate: list-runs has no input 'colour'; it accepts: filter.status, "),
         (["page.size"], "capgate: 'page.size': expected NAME=VALUE"),
-        (["--all"], "capgate: --all follows pagination.next through a page.after input, and retrieve-run has none"),
+        (
+            ["--all"],
+            "capgate: --all follows the cursor an operation's `pagination` declares (docs/format.md), and "
+            "retrieve-run calls management-runs.getrunbyid, which declares none; call it without --all",
+        ),
     ],
 )
 def test_call_names_what_is_wrong_with_the_command_line(

@@ -22,11 +22,12 @@ from capgate.gateway.safeguards import Hardening
 from tests.support.emulator import Emulator
 from tests.support.gateway import Running, gateway_config, running_gateway
 from tests.support.http import rest_call
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.anyio
 
 QUICK_RETRIES = RetryPolicy(attempts=3, backoff=0.02, max_backoff=0.1)
-NO_BREAKER = BreakerSettings(failures=0)
+NO_BREAKER = BreakerSettings(failure_rate=0)
 
 
 @contextmanager
@@ -135,25 +136,69 @@ async def test_an_oversized_body_is_a_clear_502(clean: Emulator) -> None:
         assert status == 502 and "larger than 2000 bytes" in orjson.loads(content)["detail"]
 
 
-async def test_the_breaker_opens_fails_fast_then_probes_and_closes(clean: Emulator) -> None:
+async def test_a_failing_route_opens_its_own_circuit_fails_fast_then_probes_and_closes(clean: Emulator) -> None:
     run_id = clean.run_ids(1)[0]
-    breaker = BreakerSettings(failures=3, cooldown=0.5)
+    breaker = BreakerSettings(failure_rate=50, min_calls=4, window=30, cooldown=0.3)
     with gateway(clean, breaker=breaker, retry=RetryPolicy(attempts=1)) as running:
+        assert (await retrieve(running, run_id))[0] == 200
         clean.fault(kind="error", status=503, count=3, path="/api/v3/runs/*")
-        for _ in range(3):
+        for _ in range(3):  # 3 failures of 4 calls: 75% >= 50% of at least 4 calls
             assert (await retrieve(running, run_id))[0] == 503
         reached = len(clean.requests())
         status, headers, problem = await retrieve(running, run_id)
-        assert status == 503 and problem["title"] == "Service Unavailable" and "fail fast" in problem["detail"]
+        assert status == 503 and problem["title"] == "Service Unavailable"
+        assert "3 of the last 4 calls failed (75%) in 30s" in problem["detail"]
+        assert "calls to management-runs.getrunbyid fail fast for 0.3s" in problem["detail"]
         assert int(headers["retry-after"]) >= 1
         async with Client(running.mcp) as client:
             result = await client.call_tool("retrieve-run", {"runId": run_id})
         assert result.is_error and "fail fast" in result.content[0].text
         assert len(clean.requests()) == reached  # open: nothing reached the upstream
-        time.sleep(0.55)
-        assert (await retrieve(running, run_id))[0] == 200  # the probe
-        assert (await retrieve(running, run_id))[0] == 200  # closed again
-        assert len(clean.requests()) == reached + 2
+        listed, _, _ = await rest_call(running.rest, "GET", "/v1/api/v1/runs")
+        assert listed == 200 and len(clean.requests()) == reached + 1  # another route's circuit is closed
+        statuses = await _until_the_cool_down_ends(running, run_id)
+        assert statuses[-1] == 200 and set(statuses[:-1]) <= {503}  # the first probe
+        for _ in range(2):  # the other two probes
+            assert (await retrieve(running, run_id))[0] == 200
+        assert (await retrieve(running, run_id))[0] == 200  # closed again: an ordinary call
+        assert len(clean.requests()) == reached + 5
+
+
+async def test_a_callers_4xx_never_opens_a_circuit(clean: Emulator) -> None:
+    breaker = BreakerSettings(failure_rate=50, min_calls=4, window=30, cooldown=30)
+    with gateway(clean, breaker=breaker, retry=RetryPolicy(attempts=1)) as running:
+        for _ in range(8):  # unknown runs: the upstream answers 404, as it should
+            assert (await retrieve(running, "run_unknown0"))[0] == 404
+        clean.fault(kind="error", status=422, count=8, path="/api/v3/runs/*")
+        for _ in range(8):
+            assert (await retrieve(running, "run_unknown0"))[0] == 422
+        assert len(clean.requests("GET", "run_unknown0")) == 16  # every one reached the upstream
+
+
+async def test_an_upstream_that_cannot_be_reached_opens_its_own_circuit_for_every_route() -> None:
+    breaker = BreakerSettings(failure_rate=50, min_calls=4, window=30, cooldown=30)
+    settings = ResilienceSettings(retry=RetryPolicy(attempts=1), breaker=breaker)
+    nobody = f"http://127.0.0.1:{free_port()}"  # nothing listens there: every connection is refused
+    config = gateway_config("trigger-dev-runs", nobody, hardening=Hardening(resilience=settings, audit_log=None))
+    with running_gateway(config) as running:
+        for _ in range(4):
+            status, _, problem = await retrieve(running, "run_abc1")
+            assert status == 502 and "cannot connect" in problem["detail"]
+        status, _, content = await rest_call(running.rest, "GET", "/v1/api/v1/runs")  # another route
+        detail = orjson.loads(content)["detail"]
+        assert status == 503 and "4 of the last 4 calls failed (100%) in 30s" in detail
+        assert "calls to management-runs fail fast" in detail
+
+
+async def _until_the_cool_down_ends(running: Running, run_id: str) -> list[int]:
+    """Call until one goes through (the cool-down is 0.3 s); the statuses seen, bounded at 5 s."""
+    statuses: list[int] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        statuses.append((await retrieve(running, run_id))[0])
+        if statuses[-1] != 503:
+            return statuses
+    pytest.fail(f"the circuit never let a probe through: {statuses[-5:]}")
 
 
 FAULTS = {

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from capgate.consumes.signals import STANDARD_PASS_BACK
 from tests.support.gateway import Running, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream, recording_upstream
 
@@ -28,3 +29,11 @@ def fresh(stack: Stack) -> Stack:
     stack.upstream.requests.clear()
     stack.upstream.replies.clear()
     return stack
+
+
+def passed_back(stack: Stack, sent: dict[str, str]) -> dict[str, str]:
+    """The headers of `sent` (an upstream answer's) that the gateway passes back: the default document declares
+    Trigger.dev's, the seed declares none, so it passes back only the standard ones (retry-after, RateLimit…)."""
+    if stack.document == "trigger-dev-runs":
+        return sent
+    return {name: value for name, value in sent.items() if name in STANDARD_PASS_BACK}

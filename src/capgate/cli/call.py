@@ -3,7 +3,8 @@
 Arguments are `name=value`, named as the tool's input schema names them (`filter.status`) or in the
 document's bracket form (`filter[status]`); a repeated name makes a list. Values are JSON when they parse
 as JSON (`page.size=5`, `body={"tags":["a"]}`) and text otherwise, and always text for string inputs.
-`--all` follows `pagination.next` through `page.after`, the cursor convention of Trigger.dev's lists.
+`--all` follows the cursor the operation's `pagination` declares (a capgate extension, docs/format.md): from
+where `next` says in each answer, into the tool's input that feeds `nextInput`, until there is none.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from capgate.cli.terminal import Progress, painter, terminal_width
 from capgate.core.errors import ArgumentError, ConfigurationError, UpstreamError
 from capgate.core.http import SAFE_METHODS
 from capgate.document.bundled import DEFAULT_DOCUMENT
+from capgate.document.member_paths import MemberPath, parse_member_path
 from capgate.document.references import input_key, property_name
 from capgate.observe.audit import AuditLog, default_audit_path
 from capgate.observe.records import CallRecord
@@ -30,8 +32,6 @@ from capgate.observe.records import CallRecord
 if TYPE_CHECKING:  # imported when the command runs: the MCP SDK takes half a second
     from capgate.exposes.mcp.server import McpTarget
     from capgate.gateway.assembly import Gateway
-
-PAGE_CURSOR = "page.after"  # the input that takes the previous page's pagination.next
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,18 @@ class Outcome:
     status: int
     body: Any
     pages: int = 1
-    cursor: str | None = None  # pagination.next of the last page
+    cursor: str | None = None  # the next page's cursor, as the last page gave it
+
+
+@dataclass(frozen=True)
+class Paging:
+    """How `--all` pages through a tool: where an answer holds the next cursor and its items, and the tool's
+    input that takes the cursor."""
+
+    next: MemberPath
+    items: MemberPath | None
+    cursor_input: str  # the tool's input key that feeds the operation's `nextInput`
+    cursor_name: str  # the same input as `capgate tools` shows it (`page.after`)
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -88,7 +99,10 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON, even on a terminal")
     parser.add_argument(
-        "--all", action="store_true", help="follow pagination.next through every page (a progress line on stderr)"
+        "--all",
+        action="store_true",
+        help="follow the next-page cursor the operation's `pagination` declares through every page (a progress "
+        "line on stderr)",
     )
     add_base_uri(parser, "send a consumed namespace's calls to another URL, as for serve; repeatable")
     parser.set_defaults(handler=run)
@@ -113,21 +127,45 @@ def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO, environ: M
     gateway = load_gateway(request.document, base_uris=request.base_uris, environ=environ)
     target = find_target(gateway, request.tool)
     arguments = parse_arguments(request.assignments, target)
-    if request.all_pages and PAGE_CURSOR not in target.properties.values():
-        raise ConfigurationError(
-            f"--all follows pagination.next through a {PAGE_CURSOR} input, and {request.tool} "
-            "has none; call it without --all"
-        )
+    paging = paging_of(target, required=request.all_pages)
     try:
-        outcome = asyncio.run(_fetch(gateway, target, arguments, request.all_pages, Progress(stderr)))
+        outcome = asyncio.run(_fetch(gateway, target, arguments, paging, request.all_pages, Progress(stderr)))
     except ArgumentError as exc:
         print(f"capgate: invalid arguments, nothing was sent upstream: {exc}", file=stderr)
         return EXIT_USAGE
     except UpstreamError as exc:
         print(f"capgate: {request.tool}: {exc.title}: {exc.method} {exc.url}: {exc.reason}", file=stderr)
         return EXIT_FAILED
-    _print(outcome, request, stdout, stderr)
+    _print(outcome, request, paging, stdout, stderr)
     return EXIT_OK if outcome.status < 400 else EXIT_FAILED
+
+
+def paging_of(target: McpTarget, *, required: bool) -> Paging | None:
+    """How the tool pages, from its operation's `pagination`; None when it declares none. With `required`
+    (`--all`), a tool that cannot page is a ConfigurationError saying why."""
+    operation = target.binding.operation
+    pagination = operation.spec.pagination
+    tool = target.tool.name
+    if pagination is None:
+        if required:
+            raise ConfigurationError(
+                f"--all follows the cursor an operation's `pagination` declares (docs/format.md), and {tool} calls "
+                f"{operation.name}, which declares none; call it without --all"
+            )
+        return None
+    wanted = input_key(pagination.next_input)
+    fed = [input_key(name) for name, parameter in target.binding.inputs() if parameter.key == wanted]
+    cursor = next((key for key in fed if key in target.input_keys), None)
+    if cursor is None:
+        if required:
+            raise ConfigurationError(
+                f"--all: {operation.name} takes the next page's cursor in {pagination.next_input}, and {tool} has no "
+                "input that feeds it; call it without --all"
+            )
+        return None
+    shown = next(advertised for advertised, key in target.properties.items() if key == cursor)
+    items = parse_member_path(pagination.items) if pagination.items else None
+    return Paging(parse_member_path(pagination.next), items, cursor, shown)
 
 
 def find_target(gateway: Gateway, name: str) -> McpTarget:
@@ -173,28 +211,42 @@ def parse_value(text: str, schema: Mapping[str, Any]) -> Any:
 
 
 async def _fetch(
-    gateway: Gateway, target: McpTarget, arguments: dict[str, Any], all_pages: bool, progress: Progress
+    gateway: Gateway,
+    target: McpTarget,
+    arguments: dict[str, Any],
+    paging: Paging | None,
+    all_pages: bool,
+    progress: Progress,
 ) -> Outcome:
+    """One call, or with `all_pages` one per page until the last: the pages' items as one page holds them
+    (or, with no `items` declared, the list of the pages)."""
     name = target.tool.name
     audit = _audit_log(gateway, target)
     await gateway.open()
     try:
-        items: list[dict[str, Any]] = []
+        collected: list[Any] = []
         seen: set[str] = set()
         pages = 0
         while True:
             result = await target.binding.invoke(arguments.get, CallRecord("cli", name), display=property_name)
             pages += 1
             body = _parsed(result.body)
-            cursor = _next_cursor(body)
+            cursor = _cursor(paging.next.find(body)) if paging is not None else None
             if not all_pages or result.status >= 400:
                 return Outcome(result.status, body, pages, cursor)
-            items += items_of(body) or []
-            progress.update(f"{name}: {pages} page(s), {len(items)} items…")
+            assert paging is not None, "paging_of(required=True) refused the call otherwise"
+            if paging.items is None:
+                collected.append(body)
+                progress.update(f"{name}: {pages} page(s)…")
+            else:
+                found = paging.items.find(body)
+                collected += found if isinstance(found, list) else []
+                progress.update(f"{name}: {pages} page(s), {len(collected)} items…")
             if not cursor or cursor in seen:  # a repeated cursor would loop forever
-                return Outcome(result.status, {"data": items}, pages)
+                combined = collected if paging.items is None else paging.items.place(collected)
+                return Outcome(result.status, combined, pages)
             seen.add(cursor)
-            arguments = {**arguments, PAGE_CURSOR: cursor}
+            arguments = {**arguments, paging.cursor_input: cursor}
     finally:
         progress.done()
         await gateway.close()
@@ -213,7 +265,7 @@ def _audit_log(gateway: Gateway, target: McpTarget) -> AuditLog | None:
     return audit
 
 
-def _print(outcome: Outcome, request: CallRequest, stdout: TextIO, stderr: TextIO) -> None:
+def _print(outcome: Outcome, request: CallRequest, paging: Paging | None, stdout: TextIO, stderr: TextIO) -> None:
     failed = outcome.status >= 400
     if failed:
         complaint = painter(stderr)(f"capgate: {request.tool}: the upstream answered HTTP {outcome.status}", "red")
@@ -227,14 +279,14 @@ def _print(outcome: Outcome, request: CallRequest, stdout: TextIO, stderr: TextI
     print(render(outcome.body, width=width, paint=paint), file=stdout)
     items = items_of(outcome.body)
     if items is not None and not failed:
-        print(paint(_footer(len(items), outcome, request), "dim"), file=stdout)
+        print(paint(_footer(len(items), outcome, request, paging), "dim"), file=stdout)
 
 
-def _footer(count: int, outcome: Outcome, request: CallRequest) -> str:
+def _footer(count: int, outcome: Outcome, request: CallRequest, paging: Paging | None) -> str:
     if request.all_pages:
         return f"{count} items from {outcome.pages} page(s)"
-    if outcome.cursor:
-        return f"{count} items; more with --all, or {PAGE_CURSOR}={outcome.cursor}"
+    if outcome.cursor and paging is not None:
+        return f"{count} items; more with --all, or {paging.cursor_name}={outcome.cursor}"
     return f"{count} items"
 
 
@@ -245,7 +297,8 @@ def _parsed(body: bytes) -> Any:
         return body.decode("utf-8", errors="replace")
 
 
-def _next_cursor(body: Any) -> str | None:
-    pagination = body.get("pagination") if isinstance(body, dict) else None
-    cursor = pagination.get("next") if isinstance(pagination, dict) else None
-    return cursor if isinstance(cursor, str) and cursor else None
+def _cursor(value: Any) -> str | None:
+    """A cursor found in an answer, as the next call sends it; None when there is no next page."""
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    return str(value) if isinstance(value, (str, int)) else None

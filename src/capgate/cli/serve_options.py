@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capgate.consumes.breaker import BreakerSettings
-from capgate.consumes.limiter import RateLimit
+from capgate.consumes.limiter import DEFAULT_QUEUE_WAIT, RateLimit
 from capgate.consumes.retry import RetryPolicy
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
 from capgate.core.errors import ConfigurationError
@@ -57,32 +57,48 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         help="extra tries of a call that is safe to repeat, after a connection failure or HTTP "
         "408/429/502/503/504 (default: %(default)s; 0 turns retries off)",
     )
+    breaker = BreakerSettings()
     upstream.add_argument(
-        "--breaker-failures",
+        "--breaker-failure-rate",
+        type=_failure_rate,
+        default=breaker.failure_rate,
+        metavar="PERCENT",
+        help="share of failed calls (no connection, timeout, 502/503/504) in the window that opens a route's "
+        "circuit, 1-100, or `off` (default: %(default)g)",
+    )
+    upstream.add_argument(
+        "--breaker-min-calls",
         type=int,
-        default=BreakerSettings().failures,
+        default=breaker.min_calls,
         metavar="N",
-        help="failures in a row that open an upstream's circuit (default: %(default)s; 0: never)",
+        help="calls the window must hold before the failure rate counts (default: %(default)s)",
+    )
+    upstream.add_argument(
+        "--breaker-window",
+        type=_seconds,
+        default=breaker.window,
+        metavar="S",
+        help="seconds of calls the failure rate is taken over (default: %(default)g)",
     )
     upstream.add_argument(
         "--breaker-cooldown",
         type=_seconds,
-        default=BreakerSettings().cooldown,
+        default=breaker.cooldown,
         metavar="S",
-        help="seconds an open circuit fails fast before one probe call (default: %(default)g)",
+        help="seconds an open circuit fails fast before probe calls are let through (default: %(default)g)",
     )
+    upstream.add_argument("--breaker-failures", help=argparse.SUPPRESS)  # replaced: hardening() says by what
     upstream.add_argument(
         "--rate-limit",
         metavar="BURST/REFILL/SECONDS",
-        help="the upstream's request budget per key, or `off` (default: the document's "
-        "`rateLimit`, else 750/250/10 as Trigger.dev's)",
+        help="the upstream's request budget per key, or `off` (default: the document's `rateLimit`, else none)",
     )
     upstream.add_argument(
         "--rate-limit-wait",
         type=_seconds,
         metavar="S",
         help=f"longest a call queues for the budget; past it the call goes and the upstream's "
-        f"own limit answers (default: {RateLimit().wait:g})",
+        f"own limit answers (default: the document's `rateLimit.wait`, else {DEFAULT_QUEUE_WAIT:g})",
     )
     upstream.add_argument(
         "--redis-url",
@@ -95,7 +111,7 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         "--max-upstream-body",
         type=int,
         metavar="BYTES",
-        help="largest upstream answer accepted; larger ones are a 502 (default: 16 MiB)",
+        help="largest upstream answer accepted, once inflated; larger ones are a 502 (default: 16 MiB)",
     )
     access = command.add_argument_group("callers")
     access.add_argument(
@@ -153,12 +169,25 @@ def hardening(options: argparse.Namespace) -> Hardening:
     from capgate.consumes.resilience import ResilienceSettings, TimeoutOverrides
     from capgate.gateway.safeguards import Hardening
 
-    if options.retries < 0 or options.breaker_failures < 0:
-        raise ConfigurationError("--retries and --breaker-failures must be 0 or more")
+    if options.breaker_failures is not None:
+        raise ConfigurationError(
+            "--breaker-failures was replaced: a circuit now opens on a failure rate, not on failures in a row. "
+            "Use --breaker-failure-rate PERCENT (or off), --breaker-min-calls N and --breaker-window S, with "
+            "--breaker-cooldown S as before (docs/hardening.md, Circuit breakers)"
+        )
+    if options.retries < 0:
+        raise ConfigurationError("--retries must be 0 or more")
+    if options.breaker_min_calls < 1:
+        raise ConfigurationError("--breaker-min-calls must be 1 or more")
     resilience = ResilienceSettings(
         timeouts=TimeoutOverrides(options.connect_timeout, options.read_timeout, options.timeout),
         retry=RetryPolicy(attempts=options.retries + 1),
-        breaker=BreakerSettings(options.breaker_failures, options.breaker_cooldown),
+        breaker=BreakerSettings(
+            failure_rate=options.breaker_failure_rate,
+            min_calls=options.breaker_min_calls,
+            window=options.breaker_window,
+            cooldown=options.breaker_cooldown,
+        ),
         rate_limit=_rate_limit(options.rate_limit),
         rate_limit_wait=options.rate_limit_wait,
         rate_limiting=options.rate_limit != "off",
@@ -194,6 +223,18 @@ def _rate_limit(text: str | None) -> RateLimit | None:
     if not match or int(match[1]) < 1 or int(match[2]) < 1 or float(match[3]) <= 0:
         raise ConfigurationError(f"--rate-limit {text!r}: expected BURST/REFILL/SECONDS such as 750/250/10, or off")
     return RateLimit(int(match[1]), int(match[2]), float(match[3]))
+
+
+def _failure_rate(text: str) -> float:
+    if text == "off":
+        return 0.0  # BreakerSettings: a rate of 0 turns the breaker off
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage (1-100) or off") from None
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0 and at most 100, or off")
+    return value
 
 
 def _seconds(text: str) -> float:

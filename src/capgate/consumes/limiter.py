@@ -1,15 +1,16 @@
 """A client-side token bucket that keeps the gateway within the upstream's request budget.
 
-The budget has the live service's shape (reference/trigger-dev-runs-api.md §1.2): `burst` tokens at most,
-`refill` more every `interval` seconds, one per request, one bucket per upstream credential. A call that finds
+A budget, when the document (`rateLimit`) or the command line (`--rate-limit`) declares one, is a token bucket:
+`burst` tokens at most, `refill` more every `interval` seconds, one per request, one bucket per upstream
+credential. With none declared there is no bucket: the upstream's own limiter alone answers. A call that finds
 the bucket empty waits for the next refill and tries again, instead of spending the upstream's budget on
 429s; a call that would wait longer than it may is sent at once, and the upstream's own limiter answers it.
 
-The upstream's own bucket is the truth, and other clients may share the key, so every answer's
-`x-ratelimit-remaining` and `x-ratelimit-reset` correct the local bucket: it never holds more tokens than the
-upstream says remain, and its refills move to fall with the upstream's. A reset already past is ignored: it
-comes from an answer that crossed a refill on its way, and heeding it could refill twice. Waiting callers
-re-check after each sleep, so a correction holds them back too.
+The upstream's own bucket is the truth, and other clients may share the key, so what an answer says of the
+budget (`capgate.consumes.signals`: units remaining, when it refills) corrects the local bucket: it never holds
+more tokens than the upstream says remain, and its refills move to fall with the upstream's. A reset already
+past is ignored: it comes from an answer that crossed a refill on its way, and heeding it could refill twice.
+Waiting callers re-check after each sleep, so a correction holds them back too.
 
 `LocalLimiter` keeps buckets in this process; `capgate.consumes.redis_limiter.RedisLimiter` shares them
 between replicas through Redis, with the same algorithm in a Lua script.
@@ -26,16 +27,17 @@ from typing import Protocol
 from capgate.core.errors import ConfigurationError
 
 MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong, not a plan to follow
+DEFAULT_QUEUE_WAIT = 10.0  # seconds a call may queue for a token, unless the document or the flag says
 
 
 @dataclass(frozen=True)
 class RateLimit:
     """`burst` requests at once, then `refill` more every `interval` seconds; `wait` is the longest queueing."""
 
-    burst: int = 750
-    refill: int = 250
-    interval: float = 10.0
-    wait: float = 10.0
+    burst: int
+    refill: int
+    interval: float
+    wait: float = DEFAULT_QUEUE_WAIT
     parts: int = 1  # processes that each spend this part of the budget on their own (`serve --workers`)
 
     def __post_init__(self) -> None:

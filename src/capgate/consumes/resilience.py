@@ -1,28 +1,34 @@
-"""Calls to one upstream that survive its faults: a deadline, the request budget, a circuit breaker, safe retries.
+"""Calls to one upstream that survive its faults: a deadline, the request budget, circuit breakers, safe retries.
 
-Each call, in order: the breaker may refuse it (503, nothing sent); the limiter hands it a token, queueing it
-briefly when the budget is spent (past the longest queueing it goes anyway, and the upstream's own limiter
-answers); the pooled client sends it
-once within what is left of the call's deadline; an answer whose body is not the JSON it claims becomes a 502.
-Then, **only for operations that are safe to repeat** (`UpstreamRequest.idempotent`), a connection failure or
-an HTTP 408, 429, 502, 503 or 504 is tried again after an exponential backoff with jitter, or after the wait
-the upstream asked for (`retry-after`, `x-ratelimit-reset`), as long as that fits in the deadline and the
-upstream did not say `x-should-retry: false`. Replay and reschedule are not safe to repeat: a second replay
-starts a second run, so they reach the upstream at most once, whatever happens.
+Each call, in order: the breakers may refuse it (503, nothing sent): the upstream's own, which opens when it
+cannot be reached at all, and the route's (the consumed operation's), which opens when that route's answers
+fail; the limiter hands it a token, queueing it briefly when the budget is spent (past the longest queueing
+it goes anyway, and the upstream's own limiter answers); the pooled client sends it once within what is left
+of the call's deadline; an answer whose body is not the JSON it claims becomes a 502. Then, **only for
+operations that are safe to repeat** (`UpstreamRequest.idempotent`), a connection failure or an HTTP 408,
+429, 502, 503 or 504 is tried again after an exponential backoff with jitter, or after the wait the upstream
+asked for (`capgate.consumes.signals`), as long as that fits in the deadline and the upstream's retry header
+does not forbid it. An operation that is not safe to repeat (a replay starts a second run) reaches the
+upstream at most once, whatever happens.
+
+Only upstream faults count against a breaker: no connection, a timeout, HTTP 502, 503 or 504. Any other
+answer, a caller's 4xx included, says the upstream is working.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from capgate.consumes.breaker import UNWELL_STATUSES, BreakerSettings, CircuitBreaker
+from capgate.consumes.breaker import PROBES, BreakerSettings, CircuitBreaker, Ticket
 from capgate.consumes.client import ClientSettings, Timeouts, UpstreamClient, UpstreamRequest
-from capgate.consumes.limiter import Limiter, RateLimit, bucket_name
-from capgate.consumes.retry import RetryPolicy, resume_at, worth_retrying
+from capgate.consumes.limiter import DEFAULT_QUEUE_WAIT, Limiter, RateLimit, bucket_name
+from capgate.consumes.retry import RetryPolicy, worth_retrying
+from capgate.consumes.signals import Signals, signals_of
 from capgate.core.errors import (
     CircuitOpen,
     UpstreamError,
@@ -33,7 +39,9 @@ from capgate.core.errors import (
 from capgate.core.redaction import redact_bytes
 from capgate.core.types import UpstreamResult
 from capgate.document.models import ConsumedOperation, ConsumesHttp, Document
-from capgate.observe.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, upstream_retries
+from capgate.observe.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, route_circuit_state, upstream_retries
+
+UPSTREAM_FAULT_STATUSES = frozenset({502, 503, 504})  # answers that say the upstream itself is unwell
 
 
 @dataclass(frozen=True)
@@ -52,36 +60,39 @@ class ResilienceSettings:
     timeouts: TimeoutOverrides = field(default_factory=TimeoutOverrides)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
-    rate_limit: RateLimit | None = None  # None: the document's `rateLimit`, else DEFAULT_RATE_LIMIT
-    rate_limit_wait: float | None = None  # None: the document's `rateLimit.wait`, else the default
+    rate_limit: RateLimit | None = None  # None: the document's `rateLimit` budget, else none
+    rate_limit_wait: float | None = None  # None: the document's `rateLimit.wait`, else DEFAULT_QUEUE_WAIT
     rate_limiting: bool = True
     redis_url: str | None = None
     budget_parts: int = 1  # processes that spend each budget without sharing it (`serve --workers`, no Redis)
 
 
 DEFAULT_RESILIENCE = ResilienceSettings()
-DEFAULT_RATE_LIMIT = RateLimit()  # the live Trigger.dev budget for a secret key
 
 
 class ResilientClient:
-    """One upstream's pooled client behind its breaker, the shared limiter and the retry policy."""
+    """One upstream's pooled client behind its breakers, the shared limiter and the retry policy."""
 
     def __init__(
         self,
         client: UpstreamClient,
         *,
         retry: RetryPolicy,
-        breaker: CircuitBreaker,
+        breaker: BreakerSettings,
         limiter: Limiter,
         rate_limit: RateLimit | None,
+        signals: Signals | None = None,
         namespace: str = "",
     ) -> None:
         self.client = client
         self.namespace = namespace
         self.retry = retry
-        self.breaker = breaker
+        self.breaker_settings = breaker
+        self.breaker = CircuitBreaker(breaker)  # the upstream's: opens when it cannot be reached at all
+        self.routes: dict[str, CircuitBreaker] = {}  # each operation's: opens when that route fails
         self.limiter = limiter
         self.rate_limit = rate_limit
+        self.signals = signals or Signals()
         self._last_reset: float | None = None  # the upstream's next refill, as last passed to the limiter
 
     async def open(self) -> None:
@@ -108,47 +119,70 @@ class ResilientClient:
         if isinstance(outcome, UpstreamError):
             raise outcome
         # An upstream that echoes the request (a debug endpoint, a misconfigured proxy) must not leak the key.
-        return replace(outcome, body=redact_bytes(outcome.body))
+        return replace(outcome, body=redact_bytes(outcome.body), headers=self.signals.passed_back(outcome.headers))
 
     async def _attempt(self, request: UpstreamRequest, deadline: float) -> UpstreamResult | UpstreamError:
         """One try; an error worth considering for a retry is returned, any other raised."""
-        wait = self.breaker.admit()
-        self._show_circuit()
-        if wait is not None:
-            raise _error(
-                CircuitOpen,
-                request,
-                f"the upstream failed {self.breaker.settings.failures} times in a "
-                f"row; calls fail fast for {self.breaker.settings.cooldown:g}s, then one probe is let "
-                f"through (retry in {wait:.0f}s)",
-                retry_after=wait,
-            )
+        route = self._route(request.operation)
+        upstream_ticket = self._admit(self.breaker, request, f"calls to {self.namespace or 'the upstream'}")
+        try:
+            route_ticket = self._admit(route, request, f"calls to {request.operation}")
+        except CircuitOpen:
+            self.breaker.forget(upstream_ticket)
+            raise
         try:
             await self._pace(request, deadline)
             result = await self.client.send(request, budget=max(0.001, deadline - time.monotonic()))
             check_body(request, result)
         except (UpstreamUnavailable, UpstreamTimeout) as exc:
-            self.breaker.record(healthy=False)
-            self._show_circuit()
+            self.breaker.record(upstream_ticket, failed=not exc.connected)
+            route.record(route_ticket, failed=True)
+            self._show_circuits(route, request.operation)
             if isinstance(exc, UpstreamTimeout):
                 raise
             return exc
         except BaseException:  # not a sign of the upstream's health either way (bad body, cancelled caller)
-            self.breaker.forget()
+            self.breaker.forget(upstream_ticket)
+            route.forget(route_ticket)
             raise
-        self.breaker.record(healthy=result.status not in UNWELL_STATUSES)
-        self._show_circuit()
+        self.breaker.record(upstream_ticket, failed=False)
+        route.record(route_ticket, failed=result.status in UPSTREAM_FAULT_STATUSES)
+        self._show_circuits(route, request.operation)
         await self._learn_budget(request, result)
         return result
 
-    def _show_circuit(self) -> None:
-        circuit_state(self.namespace).set(CIRCUIT_VALUES[self.breaker.state])
+    def _route(self, operation: str) -> CircuitBreaker:
+        breaker = self.routes.get(operation)
+        if breaker is None:
+            breaker = self.routes[operation] = CircuitBreaker(self.breaker_settings)
+        return breaker
+
+    def _admit(self, breaker: CircuitBreaker, request: UpstreamRequest, what: str) -> Ticket:
+        admitted = breaker.admit()
+        if isinstance(admitted, Ticket):
+            return admitted
+        self._show_circuits(self._route(request.operation), request.operation)
+        if breaker.state == "half-open":
+            reason = f"{what} wait while {PROBES} probe calls find out whether it recovered ({breaker.opened_because})"
+        else:
+            reason = (
+                f"{breaker.opened_because}, so {what} fail fast for {breaker.settings.cooldown:g}s without reaching "
+                f"it, then {PROBES} probe calls are let through"
+            )
+        raise _error(CircuitOpen, request, f"{reason} (retry in {math.ceil(admitted):.0f}s)", retry_after=admitted)
+
+    def _show_circuits(self, route: CircuitBreaker, operation: str) -> None:
+        """The route's state, and the upstream's as the worst of its own and its routes' (as before routes had
+        circuits of their own, an open one shows on `capgate_circuit_state{namespace}`)."""
+        route_circuit_state(operation).set(CIRCUIT_VALUES[route.state])
+        worst = max(CIRCUIT_VALUES[breaker.state] for breaker in [self.breaker, *self.routes.values()])
+        circuit_state(self.namespace).set(worst)
 
     async def _pace(self, request: UpstreamRequest, deadline: float) -> None:
         """Wait for a token of the budget, as long as a call may queue.
 
         Past that the call goes anyway: the upstream's own limiter has the last word, and its 429 (with the
-        `x-ratelimit-*` headers that clients such as the official SDK act on) is better than one made up here.
+        headers that tell its clients when to come back) is better than one made up here.
         """
         if self.rate_limit is None:
             return
@@ -164,17 +198,19 @@ class ResilientClient:
         """Correct the local bucket with what the upstream says of its own (other clients may share the key)."""
         if self.rate_limit is None:
             return
-        remaining = result.headers.get("x-ratelimit-remaining", "")
-        if result.status == 429:
-            remaining = "0"
-        resume = resume_at(result.headers)
-        if not remaining.isdigit() or resume is None:
+        remaining: int | None
+        if result.status == 429:  # nothing is left until the upstream says it may be tried again
+            remaining, reset_at = 0, self.signals.resume_at(429, result.headers)
+        else:
+            report = self.signals.budget(result.headers)
+            remaining, reset_at = (report.remaining, report.reset_at) if report else (None, None)
+        if remaining is None or reset_at is None:
             return
         # Plenty left in a refill period already seen says nothing new: skip the (Redis) round trip.
-        if int(remaining) >= self.rate_limit.refill and resume == self._last_reset:
+        if remaining >= self.rate_limit.refill and reset_at == self._last_reset:
             return
-        self._last_reset = resume
-        await self.limiter.observe(_bucket(request), self.rate_limit, int(remaining), resume)
+        self._last_reset = reset_at
+        await self.limiter.observe(_bucket(request), self.rate_limit, remaining, reset_at)
 
     def _retry_delay(
         self, request: UpstreamRequest, outcome: UpstreamResult | UpstreamError, attempt: int, deadline: float
@@ -184,9 +220,9 @@ class ResilientClient:
             return None
         delay = self.retry.backoff_before(attempt + 1)
         if isinstance(outcome, UpstreamResult):
-            if not worth_retrying(outcome.status, outcome.headers):
+            if not worth_retrying(outcome.status, self.signals.retry_verdict(outcome.headers)):
                 return None
-            resume = resume_at(outcome.headers)
+            resume = self.signals.resume_at(outcome.status, outcome.headers)
             if resume is not None:
                 delay = max(delay, resume - time.time() + random.uniform(0, 0.1))
                 if delay > self.retry.max_wait:  # the caller is better told now, with the upstream's own answer
@@ -261,22 +297,22 @@ def resolve_timeouts(
 
 
 def resolve_rate_limit(consumes: ConsumesHttp, settings: ResilienceSettings) -> RateLimit | None:
-    """The budget of one upstream: the command line's, else the document's `rateLimit`, else Trigger.dev's;
-    this process's part of it when several spend it without sharing it."""
+    """The budget of one upstream: the command line's, else the document's `rateLimit`, else none; this
+    process's part of it when several spend it without sharing it."""
     if not settings.rate_limiting:
         return None
     declared = consumes.rate_limit
     if settings.rate_limit is not None:
         limit = settings.rate_limit
-    elif declared is not None:
+    elif declared is not None and declared.burst and declared.refill and declared.interval:
         limit = RateLimit(
             declared.burst,
             declared.refill,
             declared.interval,
-            DEFAULT_RATE_LIMIT.wait if declared.wait is None else declared.wait,
+            DEFAULT_QUEUE_WAIT if declared.wait is None else declared.wait,
         )
     else:
-        limit = DEFAULT_RATE_LIMIT
+        return None
     limit = limit if settings.rate_limit_wait is None else replace(limit, wait=settings.rate_limit_wait)
     return limit.divided(settings.budget_parts)
 
@@ -300,12 +336,14 @@ def tool_hinted_idempotent(document: Document) -> set[str]:
 def resilient_client(
     consumes: ConsumesHttp, client_settings: ClientSettings, settings: ResilienceSettings, limiter: Limiter
 ) -> ResilientClient:
-    """The resilient client of one consumed namespace, with a breaker of its own."""
+    """The resilient client of one consumed namespace, with breakers of its own and the signals it declares."""
+    signals = signals_of(consumes)
     return ResilientClient(
-        UpstreamClient(client_settings),
+        UpstreamClient(client_settings, kept_headers=signals.kept),
         retry=settings.retry,
-        breaker=CircuitBreaker(settings.breaker),
+        breaker=settings.breaker,
         limiter=limiter,
         rate_limit=resolve_rate_limit(consumes, settings),
+        signals=signals,
         namespace=consumes.namespace,
     )

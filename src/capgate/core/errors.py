@@ -66,12 +66,22 @@ class UpstreamError(CapgateError):
     status = 502
     title = "Bad Gateway"
 
-    def __init__(self, operation: str, method: str, url: str, reason: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        connected: bool = True,
+    ) -> None:
         self.operation = operation
         self.method = method
         self.url = url  # built without credentials: binds never go into URLs we report
         self.reason = reason
         self.retry_after = retry_after  # seconds after which trying again may succeed (REST: Retry-After)
+        self.connected = connected  # False: no connection could be made at all (refused, DNS, connect timeout)
         super().__init__(f"{operation}: {method} {url}: {reason}")
 
 

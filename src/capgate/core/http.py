@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # What a document may declare as an operation's method.
 DECLARABLE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 # What the REST facade routes to an endpoint, which answers 405 itself for those a resource lacks.
@@ -12,3 +14,20 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IDEMPOTENT_METHODS = SAFE_METHODS | {"PUT", "DELETE"}
 # Methods whose requests carry a body.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+# RFC 9110 §5.1: a field name is a token.
+FIELD_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Response fields that describe one connection or the bytes on it, not the answer: the client consumes them
+# (it decompresses the body, reads its length) and the server towards the caller writes its own.
+CONNECTION_FIELDS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-encoding",
+    }
+)

@@ -7,13 +7,15 @@ from collections import Counter
 from collections.abc import Iterator
 
 from capgate.core.errors import Problem
-from capgate.core.http import DECLARABLE_METHODS
+from capgate.core.http import CONNECTION_FIELDS, DECLARABLE_METHODS, FIELD_NAME
+from capgate.document.member_paths import parse_member_path
 from capgate.document.models import (
     ConsumedOperation,
     ConsumedResource,
     ConsumesHttp,
     Document,
     ExposesMcp,
+    Pagination,
 )
 from capgate.document.references import input_key, input_reference, path_variables
 from capgate.document.reserved import reserved_path_problems
@@ -97,12 +99,18 @@ def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
             yield source.problem((*base, "baseUri"), "must be an absolute http(s) URI with no placeholders")
         elif consumes.base_uri.endswith("/"):
             yield source.problem((*base, "baseUri"), "ends with '/'; paths are appended to it as written", "warning")
+        yield from _check_rate_limit(consumes, base, source)
+        yield from _check_header_names(consumes, base, source)
         for r, resource in enumerate(consumes.resources):
             if not resource.path.startswith("/"):
                 yield source.problem((*base, "resources", r, "path"), "must start with '/'")
             for o, operation in enumerate(resource.operations):
                 where: Path = (*base, "resources", r, "operations", o)
                 yield from _check_method(operation.method, where, source)
+                if operation.pagination is not None:
+                    yield from _check_pagination(
+                        operation.pagination, consumes, resource, operation, (*where, "pagination"), source
+                    )
                 if operation.body is not None:
                     yield source.problem(
                         (*where, "body"),
@@ -110,6 +118,96 @@ def _check_consumes(document: Document, source: SourceMap) -> Iterator[Problem]:
                         "declare an `in: body` input parameter instead",
                         "warning",
                     )
+
+
+def _check_rate_limit(consumes: ConsumesHttp, base: Path, source: SourceMap) -> Iterator[Problem]:
+    settings = consumes.rate_limit
+    if settings is None:
+        return
+    where: Path = (*base, "rateLimit")
+    budget = [settings.burst, settings.refill, settings.interval]
+    if None in budget and any(value is not None for value in budget):
+        yield source.problem(
+            where,
+            "burst, refill and interval go together: give all three for a request budget, or none of them "
+            "(headers alone say how the upstream reports its budget)",
+        )
+    elif None in budget and settings.wait is not None:
+        yield source.problem((*where, "wait"), "there is no budget (burst, refill, interval) to wait for", "warning")
+    headers = settings.headers
+    if headers is None:
+        return
+    if headers.limit is None and headers.remaining is None and headers.reset is None:
+        yield source.problem((*where, "headers"), "names no header; give limit, remaining or reset")
+    if headers.reset is None and "reset_format" in headers.model_fields_set:
+        yield source.problem((*where, "headers", "resetFormat"), "there is no `reset` header for it to describe")
+
+
+def _check_header_names(consumes: ConsumesHttp, base: Path, source: SourceMap) -> Iterator[Problem]:
+    named: list[tuple[Path, str]] = []
+    headers = consumes.rate_limit.headers if consumes.rate_limit else None
+    if headers is not None:
+        for field in ("limit", "remaining", "reset"):
+            name = getattr(headers, field)
+            if name is not None:
+                named.append(((*base, "rateLimit", "headers", field), name))
+    if consumes.retry_header is not None:
+        named.append(((*base, "retryHeader"), consumes.retry_header))
+    passed_back: list[tuple[Path, str]] = [
+        ((*base, "passBackHeaders", index), name) for index, name in enumerate(consumes.pass_back_headers)
+    ]
+    for path, name in [*named, *passed_back]:
+        if not FIELD_NAME.match(name):
+            yield source.problem(path, f"{name!r} is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)")
+    for path, name in passed_back:
+        if name.lower() in CONNECTION_FIELDS:
+            yield source.problem(
+                path,
+                f"{name} describes the connection to the upstream, not its answer, and cannot be passed back "
+                "(the gateway writes its own towards the caller)",
+            )
+
+
+def _check_pagination(
+    pagination: Pagination,
+    consumes: ConsumesHttp,
+    resource: ConsumedResource,
+    operation: ConsumedOperation,
+    where: Path,
+    source: SourceMap,
+) -> Iterator[Problem]:
+    for field, text in (("next", pagination.next), ("previous", pagination.previous), ("items", pagination.items)):
+        if text is None:
+            continue
+        try:
+            path = parse_member_path(text)
+        except ValueError as exc:
+            yield source.problem((*where, field), str(exc))
+            continue
+        if field == "items" and not path.placeable:
+            yield source.problem((*where, field), f"{text!r}: the items' place is named by member names only")
+    if (pagination.previous is None) != (pagination.previous_input is None):
+        yield source.problem(where, "previous and previousInput go together: give both or neither")
+    inputs = _operation_inputs(consumes, resource, operation)
+    constants = {
+        input_key(p.name)
+        for p in [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
+        if p.value is not None
+    }
+    for field, name in (("nextInput", pagination.next_input), ("previousInput", pagination.previous_input)):
+        if name is None:
+            continue
+        if input_key(name) not in inputs:
+            known = ", ".join(sorted(inputs)) or "none"
+            yield source.problem((*where, field), f"{name!r} is not an input of {operation.name} (inputs: {known})")
+        elif input_key(name) in constants:
+            yield source.problem((*where, field), f"{name!r} has a fixed `value`, so it cannot take a cursor")
+
+
+def _operation_inputs(consumes: ConsumesHttp, resource: ConsumedResource, operation: ConsumedOperation) -> set[str]:
+    """The input keys of an operation: its declared parameters at every level, and its path variables."""
+    declared = [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
+    return {input_key(p.name) for p in declared} | {input_key(v) for v in path_variables(resource.path)}
 
 
 def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
@@ -180,11 +278,7 @@ def _check_call(
         known = ", ".join(sorted(operations)) or "none"
         yield source.problem((*where, "call"), f"{call!r} names no consumed operation (known: {known})")
         return
-    consumes, resource, operation = operations[call]
-    inputs = {
-        input_key(p.name) for p in [*consumes.input_parameters, *resource.input_parameters, *operation.input_parameters]
-    }
-    inputs |= {input_key(v) for v in path_variables(resource.path)}
+    inputs = _operation_inputs(*operations[call])
     for target, value in (with_ or {}).items():
         if input_key(target) not in inputs:
             known = ", ".join(sorted(inputs)) or "none"

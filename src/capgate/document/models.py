@@ -87,13 +87,38 @@ class TimeoutSettings(_Model):
     total: PositiveFloat | None = None
 
 
-class RateLimitSettings(_Model):
-    """capgate extension: the upstream's request budget per credential, and the longest a call may queue."""
+ResetFormat = Literal["epoch-seconds", "epoch-milliseconds", "delta-seconds", "http-date"]
 
-    burst: PositiveInt
-    refill: PositiveInt
-    interval: PositiveFloat
+
+class RateLimitHeaders(_Model):
+    """capgate extension: the response headers in which the upstream reports its own budget."""
+
+    limit: str | None = None
+    remaining: str | None = None
+    reset: str | None = None
+    reset_format: ResetFormat = "delta-seconds"  # how `reset` says when the budget refills
+
+
+class RateLimitSettings(_Model):
+    """capgate extension: the upstream's request budget per credential, the longest a call may queue, and the
+    headers the upstream reports its budget in. `burst`, `refill` and `interval` go together (document.check)."""
+
+    burst: PositiveInt | None = None
+    refill: PositiveInt | None = None
+    interval: PositiveFloat | None = None
     wait: NonNegativeFloat | None = None
+    headers: RateLimitHeaders | None = None
+
+
+class Pagination(_Model):
+    """capgate extension: how an operation pages. `next` and `previous` locate the cursors in an answer,
+    `nextInput` and `previousInput` name the operation's inputs that take them, `items` the page's items."""
+
+    next: str
+    previous: str | None = None
+    next_input: str
+    previous_input: str | None = None
+    items: str | None = None
 
 
 class ConsumedOperation(_Model):
@@ -107,6 +132,7 @@ class ConsumedOperation(_Model):
     output_raw_format: str = "json"
     idempotent: bool | None = None  # capgate extension: safe to repeat even when the method is not
     timeouts: TimeoutSettings | None = None  # capgate extension
+    pagination: Pagination | None = None  # capgate extension
 
 
 class ConsumedResource(_Model):
@@ -128,6 +154,8 @@ class ConsumesHttp(_Model):
     resources: list[ConsumedResource]
     timeouts: TimeoutSettings | None = None  # capgate extension, for every operation of the namespace
     rate_limit: RateLimitSettings | None = None  # capgate extension
+    retry_header: str | None = None  # capgate extension: a response header that allows or forbids a retry
+    pass_back_headers: list[str] = []  # capgate extension: response headers passed back besides the standard ones
 
 
 class ExposedOperation(_Model):

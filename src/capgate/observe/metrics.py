@@ -11,7 +11,9 @@ their memoised children, e.g. `upstream_retries(operation, "503").inc()` or
     capgate_requests_in_flight{adapter}                   requests being handled now
     capgate_upstream_request_duration_seconds{operation}  time to the upstream's answer, retries included
     capgate_upstream_retries_total{operation, reason}     retries sent (reason: the status, or connect/timeout)
-    capgate_circuit_state{namespace}                      0 closed, 1 half-open, 2 open
+    capgate_circuit_state{namespace}                      0 closed, 1 half-open, 2 open: the worst of the
+                                                          upstream's own circuit and its routes'
+    capgate_route_circuit_state{operation}                0 closed, 1 half-open, 2 open: one route's
     capgate_limiter_wait_seconds{namespace}               time calls waited for the client-side rate limiter
     capgate_info{version}                                 always 1
 
@@ -88,8 +90,15 @@ UPSTREAM_RETRIES = Counter(
 # Each worker has its own breaker; the worst state shows, as "max by (namespace)" would across replicas.
 CIRCUIT_STATE = Gauge(
     "capgate_circuit_state",
-    "Circuit breaker per upstream: 0 closed, 1 half-open, 2 open.",
+    "Circuit breaker per upstream, the worst of its own and its routes': 0 closed, 1 half-open, 2 open.",
     ["namespace"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+ROUTE_CIRCUIT_STATE = Gauge(
+    "capgate_route_circuit_state",
+    "Circuit breaker per upstream route (consumed operation): 0 closed, 1 half-open, 2 open.",
+    ["operation"],
     registry=REGISTRY,
     multiprocess_mode="livemax",
 )
@@ -153,6 +162,7 @@ request_count = Children(REQUESTS)
 upstream_duration = Children(UPSTREAM_DURATION)
 upstream_retries = Children(UPSTREAM_RETRIES)
 circuit_state = Children(CIRCUIT_STATE)
+route_circuit_state = Children(ROUTE_CIRCUIT_STATE)
 limiter_wait = Children(LIMITER_WAIT)
 
 

@@ -27,7 +27,7 @@ def test_each_of_n_workers_gets_a_nth_of_the_documents_budget_and_queueing_is_un
     assert resolve_rate_limit(
         consumes(), ResilienceSettings(rate_limit=RateLimit(10, 7, 1.0), budget_parts=3)
     ) == RateLimit(3, 2, 1.0, 10.0, 3)
-    assert resolve_rate_limit(consumes(), ResilienceSettings()) == RateLimit()
+    assert resolve_rate_limit(consumes(), ResilienceSettings()) == RateLimit(750, 250, 10.0)
 
 
 def test_a_budget_smaller_than_the_workers_is_refused_pointing_at_redis() -> None:

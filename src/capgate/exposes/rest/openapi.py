@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from capgate import __version__
+from capgate.consumes.signals import Signals, signals_of
 from capgate.core.http import BODY_METHODS
 from capgate.document.models import Document
 from capgate.exposes.catalog import Input, Route
@@ -26,9 +27,13 @@ def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) 
     info = document.info
     title = (info.label if info else None) or adapter.spec.namespace
     described = describe_routes(document, adapter)
+    signals = {consumes.namespace: signals_of(consumes) for consumes in document.capability.consumes}
     paths: dict[str, dict[str, Any]] = {}
     for route in described:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, adapter.spec.namespace)
+        route_signals = signals[route.operation.partition(".")[0]]
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
+            route, adapter.spec.namespace, route_signals
+        )
     paths.update(_probes())
     return {
         "openapi": OPENAPI_VERSION,
@@ -72,14 +77,14 @@ def _contact(document: Document) -> dict[str, str]:
     return {"name": "The operators of this gateway"}
 
 
-def _operation(route: Route, tag: str) -> dict[str, Any]:
+def _operation(route: Route, tag: str, signals: Signals) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": _first_sentence(route.description),
         "description": f"{route.description}\n\nCalls {route.operation} ({route.upstream}) upstream.",
         "tags": [tag],
         "parameters": [_parameter(i) for i in route.inputs if i.location in ("path", "query")],
-        "responses": _responses(route),
+        "responses": _responses(route, signals),
     }
     body = route.body
     if body is not None:
@@ -119,11 +124,12 @@ def _schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _responses(route: Route) -> dict[str, Any]:
+def _responses(route: Route, signals: Signals) -> dict[str, Any]:
+    headers = _passed_back_headers(signals)
     responses: dict[str, Any] = {
         "200": {
             "description": "The upstream's answer, passed through unchanged.",
-            "headers": _rate_limit_headers(),
+            "headers": {name: header for name, header in headers.items() if name != "allow"},
             "content": {"application/json": {"schema": {}}},
         },
         "400": _problem(
@@ -140,18 +146,51 @@ def _responses(route: Route) -> dict[str, Any]:
     responses["default"] = {
         "description": "Any other status is the upstream's own answer, passed through "
         "unchanged (for example 404 for an unknown id, 429 when rate limited).",
+        "headers": headers,
         "content": {"application/json": {"schema": {}}},
     }
     return responses
 
 
-def _rate_limit_headers() -> dict[str, Any]:
-    names = {
-        "x-ratelimit-limit": "The upstream's request budget.",
-        "x-ratelimit-remaining": "What is left of the upstream's budget.",
-        "x-ratelimit-reset": "When the upstream's budget resets (epoch milliseconds).",
+_STANDARD_HEADERS = {
+    "allow": "The methods the upstream allows on this path (with a 405).",
+    "retry-after": "Seconds, or an HTTP date, after which the upstream says trying again may succeed (RFC 9110).",
+    "ratelimit": 'What is left of each of the upstream\'s quota policies: `"policy";r=REMAINING;t=SECONDS` '
+    "(draft-ietf-httpapi-ratelimit-headers).",
+    "ratelimit-policy": "The upstream's quota policies (draft-ietf-httpapi-ratelimit-headers).",
+    "ratelimit-limit": "The upstream's request quota (earlier drafts of the IETF RateLimit fields).",
+    "ratelimit-remaining": "What is left of the upstream's quota (earlier drafts of the IETF RateLimit fields).",
+    "ratelimit-reset": "Seconds until the upstream's quota resets (earlier drafts of the IETF RateLimit fields).",
+}
+_RESET_FORMATS = {
+    "epoch-seconds": "a Unix time in seconds",
+    "epoch-milliseconds": "a Unix time in milliseconds",
+    "delta-seconds": "seconds from now",
+    "http-date": "an HTTP date",
+}
+
+
+def _passed_back_headers(signals: Signals) -> dict[str, Any]:
+    """The upstream's response headers the facade passes back, described as the document declares them."""
+    described = dict(_STANDARD_HEADERS)
+    fields = signals.budget_fields
+    if fields is not None:
+        declared = {
+            fields.limit: "The upstream's request budget.",
+            fields.remaining: "What is left of the upstream's request budget.",
+            fields.reset: f"When the upstream's budget refills ({_RESET_FORMATS[fields.reset_format]}).",
+        }
+        described |= {name: text for name, text in declared.items() if name}
+    if signals.retry_header:
+        described[signals.retry_header] = "The upstream's word on whether trying again may succeed (true or false)."
+    return {
+        name: {
+            "description": described.get(name, "Passed back from the upstream's answer."),
+            "schema": {"type": "string"},
+        }
+        for name in signals.pass_back
+        if name != "content-type"
     }
-    return {name: {"description": text, "schema": {"type": "string"}} for name, text in names.items()}
 
 
 def _problem(description: str) -> dict[str, Any]:

@@ -191,7 +191,8 @@
     let pretty = text;
     try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch { /* not JSON: shown as it came */ }
     const kind = response.ok ? "ok" : "failed";
-    const limits = ["x-ratelimit-remaining", "retry-after"].filter((name) => response.headers.get(name))
+    // Whatever the upstream says of its budget or of retrying, under the names its document passes back.
+    const limits = [...response.headers.keys()].filter((name) => /ratelimit|retry|quota/.test(name))
       .map((name) => `${name}: ${response.headers.get(name)}`).join(" · ");
     output.replaceChildren(
       el("p", { class: `status ${kind}`, "data-status": response.status,
