@@ -24,7 +24,7 @@ UPSTREAM_ERRORS = [
     (
         429,
         {"title": "Rate Limit Exceeded", "status": 429, "error": "Rate limit exceeded 0/750 requests remaining."},
-        {"x-ratelimit-reset": "1764361000000", "retry-after": "3"},
+        {"x-ratelimit-reset": "1764361000000", "retry-after": "1"},
     ),
     (500, {"error": "Internal Server Error"}, {}),
 ]
