@@ -142,8 +142,10 @@ async def test_rest_route_reaches_upstream_and_passes_answer_back(fresh: Stack, 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.tool)
 async def test_mcp_tool_reaches_upstream_and_returns_structured_result(fresh: Stack, case: Case, mode: str) -> None:
     fresh.upstream.reply(200, UPSTREAM_ANSWER)
+    # The default document maps every tool's output (tests/exposes/mcp/test_results.py); `verbose` asks for it whole.
+    verbose = {"verbose": True} if fresh.document == "trigger-dev-runs" else {}
     async with Client(fresh.gateway.mcp, mode=mode) as client:
-        result = await client.call_tool(case.tool, case.arguments)
+        result = await client.call_tool(case.tool, {**case.arguments, **verbose})
     assert result.is_error is False
     assert result.structured_content == UPSTREAM_ANSWER
     assert orjson.loads(result.content[0].text) == UPSTREAM_ANSWER

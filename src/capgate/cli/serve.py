@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from capgate.cli.serve_options import add_hardening_options, client_settings, hardening
 from capgate.cli.shell import EXIT_OK, Commands, add_base_uri, add_document, base_uris, command
+from capgate.exposes.mcp import TEXT_MODES
 
 if TYPE_CHECKING:  # the server and its dependencies load when the command runs
     from capgate.serve.config import ServeConfig
@@ -53,6 +54,13 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
         choices=["http", "stdio"],
         help="serve MCP over this transport instead of the document's (stdio: on stdin/stdout, logs on stderr)",
     )
+    parser.add_argument(
+        "--mcp-text",
+        choices=TEXT_MODES,
+        default="compact",
+        help="the text of a tool result whose document maps its output: compact, laid out for a model, or "
+        "json, the structured result again, as the MCP spec suggests (default: %(default)s)",
+    )
     parser.add_argument("--no-rest", action="store_true", help="do not serve the REST facade")
     parser.add_argument(
         "--workers",
@@ -87,6 +95,7 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
         allowed_hosts=options.allow_host,
         allowed_origins=options.allow_origin,
         mcp_transport=options.mcp_transport,
+        mcp_text=options.mcp_text,
         serve_rest=not options.no_rest,
         hardening=hardening(options),
         client_settings=client_settings(options),

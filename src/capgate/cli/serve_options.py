@@ -126,6 +126,13 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         help="serve a non-loopback --host without inbound tokens (something in front must authenticate callers)",
     )
     access.add_argument(
+        "--caller-rate-limit",
+        metavar="BURST/REFILL/SECONDS",
+        help="MCP tool calls and resource reads each caller (inbound token, else client address) may make: "
+        "BURST at once, then REFILL more every SECONDS, e.g. 60/20/10; over it a call is refused with the "
+        "seconds to wait (default: no limit)",
+    )
+    access.add_argument(
         "--max-body",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
@@ -188,7 +195,7 @@ def hardening(options: argparse.Namespace) -> Hardening:
             window=options.breaker_window,
             cooldown=options.breaker_cooldown,
         ),
-        rate_limit=_rate_limit(options.rate_limit),
+        rate_limit=_rate_limit(options.rate_limit, "--rate-limit"),
         rate_limit_wait=options.rate_limit_wait,
         rate_limiting=options.rate_limit != "off",
         redis_url=options.redis_url or None,
@@ -202,6 +209,7 @@ def hardening(options: argparse.Namespace) -> Hardening:
         max_target_bytes=options.max_query,
         audit_log=audit_log,
         shutdown_grace=options.shutdown_grace,
+        caller_rate_limit=_rate_limit(options.caller_rate_limit, "--caller-rate-limit"),
     )
 
 
@@ -216,12 +224,12 @@ def client_settings(options: argparse.Namespace) -> ClientSettings:
     return ClientSettings(max_body_bytes=options.max_upstream_body)
 
 
-def _rate_limit(text: str | None) -> RateLimit | None:
+def _rate_limit(text: str | None, flag: str) -> RateLimit | None:
     if text is None or text == "off":
         return None
     match = _RATE.match(text)
     if not match or int(match[1]) < 1 or int(match[2]) < 1 or float(match[3]) <= 0:
-        raise ConfigurationError(f"--rate-limit {text!r}: expected BURST/REFILL/SECONDS such as 750/250/10, or off")
+        raise ConfigurationError(f"{flag} {text!r}: expected BURST/REFILL/SECONDS such as 750/250/10, or off")
     return RateLimit(int(match[1]), int(match[2]), float(match[3]))
 
 

@@ -17,6 +17,7 @@ from capgate.document.models import (
     ExposesMcp,
     Pagination,
 )
+from capgate.document.output_checks import check_mcp_results
 from capgate.document.references import input_key, input_reference, path_variables
 from capgate.document.reserved import reserved_path_problems
 from capgate.document.source import Path, SourceMap
@@ -25,6 +26,8 @@ from capgate.document.templates import placeholders
 SUPPORTED_VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
 _BASE_URI = re.compile(r"^https?://[^/]+(/[^{]*)?$")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+CLIENT_NAME_LIMIT = 64  # the longest tool name the Anthropic and OpenAI APIs accept (^[a-zA-Z0-9_-]{1,64}$)
+CLIENT_TOOL_LIMIT = 40  # Cursor uses at most this many tools of all its servers together
 
 
 def check(document: Document, source: SourceMap) -> list[Problem]:
@@ -248,17 +251,48 @@ def _check_mcp(
     if adapter.transport == "http" and adapter.port is None:
         yield source.problem(base, "an MCP adapter with transport http needs a `port`")
     names = Counter(tool.name for tool in adapter.tools)
+    if len(adapter.tools) > CLIENT_TOOL_LIMIT:
+        yield source.problem(
+            (*base, "tools"),
+            f"{len(adapter.tools)} tools: Cursor uses at most {CLIENT_TOOL_LIMIT} (of all its servers together) and "
+            "drops the rest; expose fewer, or split them between adapters a client can pick from",
+            "warning",
+        )
     for t, tool in enumerate(adapter.tools):
         where: Path = (*base, "tools", t)
         if names[tool.name] > 1:
             yield source.problem((*where, "name"), f"tool {tool.name!r} is declared twice")
         if not _TOOL_NAME.match(tool.name):
             yield source.problem((*where, "name"), "tool names are 1-128 characters of A-Z a-z 0-9 _ . -")
+        yield from _check_tool_name(tool.name, where, source)
         if not tool.description:
             yield source.problem(
                 (*where, "description"), "tools need a description: it is what the model reads", "warning"
             )
         yield from _check_call(tool.call, tool.with_, adapter.namespace, where, operations, source)
+    for r, resource in enumerate(adapter.resources):
+        if resource.location is None:
+            where = (*base, "resources", r)
+            yield from _check_call(resource.call, resource.with_, adapter.namespace, where, operations, source)
+    yield from check_mcp_results(adapter, base, operations, source)
+
+
+def _check_tool_name(name: str, where: Path, source: SourceMap) -> Iterator[Problem]:
+    """Names the format allows but clients refuse: they are served, and the warning says what breaks."""
+    if len(name) > CLIENT_NAME_LIMIT:
+        yield source.problem(
+            (*where, "name"),
+            f"the tool name is {len(name)} characters; clients that pass tools to the Anthropic or OpenAI APIs "
+            f"refuse names over {CLIENT_NAME_LIMIT}: shorten it",
+            "warning",
+        )
+    if "." in name:
+        yield source.problem(
+            (*where, "name"),
+            "clients that pass tools to the Anthropic or OpenAI APIs refuse names with dots (both accept "
+            "^[a-zA-Z0-9_-]{1,64}$): use - or _ instead",
+            "warning",
+        )
 
 
 def _check_call(

@@ -70,13 +70,39 @@ class InputParameter(_Model):
         return keywords
 
 
+class OutputLink(_Model):
+    """capgate extension on an object output: each such object links to one of the MCP adapter's resources.
+
+    `with` fills the resource URI's variables from fields of the mapped object (variable -> field); a
+    variable it does not name is filled from the field of the same name.
+    """
+
+    resource: str
+    with_: dict[str, str] | None = Field(None, alias="with")
+
+
+class TextLayout(_Model):
+    """capgate extension on a tool's output: the compact text an MCP result shows a model.
+
+    `fields` are names (dotted for nested objects) in the mapped result; with `items`, the name of an
+    array of objects in it, each item is one line of those fields, under a header that `label` names.
+    """
+
+    fields: list[str]
+    items: str | None = None
+    label: str | None = None
+
+
 class OutputParameter(_Model):
     name: str | None = None
     type: str | None = None
     mapping: str | None = None
     value: Any = None
+    description: str | None = None
     properties: dict[str, OutputParameter] | None = None
     items: OutputParameter | None = None
+    link: OutputLink | None = None  # capgate extension, on objects
+    text: TextLayout | None = None  # capgate extension, on a tool's (first) output parameter
 
 
 class TimeoutSettings(_Model):
@@ -225,6 +251,20 @@ class StatedHints:
     open_world: bool
 
 
+class McpResource(_Model):
+    """An MCP resource read through a consumed operation; a `{variable}` in `uri` makes it a template."""
+
+    name: str
+    uri: str
+    label: str | None = None
+    description: str | None = None
+    mime_type: str | None = None
+    call: str | None = None
+    with_: dict[str, Any] | None = Field(None, alias="with")
+    output_parameters: list[OutputParameter] = []
+    location: str | None = None  # static files: not served by capgate
+
+
 class ExposesMcp(_Model):
     type: Literal["mcp"]
     namespace: str
@@ -233,6 +273,7 @@ class ExposesMcp(_Model):
     transport: Literal["http", "stdio"] = "http"
     description: str | None = None
     tools: list[McpTool] = []
+    resources: list[McpResource] = []
 
 
 Exposes = Annotated[ExposesRest | ExposesMcp, Field(discriminator="type")]

@@ -13,7 +13,7 @@ from capgate.core.types import UpstreamResult
 from capgate.document.models import OutputParameter
 from capgate.document.references import input_key, input_reference
 from capgate.document.templates import placeholders, render
-from capgate.exposes.output import apply_output, compile_output
+from capgate.exposes.output import OutputMapping, apply_output, compile_output
 from capgate.observe.records import CallRecord, Observers
 
 Lookup = Callable[[str], Any]  # input key -> the caller's value, or None
@@ -50,7 +50,7 @@ class Binding:
         self.operation = operation
         self.observers = observers if observers is not None else Observers()  # an empty one is falsy
         self._secrets = secrets
-        self._projection = compile_output(outputs)
+        self.output: OutputMapping | None = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
         self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name and not w.implicit}
 
@@ -74,18 +74,21 @@ class Binding:
                 arguments[wire.parameter.key] = value
         return arguments
 
-    async def invoke(self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str) -> UpstreamResult:
+    async def invoke(
+        self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str, *, mapped: bool = True
+    ) -> UpstreamResult:
         """Call the operation; ArgumentError names the caller's inputs (`display` spells them per adapter).
 
+        A 2xx JSON answer comes back mapped by the output parameters, unless `mapped` is false: then as the
+        upstream sent it, for an adapter that maps the parsed body itself (`self.output`).
         `record` is filled in and handed to every observer before this returns or raises.
         """
         record.operation = self.operation.name
         try:
             record.arguments = self.arguments(lookup)
-            result = await self.operation.call(record.arguments)
-            if self._projection is not None and 200 <= result.status < 300:
-                result = replace(result, body=apply_output(self._projection, result.body))
-            record.result = result
+            result = record.result = await self.operation.call(record.arguments)
+            if mapped and self.output is not None and 200 <= result.status < 300:
+                return replace(result, body=apply_output(self.output, result.body))
             return result
         except ArgumentError as exc:
             record.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp
 
 from capgate.document.models import ExposesMcp
-from capgate.exposes.mcp import MCP_PATH
+from capgate.exposes.mcp import MCP_PATH, TextMode
 from capgate.exposes.rest.app import build_rest_app
 from capgate.exposes.rest.facade import instrument, rest_facade
 from capgate.exposes.rest.openapi import build_openapi
@@ -56,12 +56,15 @@ def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
 
 
 def mcp_apps(
-    gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None
+    gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None, text: TextMode = "compact"
 ) -> tuple[list[ServedApp], list[McpAdapter]]:
     """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
-    adapter's own)."""
+    adapter's own); `text` is how mapped results are written for a model (`--mcp-text`)."""
+    from capgate.exposes.mcp.server import Serving  # the SDK is imported by now: gateway.mcp built the adapters
+
     served, stdio = [], []
     for adapter in gateway.mcp:
+        adapter.serving = Serving(text, safeguards.callers)
         if over_stdio(adapter.spec, transport):
             stdio.append(adapter)
             continue

@@ -26,7 +26,7 @@ from capgate.consumes.resilience import (
 )
 from capgate.core.errors import ConfigurationError
 from capgate.document.load import LoadedDocument, load_document
-from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpTool
+from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpResource, McpTool
 from capgate.exposes.binding import Binding
 from capgate.exposes.rest.app import RestAdapter, RestOperation
 from capgate.observe.records import Observers
@@ -52,16 +52,18 @@ class Gateway:
     def mcp(self) -> list[McpAdapter]:
         """The MCP adapters, built on first use: that imports the MCP SDK (~0.5 s), which the REST facade and
         the CLI's other commands do without, so `capgate serve` answers REST calls while it loads."""
-        from capgate.exposes.mcp.server import McpAdapter, describe_tool
+        from capgate.exposes.mcp.server import McpAdapter, describe_resource, describe_tool
 
-        return [
-            McpAdapter(adapter, [describe_tool(tool, self.binding(tool, adapter.namespace)) for tool in adapter.tools])
-            for adapter in self.loaded.document.capability.exposes
-            if isinstance(adapter, ExposesMcp)
-        ]
+        adapters = []
+        for adapter in self.loaded.document.capability.exposes:
+            if isinstance(adapter, ExposesMcp):
+                resources = [describe_resource(r, self.binding(r, adapter.namespace)) for r in adapter.resources]
+                tools = [describe_tool(t, self.binding(t, adapter.namespace), resources) for t in adapter.tools]
+                adapters.append(McpAdapter(adapter, tools, resources))
+        return adapters
 
-    def binding(self, step: McpTool | ExposedOperation, namespace: str) -> Binding:
-        """What one exposed tool or REST operation calls, and how its inputs and output are wired."""
+    def binding(self, step: McpTool | McpResource | ExposedOperation, namespace: str) -> Binding:
+        """What one exposed tool, resource or REST operation calls, and how its inputs and output are wired."""
         return Binding(
             self.operations[step.call or ""],
             step.with_,

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp
 
 from capgate.consumes.client import ClientSettings
-from capgate.consumes.limiter import Limiter, LocalLimiter
+from capgate.consumes.limiter import Limiter, LocalLimiter, RateLimit
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
 from capgate.core.errors import ConfigurationError
+from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.guard import Guard, GuardSettings
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
@@ -43,6 +44,7 @@ class Hardening:
     max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES
     audit_log: Path | None = field(default_factory=default_audit_path)  # None: no audit log
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    caller_rate_limit: RateLimit | None = None  # MCP calls per caller; None: no limit
 
 
 class Safeguards:
@@ -70,6 +72,7 @@ class Safeguards:
         if audit is not None:
             self.observers.add(audit.observe)
         self.tokens = Tokens()
+        self.callers = _caller_limit(hardening, limiter)
 
     @classmethod
     async def start(
@@ -137,3 +140,10 @@ class Safeguards:
         return GuardSettings(
             self.tokens, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
         )
+
+
+def _caller_limit(hardening: Hardening, limiter: Limiter) -> CallerLimit | None:
+    """Each caller's budget of MCP calls; N `--workers` without Redis each keep 1/N of it, as for the upstream's."""
+    if hardening.caller_rate_limit is None:
+        return None
+    return CallerLimit(limiter, hardening.caller_rate_limit.divided(hardening.resilience.budget_parts))

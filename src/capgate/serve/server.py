@@ -83,7 +83,7 @@ async def serve(
         await servers.start(_on(unbound, _rest_apps(gateway, config, safeguards)))
         # REST answers while the MCP SDK is imported (~0.5 s) in a thread; MCP calls wait in the listen backlog.
         if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), signals.stop):
-            http, stdio = mcp_apps(gateway, safeguards, transport=config.mcp_transport)
+            http, stdio = mcp_apps(gateway, safeguards, transport=config.mcp_transport, text=config.mcp_text)
             await servers.start(_on(unbound, http))
             servers.serve_stdio(stdio)
             signals.serving.set()
@@ -265,7 +265,8 @@ def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) ->
 
 def _http_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
     """Every HTTP adapter's app, in the order of the sockets they were first served on (a reload keeps them)."""
-    return [*_rest_apps(gateway, config, safeguards), *mcp_apps(gateway, safeguards, transport=config.mcp_transport)[0]]
+    served_mcp, _ = mcp_apps(gateway, safeguards, transport=config.mcp_transport, text=config.mcp_text)
+    return [*_rest_apps(gateway, config, safeguards), *served_mcp]
 
 
 def _on(sockets: Iterator[socket.socket], served: list[ServedApp]) -> list[_Listener]:

@@ -4,4 +4,9 @@
 this package itself imports nothing.
 """
 
+from typing import Literal
+
 MCP_PATH = "/mcp"  # the Streamable HTTP endpoint on the MCP port
+
+TextMode = Literal["compact", "json"]  # the text of a mapped tool result: laid out for a model, or its JSON
+TEXT_MODES: tuple[TextMode, ...] = ("compact", "json")

@@ -40,9 +40,10 @@ _defer_package_init("mcp")
 _defer_package_init("mcp.server")
 
 import mcp.types as types  # noqa: E402  (after the deferral above, by design)
+from mcp.server.caching import CacheHint  # noqa: E402
 from mcp.server.context import ServerRequestContext  # noqa: E402
 from mcp.server.lowlevel import Server  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 
-__all__ = ["MCPError", "Server", "ServerRequestContext", "TransportSecuritySettings", "types"]
+__all__ = ["CacheHint", "MCPError", "Server", "ServerRequestContext", "TransportSecuritySettings", "types"]

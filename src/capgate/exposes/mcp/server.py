@@ -13,34 +13,56 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from capgate import __version__
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, UpstreamError
-from capgate.core.redaction import redact
-from capgate.document.models import Document, ExposesMcp, McpTool
+from capgate.document.models import Document, ExposesMcp, McpResource, McpTool
 from capgate.document.references import input_key, property_name
 from capgate.exposes import catalog
 from capgate.exposes.binding import Binding
+from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.origins import Origins
-from capgate.exposes.mcp import MCP_PATH
-from capgate.exposes.mcp.sdk import MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
+from capgate.exposes.mcp import MCP_PATH, TextMode
+from capgate.exposes.mcp.compact import Layout
+from capgate.exposes.mcp.paging import compile_paging
+from capgate.exposes.mcp.resources import Links, ResourceTarget, find_resource, resource_target
+from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, error_result
+from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.observe.exchange import exchange_of, start_call
 
 INVALID_PARAMS = -32602
+RATE_LIMITED = -32010  # implementation-defined (-32000..-32019): a resource read over the caller's budget
 
 
 @dataclass(frozen=True)
 class McpTarget:
-    """A tool as served: its MCP description and the binding that runs it."""
+    """A tool as served: its MCP description, the binding that runs it and how its results are built."""
 
     tool: types.Tool
     binding: Binding
     properties: dict[str, str]  # advertised property name -> input key
+    result: ResultShape
     input_keys: frozenset[str] = field(init=False)  # the values of `properties`, computed once
+    advertised: dict[str, str] = field(init=False)  # input key -> advertised property name
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_keys", frozenset(self.properties.values()))
+        object.__setattr__(self, "advertised", {key: name for name, key in self.properties.items()})
 
 
-def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
-    """The tool's MCP description: title from label, the four hints stated, an input schema from the document."""
+@dataclass(frozen=True)
+class Serving:
+    """How `capgate serve` was asked to answer: the text of mapped results, and each caller's budget."""
+
+    text: TextMode = "compact"
+    callers: CallerLimit | None = None
+
+
+def describe_resource(spec: McpResource, binding: Binding) -> ResourceTarget:
+    """A resource as served, read through `binding`."""
+    return resource_target(spec, binding)
+
+
+def describe_tool(spec: McpTool, binding: Binding, resources: list[ResourceTarget] | None = None) -> McpTarget:
+    """The tool's MCP description: title from label, the four hints stated, an input schema from the document,
+    an output schema from its output mapping; `resources` are the adapter's, which its results may link to."""
     properties: dict[str, Any] = {}
     required: list[str] = []
     keys: dict[str, str] = {}
@@ -54,6 +76,9 @@ def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
         keys[advertised] = input_key(name)
         if is_required:
             required.append(advertised)
+    shape = result_shape(spec, binding, resources or [])
+    if shape.mapping is not None:
+        properties[VERBOSE] = VERBOSE_SCHEMA
     input_schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         input_schema["required"] = required
@@ -69,9 +94,19 @@ def describe_tool(spec: McpTool, binding: Binding) -> McpTarget:
         title=spec.label,
         description=spec.description or spec.label or spec.name,
         input_schema=input_schema,
+        output_schema=shape.output_schema,
         annotations=annotations,
     )
-    return McpTarget(tool, binding, keys)
+    return McpTarget(tool, binding, keys, shape)
+
+
+def result_shape(spec: McpTool, binding: Binding, resources: list[ResourceTarget]) -> ResultShape:
+    """How the tool's results are built, from its output mapping and its operation's pagination."""
+    mapping = binding.output
+    root = mapping.spec if mapping is not None else None
+    links = Links(root, {resource.spec.name: resource for resource in resources}) if root is not None else None
+    layout = Layout.compile(root.text) if root is not None and root.text is not None else None
+    return ResultShape(mapping, layout, links, compile_paging(spec.name, binding))
 
 
 def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catalog.Tool]:
@@ -109,11 +144,15 @@ def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catal
 
 
 class McpAdapter:
-    """Serves the tools of one `mcp` adapter through the official SDK's low-level Server."""
+    """Serves the tools and resources of one `mcp` adapter through the official SDK's low-level Server."""
 
-    def __init__(self, spec: ExposesMcp, targets: list[McpTarget]) -> None:
+    def __init__(
+        self, spec: ExposesMcp, targets: list[McpTarget], resources: list[ResourceTarget] | None = None
+    ) -> None:
         self.spec = spec
         self.targets = {target.tool.name: target for target in targets}
+        self.resources = resources or []
+        self.serving = Serving()  # `capgate serve` sets its own (capgate.gateway.apps)
         self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
         # directly; without it, the SDK runs the whole `tools/list` handler and dumps its result on every such call.
@@ -124,6 +163,9 @@ class McpAdapter:
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             get_tool_input_schema=self._input_schema,
+            # A run changes from one read to the next, and what a caller may read depends on its token.
+            cache_hints={"resources/read": CacheHint(ttl_ms=0, scope="private")},
+            **self._resource_handlers(),
         )
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
@@ -183,39 +225,58 @@ class McpAdapter:
         if target is None:
             known = ", ".join(self.targets)
             raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
-        arguments = _keyed(params.arguments or {}, target)
-        unknown = [name for name, key in arguments.items() if key is None]
-        if unknown:
-            accepted = ", ".join(target.properties) or "no arguments"
-            return _error(
-                f"Invalid arguments: unknown argument(s) {', '.join(unknown)}. {params.name} accepts: {accepted}."
-            )
-        values = {key: (params.arguments or {})[name] for name, key in arguments.items() if key is not None}
+        try:
+            values, verbose = _arguments(params.arguments or {}, target)
+        except ValueError as exc:
+            return error_result(f"Invalid arguments: {exc}.")
+        if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
+            return error_result(refusal.message)
         try:
             result = await target.binding.invoke(
-                values.get, start_call(scope, "mcp", params.name), display=property_name
+                values.get, start_call(scope, "mcp", params.name), display=property_name, mapped=False
             )
         except ArgumentError as exc:
-            return _error(
+            return error_result(
                 f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
                 f"{params.name} again."
             )
         except UpstreamError as exc:
-            return _error(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
-        text = result.body.decode("utf-8", errors="replace")
+            return error_result(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
         if result.status >= 400:
-            return _error(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
-        # A plain dict: the SDK still checks it against the protocol, but skips dumping a pydantic model, which
-        # measured ~30% of the MCP path's CPU (bench/PROFILE.md).
-        answer: dict[str, Any] = {
-            "content": [{"type": "text", "text": text}],
-            "isError": False,
-            "resultType": "complete",
+            text = result.body.decode("utf-8", errors="replace")
+            return error_result(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
+        named = {target.advertised[key]: value for key, value in values.items()}
+        if verbose:
+            named[VERBOSE] = True
+        return target.result.build(result.body, named, verbose=verbose, text=self.serving.text)
+
+    def _resource_handlers(self) -> dict[str, Any]:
+        """The SDK handlers for `resources/*`, when the adapter declares resources (so the capability shows)."""
+        if not self.resources:
+            return {}
+        fixed = [resource.listing() for resource in self.resources if not resource.uri.is_template]
+        templates = [resource.listing() for resource in self.resources if resource.uri.is_template]
+        listed = types.ListResourcesResult.model_validate({"resources": fixed})
+        templated = types.ListResourceTemplatesResult.model_validate({"resourceTemplates": templates})
+
+        async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourcesResult:
+            return listed
+
+        async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourceTemplatesResult:
+            return templated
+
+        return {
+            "on_list_resources": list_resources,
+            "on_list_resource_templates": list_templates,
+            "on_read_resource": self._read_resource,
         }
-        structured = _object_or_none(result.body)
-        if structured is not None:
-            answer["structuredContent"] = structured
-        return answer
+
+    async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        target, values = find_resource(self.resources, params.uri)
+        scope = _scope(ctx)
+        if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
+            raise MCPError(RATE_LIMITED, refusal.message)
+        return await target.read(params.uri, values, start_call(scope, "mcp", f"resources/read {target.spec.name}"))
 
 
 class _Endpoint:
@@ -237,6 +298,30 @@ class _Endpoint:
 def _spans_recorded() -> bool:
     """Whether an OpenTelemetry tracer provider is installed (by `capgate.observe.tracing` or the operator's own)."""
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider)
+
+
+def _arguments(given: dict[str, Any], target: McpTarget) -> tuple[dict[str, Any], bool]:
+    """The call's values by input key, and whether it asked for `verbose`; ValueError says what is wrong."""
+    verbose = False
+    if target.result.mapping is not None and VERBOSE in given:  # an input of capgate's, not the document's
+        flag = _verbose(given[VERBOSE])
+        if flag is None:
+            raise ValueError(f"verbose must be true or false, not {given[VERBOSE]!r}")
+        verbose = flag
+        given = {name: value for name, value in given.items() if name != VERBOSE}
+    keyed = _keyed(given, target)
+    unknown = [name for name, key in keyed.items() if key is None]
+    if unknown:
+        accepted = ", ".join(target.tool.input_schema["properties"]) or "no arguments"
+        raise ValueError(f"unknown argument(s) {', '.join(unknown)}. {target.tool.name} accepts: {accepted}")
+    return {key: given[name] for name, key in keyed.items() if key is not None}, verbose
+
+
+def _verbose(value: Any) -> bool | None:
+    """The `verbose` argument: a boolean, or its text as a query string would carry it; None if neither."""
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
 
 
 def _keyed(arguments: dict[str, Any], target: McpTarget) -> dict[str, str | None]:
@@ -268,19 +353,11 @@ def _scope(ctx: ServerRequestContext[Any]) -> dict[str, Any] | None:
     return getattr(request, "scope", None)
 
 
-def _error(text: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(type="text", text=redact(text))], is_error=True)
-
-
-def _object_or_none(body: bytes) -> dict[str, Any] | None:
+def _upstream_message(body: bytes) -> str:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _upstream_message(body: bytes) -> str:
-    parsed = _object_or_none(body) or {}
+        parsed = None
+    parsed = parsed if isinstance(parsed, dict) else {}
     message = parsed.get("error") or parsed.get("message") or parsed.get("detail")
     return f": {message}" if isinstance(message, str) else ""

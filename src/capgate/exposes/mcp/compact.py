@@ -1,0 +1,73 @@
+"""The compact text of a tool result, laid out as the document's `text` declares: what a model reads.
+
+A list is a header naming the columns, then one line per item with its fields' values separated by spaces
+(a value with spaces in it is JSON-quoted, an absent one is `-`); one object is one `name: value` line per
+field it has. This text departs on purpose from the spec's SHOULD that the text repeat the structured
+content as JSON: the JSON is in `structuredContent`, and `capgate serve --mcp-text json` restores it here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from capgate.core.jsonpath import ABSENT, Getter, keys_getter
+from capgate.document.models import TextLayout
+
+_NEEDS_QUOTES = frozenset(' \t\n\r"')
+
+
+def field_getter(name: str) -> Getter:
+    """A getter for a field of a mapped object, dotted for nested objects: `error.message`."""
+    return keys_getter(name.split("."))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A `text` declaration, compiled."""
+
+    fields: list[tuple[str, Getter]]
+    items: str | None
+    label: str
+
+    @classmethod
+    def compile(cls, spec: TextLayout) -> Layout:
+        return cls([(name, field_getter(name)) for name in spec.fields], spec.items, spec.label or spec.items or "")
+
+    def render(self, mapped: Any) -> list[str]:
+        """The text's lines for a mapped result."""
+        if self.items is None:
+            return [f"{name}: {_value(found)}" for name, get in self.fields if (found := get(mapped)) is not ABSENT]
+        items = mapped.get(self.items) if isinstance(mapped, dict) else None
+        items = items if isinstance(items, list) else []
+        if not items:
+            return [f"0 {self.label}."]
+        header = f"{len(items)} {self.label} ({' '.join(name for name, _ in self.fields)}):"
+        getters = [get for _, get in self.fields]
+        return [header, *(" ".join(_cell(get(item)) for get in getters) for item in items)]
+
+
+def _cell(value: Any) -> str:
+    """One value in a line of values: never empty, never with a space that would split it."""
+    if value is ABSENT or value is None or value == "" or value == []:
+        return "-"
+    text = ",".join(_scalar(item) for item in value) if isinstance(value, list) else _scalar(value)
+    return orjson.dumps(text).decode() if text == "-" or not _NEEDS_QUOTES.isdisjoint(text) else text
+
+
+def _value(value: Any) -> str:
+    """One value on a line of its own."""
+    if value is None or value == "" or value == []:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(_scalar(item) for item in value)
+    text = _scalar(value)
+    return orjson.dumps(text).decode() if "\n" in text or "\r" in text else text
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()  # numbers, booleans, null and nested objects or lists, as JSON
