@@ -228,7 +228,9 @@ async def _fetch(
         seen: set[str] = set()
         pages = 0
         while True:
-            result = await target.binding.invoke(arguments.get, CallRecord("cli", name), display=property_name)
+            # The upstream's answer as it came: the shell shows it as a table, or prints its JSON for scripts.
+            record = CallRecord("cli", name)
+            result = await target.binding.invoke(arguments.get, record, display=property_name, mapped=False)
             pages += 1
             body = _parsed(result.body)
             cursor = _cursor(paging.next.find(body)) if paging is not None else None

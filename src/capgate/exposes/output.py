@@ -55,6 +55,8 @@ def compile_output(outputs: list[OutputParameter]) -> OutputMapping | None:
 
     def project(body: Any) -> Any:
         value = extract(body)
+        if value is ABSENT:  # a body that does not fit the root: the mapping of an empty object, which conforms
+            value = extract({})
         return None if value is ABSENT else value
 
     return OutputMapping(project, node.schema, outputs[0])
@@ -102,9 +104,7 @@ def _object(output: OutputParameter, source: Getter | None) -> _Node:
     def extract(parent: Any) -> Any:
         value = parent if source is None else source(parent)
         if not isinstance(value, dict):
-            if source is not None:
-                return ABSENT
-            value = {}  # the parent itself, which is not an object: every field is absent
+            return ABSENT
         result = {}
         for name, field in extractors:
             found = field(value)

@@ -1,4 +1,4 @@
-"""Per-caller rate limiting of MCP tool calls (`capgate serve --caller-rate-limit BURST/REFILL/SECONDS`).
+"""Per-caller rate limiting of MCP tool calls and resource reads (`serve --caller-rate-limit BURST/REFILL/SECONDS`).
 
 Each caller has its own token bucket of the upstream budget's shape: `burst` calls at once, then `refill` more
 every `interval` seconds. A caller is its inbound token's id; without tokens, the address it connects from;
@@ -32,14 +32,14 @@ class Refusal:
     def message(self) -> str:
         limit = self.limit
         return (
-            f"Too many tool calls: caller {self.caller} may make {limit.burst} at once and {limit.refill} more "
-            f"every {limit.interval:g} s (the gateway's --caller-rate-limit). Nothing was sent upstream; "
-            f"retry in {self.retry_after:.1f} s."
+            f"Too many calls: caller {self.caller} may make {limit.burst} tool calls or resource reads at once "
+            f"and {limit.refill} more every {limit.interval:g} s (the gateway's --caller-rate-limit). Nothing was "
+            f"sent upstream; retry in {self.retry_after:.1f} s."
         )
 
 
 class CallerLimit:
-    """The per-caller budget of tool calls, checked before each call."""
+    """The per-caller budget of MCP calls, checked before each tool call and resource read."""
 
     def __init__(self, limiter: Limiter, limit: RateLimit) -> None:
         self.limiter = limiter

@@ -127,6 +127,7 @@ def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catal
                 property_schema.get("description", ""),
             )
             for name, property_schema in schema.get("properties", {}).items()
+            if name in target.properties  # the document's inputs; capgate's own `verbose` is documented once
         ]
         operation = target.binding.operation.name
         described.append(

@@ -1,0 +1,135 @@
+"""What `capgate validate` says about result shapes: output mappings, `text`, `link`, MCP resources, `pagination`,
+and tool names or counts that clients refuse. Each message names the field and what to write instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from capgate.core.errors import Problem
+from capgate.document.bundled import bundled_documents
+from capgate.document.check import check
+from capgate.document.load import parse_document
+from tests.support.cli import capgate, cli_env
+
+DEFAULT = bundled_documents()["trigger-dev-runs"].read_text()
+
+
+def problems(text: str) -> list[Problem]:
+    loaded = parse_document(text, "doc.yaml")
+    return check(loaded.document, loaded.source)
+
+
+def changed(old: str, new: str, text: str = DEFAULT) -> str:
+    assert text.count(old) >= 1, old
+    return text.replace(old, new, 1)
+
+
+def messages(text: str, severity: str = "error") -> list[str]:
+    return [f"{p.path}: {p.message}" for p in problems(text) if p.severity == severity]
+
+
+def test_the_default_document_is_clean() -> None:
+    assert messages(DEFAULT) == []
+    assert [p for p in problems(DEFAULT) if p.severity == "warning" and "binds" not in p.path] == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "fields: [id, status, taskIdentifier, createdAt, finishedAt, tags]",
+            "fields: [id, state]",
+            "capability.exposes[1].tools[0].outputParameters[0].text.fields[1]: 'state' is not a field here",
+        ),
+        (
+            "items: data\n          label: runs",
+            "items: pagination\n          label: runs",
+            "capability.exposes[1].tools[0].outputParameters[0].text.items: 'pagination' is not an array of objects",
+        ),
+        (
+            "link: {resource: run, with: {runId: id}}\n              properties:",
+            "link: {resource: runs, with: {runId: id}}\n              properties:",
+            "capability.exposes[1].tools[0].outputParameters[0].properties.data.items.link.resource: 'runs' names "
+            "no resource (known: run)",
+        ),
+        (
+            "link: {resource: run, with: {runId: id}}\n              properties:",
+            "link: {resource: run, with: {runId: identifier}}\n              properties:",
+            "capability.exposes[1].tools[0].outputParameters[0].properties.data.items.link: the URI "
+            "trigger://runs/{runId} needs {runId}, and the object has no field 'identifier'",
+        ),
+        (
+            "link: {resource: run, with: {runId: id}}\n              properties:",
+            "link: {resource: run, with: {id: id}}\n              properties:",
+            "capability.exposes[1].tools[0].outputParameters[0].properties.data.items.link.with.id: "
+            "trigger://runs/{runId} has no variable {id} to fill",
+        ),
+        (
+            "      call: management-runs.getrunbyid\n      with:\n        runId: '{{runId}}'",
+            "      call: management-runs.cancelrun\n      with:\n        runId: '{{runId}}'",
+            "capability.exposes[1].resources[0].call: management-runs.cancelrun is POST: a resource is read by "
+            "whoever may read, so it must call an operation that changes nothing (GET)",
+        ),
+        (
+            "        runId: '{{runId}}'",
+            "        runId: '{{id}}'",
+            "capability.exposes[1].resources[0].uri: {runId} feeds nothing: use it in `with`, as '{{runId}}'",
+        ),
+        (
+            "          nextInput: page[after]",
+            "          nextInput: page[next]",
+            "capability.consumes[0].resources[0].operations[0].pagination.nextInput: 'page[next]' is not an input "
+            "of this operation",
+        ),
+        (
+            "          next: $.pagination.next",
+            "          next: $.pagination[",
+            "capability.consumes[0].resources[0].operations[0].pagination.next: '$.pagination[' is not a JSONPath",
+        ),
+        (
+            "                  id: {type: string, mapping: $.id}\n",
+            "                  id: {type: string, mapping: '$.id['}\n",
+            "capability.exposes[1].tools[0].outputParameters[0].properties.data.items.properties.id.mapping: "
+            "'$.id[' is not a JSONPath",
+        ),
+        (
+            "      uri: trigger://runs/{runId}",
+            "      uri: trigger://runs/{runId}\n      location: file:///srv/runs",
+            "capability.exposes[1].resources[0].location: static resources (files) are not served by capgate",
+        ),
+    ],
+)
+def test_a_result_shape_that_cannot_work_is_an_error(old: str, new: str, expected: str) -> None:
+    found = messages(changed(old, new))
+    assert any(message.startswith(expected) for message in found), found
+
+
+def test_a_tool_input_named_verbose_clashes_with_capgates(tmp_path: Path) -> None:
+    text = changed("        page[before]: tools.page[before]\n", "        page[before]: tools.verbose\n")
+    assert messages(text) == [
+        "capability.exposes[1].tools[0].with: capgate adds a `verbose` input to tools that map their output; "
+        "rename the tool's own verbose"
+    ]
+
+
+def test_tool_names_and_counts_that_clients_refuse_are_warnings_without_strict(tmp_path: Path) -> None:
+    long_name = "list-runs-" + "x" * 60
+    text = changed("    - name: list-runs\n", f"    - name: {long_name}\n")
+    text = changed("    - name: retrieve-run\n", "    - name: runs.retrieve\n", text)
+    tools = text[text.index("    tools:\n") + len("    tools:\n") : text.index("    resources:\n    - name: run")]
+    copies = "".join(tools.replace("- name: ", f"- name: copy{n}-") for n in range(7))  # 6 + 42 tools
+    path = tmp_path / "doc.yaml"
+    path.write_text(text.replace(tools, tools + copies))
+    result = capgate("validate", str(path), env=cli_env(TRIGGER_DEV_API_KEY="set"))
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "capability.exposes[1].tools: warning: 48 tools: Cursor uses at most 40" in output
+    assert (
+        f"capability.exposes[1].tools[0].name: warning: the tool name is {len(long_name)} characters; clients that "
+        "pass tools to the Anthropic or OpenAI APIs refuse names over 64: shorten it"
+    ) in output
+    assert "capability.exposes[1].tools[1].name: warning: clients that pass tools to the Anthropic or OpenAI APIs " in (
+        output
+    )
