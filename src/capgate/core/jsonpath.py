@@ -41,6 +41,12 @@ def compile_path(expression: str) -> Getter:
     return lambda value: _walk(value, steps)
 
 
+def plain_key(expression: str) -> str | None:
+    """The key of a path that names one key of the value itself (`$.id`, `$['id']`), else None."""
+    steps = _plain_steps(expression)
+    return steps[0] if steps is not None and len(steps) == 1 and isinstance(steps[0], str) else None
+
+
 def keys_getter(keys: list[str]) -> Getter:
     """A getter for the value under `keys`, one object in another: `["error", "message"]`."""
     return lambda value: _walk(value, keys)

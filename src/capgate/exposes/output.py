@@ -3,6 +3,10 @@
 A projection is compiled once, with the JSON Schema (2020-12) of what it returns, and the two agree by
 construction: a mapped value that is absent, `null` or not of its declared type is left out, an array's
 elements that do not fit its `items` are dropped, so whatever the upstream sends, the result validates.
+
+Projection runs on every MCP call, over every item of a page, so the common field (one key, a declared type,
+as `{type: string, mapping: $.id}`) is a lookup and a type test inlined in its object's loop, not a chain of
+calls. Values are parsed JSON, whose types are exactly these: the test is `type(value) in allowed`.
 """
 
 from __future__ import annotations
@@ -13,20 +17,21 @@ from typing import Any
 
 import orjson
 
-from capgate.core.jsonpath import ABSENT, Getter, compile_path
+from capgate.core.jsonpath import ABSENT, Getter, compile_path, plain_key
 from capgate.document.models import OutputParameter
 
 Projection = Callable[[Any], Any]
 WHOLE = ("$", "$.")
 
-_TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda value: isinstance(value, str),
-    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
-    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
-    "boolean": lambda value: isinstance(value, bool),
-    "object": lambda value: isinstance(value, dict),
-    "array": lambda value: isinstance(value, list),
+_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str}),
+    "integer": frozenset({int}),
+    "number": frozenset({int, float}),
+    "boolean": frozenset({bool}),
+    "object": frozenset({dict}),
+    "array": frozenset({list}),
 }
+_ANY = frozenset({str, int, float, bool, dict, list})  # an output without `type`: any value but null
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,11 @@ class _Node:
     extract: Callable[[Any], Any]  # the parent's value -> this value, or ABSENT
     schema: dict[str, Any]
     always: bool  # present in every result (so `required` in the schema)
+    # A value taken as it is: from `key` of the parent (None: the parent itself), if its type is `allowed`.
+    # The object and array loops inline these instead of calling `extract`.
+    key: str | None = None
+    allowed: frozenset[type] = _ANY
+    plain: bool = False
 
 
 def compile_output(outputs: list[OutputParameter]) -> OutputMapping | None:
@@ -98,42 +108,57 @@ def _constant(output: OutputParameter) -> _Node:
 
 
 def _object(output: OutputParameter, source: Getter | None) -> _Node:
-    fields = [(name, _node(child)) for name, child in (output.properties or {}).items()]
-    extractors = [(name, node.extract) for name, node in fields]
+    nodes = [(name, _node(child)) for name, child in (output.properties or {}).items()]
+    fields = [(name, node.key, node.allowed, None if node.plain else node.extract) for name, node in nodes]
+    keyed = [(name, key, allowed) for name, key, allowed, field in fields if field is None and key is not None]
 
     def extract(parent: Any) -> Any:
         value = parent if source is None else source(parent)
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             return ABSENT
         result = {}
-        for name, field in extractors:
-            found = field(value)
-            if found is not ABSENT:
+        for name, key, allowed, field in fields:
+            if field is None:  # a plain value, inlined (see _Node)
+                found = value.get(key) if key is not None else value
+                if type(found) in allowed:
+                    result[name] = found
+            elif (found := field(value)) is not ABSENT:
                 result[name] = found
         return result
 
+    def extract_keyed(parent: Any) -> Any:  # every field is one key of the object: one comprehension
+        value = parent if source is None else source(parent)
+        if type(value) is not dict:
+            return ABSENT
+        get = value.get
+        return {name: found for name, key, allowed in keyed if type(found := get(key)) in allowed}
+
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {name: node.schema for name, node in fields},
+        "properties": {name: node.schema for name, node in nodes},
         "additionalProperties": False,
     }
-    required = [name for name, node in fields if node.always]
+    required = [name for name, node in nodes if node.always]
     if required:
         schema["required"] = required
-    return _Node(extract, _described(schema, output), always=source is None)
+    chosen = extract_keyed if len(keyed) == len(fields) else extract
+    return _Node(chosen, _described(schema, output), always=source is None)
 
 
 def _array(output: OutputParameter, source: Getter | None) -> _Node:
     item = _node(output.items) if output.items is not None else None
-    each = item.extract if item is not None else None
 
     def extract(parent: Any) -> Any:
         value = parent if source is None else source(parent)
-        if not isinstance(value, list):
+        if type(value) is not list:
             return []
-        if each is None:
+        if item is None:
             return value
-        return [item for item in map(each, value) if item is not ABSENT]
+        if item.plain and item.key is None:  # elements taken as they are, if of their type
+            allowed = item.allowed
+            return [element for element in value if type(element) in allowed]
+        each = item.extract
+        return [found for found in map(each, value) if found is not ABSENT]
 
     schema: dict[str, Any] = {"type": "array"}
     if item is not None:
@@ -142,16 +167,16 @@ def _array(output: OutputParameter, source: Getter | None) -> _Node:
 
 
 def _value(output: OutputParameter, source: Getter | None) -> _Node:
-    fits = _TYPES.get(output.type or "")
+    allowed = _TYPES.get(output.type or "", _ANY)
 
     def extract(parent: Any) -> Any:
         value = parent if source is None else source(parent)
-        if value is None or (fits is not None and not fits(value)):
-            return ABSENT
-        return value
+        return value if type(value) in allowed else ABSENT  # None and ABSENT are of no allowed type
 
     schema = {"type": output.type} if output.type in _TYPES else {}
-    return _Node(extract, _described(schema, output), always=False)
+    key = plain_key(output.mapping) if source is not None and output.mapping else None
+    plain = source is None or key is not None
+    return _Node(extract, _described(schema, output), always=False, key=key, allowed=allowed, plain=plain)
 
 
 def _described(schema: dict[str, Any], output: OutputParameter) -> dict[str, Any]:

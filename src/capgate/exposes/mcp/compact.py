@@ -8,6 +8,7 @@ content as JSON: the JSON is in `structuredContent`, and `capgate serve --mcp-te
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,13 @@ import orjson
 from capgate.core.jsonpath import ABSENT, Getter, keys_getter
 from capgate.document.models import TextLayout
 
-_NEEDS_QUOTES = frozenset(' \t\n\r"')
+_NEEDS_QUOTES = re.compile(r'[\s"]').search
 
 
 def field_getter(name: str) -> Getter:
     """A getter for a field of a mapped object, dotted for nested objects: `error.message`."""
+    if "." not in name:
+        return lambda value: value.get(name, ABSENT) if type(value) is dict else ABSENT
     return keys_getter(name.split("."))
 
 
@@ -45,16 +48,26 @@ class Layout:
         if not items:
             return [f"0 {self.label}."]
         header = f"{len(items)} {self.label} ({' '.join(name for name, _ in self.fields)}):"
+        names = [name for name, _ in self.fields]
+        if not any("." in name for name in names):  # items are mapped objects: the fields are their keys
+            return [header, *(" ".join([_cell(item.get(name, ABSENT)) for name in names]) for item in items)]
         getters = [get for _, get in self.fields]
-        return [header, *(" ".join(_cell(get(item)) for get in getters) for item in items)]
+        return [header, *(" ".join([_cell(get(item)) for get in getters]) for item in items)]
 
 
 def _cell(value: Any) -> str:
     """One value in a line of values: never empty, never with a space that would split it."""
-    if value is ABSENT or value is None or value == "" or value == []:
+    if type(value) is str:
+        text = value
+    elif value is ABSENT or value is None or value == []:
         return "-"
-    text = ",".join(_scalar(item) for item in value) if isinstance(value, list) else _scalar(value)
-    return orjson.dumps(text).decode() if text == "-" or not _NEEDS_QUOTES.isdisjoint(text) else text
+    elif type(value) is list:
+        text = ",".join([item if type(item) is str else _scalar(item) for item in value])
+    else:
+        text = _scalar(value)
+    if not text or text == "-":
+        return "-" if not text else '"-"'
+    return orjson.dumps(text).decode() if _NEEDS_QUOTES(text) else text
 
 
 def _value(value: Any) -> str:

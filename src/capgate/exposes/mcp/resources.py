@@ -9,7 +9,7 @@ result, a `resource_link` content block to that resource, its variables filled f
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
@@ -26,6 +26,7 @@ from capgate.observe.records import CallRecord
 INVALID_PARAMS = -32602  # also what SEP-2164 (2026-07-28) answers for a resource that does not exist
 INTERNAL_ERROR = -32603
 JSON_MIME_TYPE = "application/json"
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+").fullmatch  # what a URI segment holds without percent-encoding
 
 
 class UriTemplate:
@@ -50,9 +51,10 @@ class UriTemplate:
             return None
         return {variable: unquote(value) for variable, value in zip(self.variables, found.groups(), strict=True)}
 
-    def fill(self, values: Mapping[str, str]) -> str:
-        """The URI for `values`, each percent-encoded so it stays one segment."""
-        return "".join(literal + (quote(values[var], safe="") if var else "") for literal, var in self._pieces)
+    def fill(self, values: Sequence[str]) -> str:
+        """The URI for `values` (in the order of `variables`), each percent-encoded so it stays one segment."""
+        filled = iter(values)
+        return "".join(literal + (_encoded(next(filled)) if var else "") for literal, var in self._pieces)
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class _LinkSite:
 
     path: tuple[str | None, ...]  # property names, and None for every element of an array
     target: ResourceTarget
-    fields: tuple[tuple[str, Getter], ...]  # URI variable -> the object's field that fills it
+    fields: tuple[Getter, ...]  # for each URI variable, in order, the object's field that fills it
 
 
 class Links:
@@ -132,11 +134,11 @@ class Links:
         links: dict[str, dict[str, Any]] = {}
         for site in self._sites:
             for found in _objects(mapped, site.path):
-                values = {variable: get(found) for variable, get in site.fields}
-                if all(isinstance(value, str | int) and value != "" for value in values.values()):
-                    filled = {variable: str(value) for variable, value in values.items()}
-                    uri = site.target.uri.fill(filled)
-                    links.setdefault(uri, _link(uri, "/".join(filled.values()), site.target.mime_type))
+                values = [_segment(get(found)) for get in site.fields]
+                if "" not in values:
+                    uri = site.target.uri.fill(values)
+                    if uri not in links:
+                        links[uri] = _link(uri, "/".join(values))
         return list(links.values())
 
 
@@ -146,7 +148,7 @@ def _sites(
     if output.link is not None:
         target = resources[output.link.resource]  # checked at load time
         named = output.link.with_ or {}
-        fields = tuple((variable, field_getter(named.get(variable, variable))) for variable in target.uri.variables)
+        fields = tuple(field_getter(named.get(variable, variable)) for variable in target.uri.variables)
         yield _LinkSite(path, target, fields)
     for name, child in (output.properties or {}).items():
         yield from _sites(child, resources, (*path, name))
@@ -154,18 +156,28 @@ def _sites(
         yield from _sites(output.items, resources, (*path, None))
 
 
-def _objects(value: Any, path: tuple[str | None, ...]) -> Iterator[Any]:
-    if not path:
-        if isinstance(value, dict):
-            yield value
-        return
-    step, rest = path[0], path[1:]
-    if step is None:
-        for item in value if isinstance(value, list) else ():
-            yield from _objects(item, rest)
-    elif isinstance(value, dict) and step in value:
-        yield from _objects(value[step], rest)
+def _objects(value: Any, path: tuple[str | None, ...]) -> list[Any]:
+    """The objects at `path` in `value`."""
+    found = [value]
+    for step in path:
+        if step is None:
+            found = [item for current in found if type(current) is list for item in current]
+        else:
+            found = [current[step] for current in found if type(current) is dict and step in current]
+    return [current for current in found if type(current) is dict]
 
 
-def _link(uri: str, name: str, mime_type: str) -> dict[str, Any]:
-    return {"type": "resource_link", "uri": uri, "name": name, "mimeType": mime_type}
+def _segment(value: Any) -> str:
+    """A field's value as a URI variable's: text or a whole number; "" for anything else (no link)."""
+    if type(value) is str:
+        return value
+    return str(value) if type(value) is int else ""
+
+
+def _link(uri: str, name: str) -> dict[str, Any]:
+    # No mimeType: the resource's listing says it once, and each field of each link costs the SDK's checks.
+    return {"type": "resource_link", "uri": uri, "name": name}
+
+
+def _encoded(value: str) -> str:
+    return value if _UNRESERVED(value) else quote(value, safe="")
