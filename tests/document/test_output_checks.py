@@ -1,5 +1,5 @@
-"""What `capgate validate` says about result shapes: output mappings, `text`, `link`, MCP resources, `pagination`,
-and tool names or counts that clients refuse. Each message names the field and what to write instead."""
+"""What `capgate validate` says about MCP result shapes: output mappings, `text`, `link`, MCP resources, and
+tool names or counts that clients refuse. Each message names the field and what to write instead."""
 
 from __future__ import annotations
 
@@ -76,17 +76,6 @@ def test_the_default_document_is_clean() -> None:
             "        runId: '{{runId}}'",
             "        runId: '{{id}}'",
             "capability.exposes[1].resources[0].uri: {runId} feeds nothing: use it in `with`, as '{{runId}}'",
-        ),
-        (
-            "          nextInput: page[after]",
-            "          nextInput: page[next]",
-            "capability.consumes[0].resources[0].operations[0].pagination.nextInput: 'page[next]' is not an input "
-            "of this operation",
-        ),
-        (
-            "          next: $.pagination.next",
-            "          next: $.pagination[",
-            "capability.consumes[0].resources[0].operations[0].pagination.next: '$.pagination[' is not a JSONPath",
         ),
         (
             "                  id: {type: string, mapping: $.id}\n",

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 
 from capgate.core.errors import Problem
 from capgate.core.http import SAFE_METHODS
-from capgate.core.jsonpath import is_valid
+from capgate.document.jsonpath import is_valid
 from capgate.document.models import (
     ConsumedOperation,
     ConsumedResource,

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from capgate.core.jsonpath import ABSENT, Getter, compile_path, plain_key
+from capgate.document.jsonpath import ABSENT, Getter, compile_path, plain_key
 from capgate.document.models import OutputParameter
 
 Projection = Callable[[Any], Any]

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from capgate.core.jsonpath import ABSENT, Getter, keys_getter
+from capgate.document.jsonpath import ABSENT, Getter, keys_getter
 from capgate.document.models import TextLayout
 
 _NEEDS_QUOTES = re.compile(r'[\s"]').search

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from capgate.core.jsonpath import Getter, compile_path
+from capgate.document.jsonpath import Getter, compile_path
 from capgate.document.references import input_key, property_name
 from capgate.exposes.binding import Binding
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from capgate.core.errors import ArgumentError, UpstreamError
-from capgate.core.jsonpath import Getter
+from capgate.document.jsonpath import Getter
 from capgate.document.models import McpResource, OutputParameter
 from capgate.document.references import path_pieces
 from capgate.exposes.binding import Binding

@@ -1,10 +1,11 @@
-"""JSONPath getters: plain paths walked directly, the rest through jsonpath-ng, the same answers either way."""
+"""JSONPath getters of output mappings: member paths walked directly, the rest through jsonpath-ng, the same
+answers either way."""
 
 from __future__ import annotations
 
 import pytest
 
-from capgate.core.jsonpath import ABSENT, compile_path, is_valid, keys_getter
+from capgate.document.jsonpath import ABSENT, compile_path, is_valid, keys_getter
 
 BODY = {
     "data": [{"id": "run_a", "tags": ["x"]}, {"id": "run_b", "tags": []}],
