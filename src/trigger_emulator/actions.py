@@ -1,4 +1,4 @@
-"""The state rules: trigger, cancel, replay, reschedule and add tags, each one transaction.
+"""The state rules: trigger, cancel, replay, reschedule, add tags and update metadata, each one transaction.
 
 These functions know nothing about HTTP. They raise the small exceptions below and the handlers turn each
 into the route's own status and body.
@@ -6,6 +6,7 @@ into the route's own status and body.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 from collections.abc import Sequence
@@ -14,8 +15,9 @@ from typing import Any
 from trigger_emulator.dates import parse_date, representable
 from trigger_emulator.durations import parse_delay
 from trigger_emulator.ids import cuid, run_friendly_id
+from trigger_emulator.metadata import MetadataTooLarge, Operation, apply_operations, checked_size
 from trigger_emulator.models import Environment, Run
-from trigger_emulator.statuses import FINAL_STATUSES
+from trigger_emulator.statuses import CLEARS_IDEMPOTENCY_KEY, FINAL_STATUSES
 from trigger_emulator.store import Store
 
 MAX_TAGS_PER_RUN = 10
@@ -24,6 +26,9 @@ DEFAULT_IDEMPOTENCY_TTL_MS = 30 * 24 * 3600 * 1000
 DEFAULT_MACHINE = "small-1x"
 DEFAULT_REGION = "us-east-1"
 CANCELED_ERROR = {"message": "Canceled by user"}
+METADATA_UPDATABLE_MS = (
+    3600 * 1000
+)  # RUN_UPDATABLE_WINDOW_MS: a run's metadata can change until an hour after it completed
 
 
 class RunNotFound(Exception):
@@ -40,6 +45,14 @@ class InvalidDelay(Exception):
 
 class TooManyTags(Exception):
     """A run would end up with more than 10 tags; `str()` is the live message."""
+
+
+class MetadataLocked(Exception):
+    """The run finished more than an hour ago; `str()` is the live message."""
+
+
+class ReplayRefused(Exception):
+    """A replay override names a queue or a version the environment does not have; `str()` is the message."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +83,29 @@ class NewRun:
     batch_id: str | None = None
     trigger_source: str = "api"
     replayed_from: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplayOverrides:
+    """What a replay body changes; `None` means "not given" (`payload_given` tells a null payload from none)."""
+
+    payload: Any = None
+    payload_given: bool = False
+    payload_type: str | None = None
+    metadata: Any = None
+    tags: tuple[str, ...] | None = None
+    queue: str | None = None
+    concurrency_key: str | None = None
+    machine: str | None = None
+    version: str | None = None
+    region: str | None = None
+    delay_until: int | None = None
+    ttl: str | None = None
+    idempotency_key: str | None = None
+    idempotency_key_ttl_ms: int | None = None
+    max_attempts: int | None = None
+    max_duration: float | None = None
+    priority: float | None = None
 
 
 def resolve_delay(delay: str | int | None, now: int) -> int | None:
@@ -120,6 +156,7 @@ def create_run(store: Store, env: Environment, spec: NewRun, now: int, rng: rand
         version=spec.version,  # set when the run is dequeued, unless the trigger locked it (live does the same)
         tags=spec.tags,
         metadata=spec.metadata,
+        seed_metadata=spec.metadata,
         payload=spec.payload,
         payload_type=spec.payload_type,
         depth=depth,
@@ -142,12 +179,17 @@ def create_run(store: Store, env: Environment, spec: NewRun, now: int, rng: rand
 
 
 def trigger(store: Store, env: Environment, spec: NewRun, now: int, rng: random.Random) -> tuple[Run, bool]:
-    """Create a run, unless a live run of the same task holds the idempotency key: then return that one, cached."""
+    """Create a run, unless a run of the same task holds the idempotency key: then return that one, cached."""
     with store.transaction():
         if spec.idempotency_key:
-            existing = store.find_idempotent(env.id, spec.task, spec.idempotency_key, now)
+            existing = store.find_idempotent(env.id, spec.task, spec.idempotency_key)
             if existing is not None:
-                return existing, True
+                expires = existing.idempotency_key_expires_at
+                if (expires is not None and expires < now) or existing.status in CLEARS_IDEMPOTENCY_KEY:
+                    # The live service frees the key of an expired key, a failed or an expired run.
+                    store.update_run(existing.id, idempotency_key=None, idempotency_key_expires_at=None)
+                else:
+                    return existing, True
         return create_run(store, env, spec, now, rng), False
 
 
@@ -169,28 +211,56 @@ def cancel(store: Store, env: Environment, friendly_id: str, now: int) -> Run:
         return run
 
 
-def replay(store: Store, env: Environment, friendly_id: str, now: int, rng: random.Random, source: str) -> Run:
-    """A new run copying task, payload, queue, test flag, tags, trigger metadata, concurrency key, machine and
-    (outside development) region; not delay, TTL, idempotency key, attempts, duration, priority or version."""
+def replay(
+    store: Store,
+    env: Environment,
+    friendly_id: str,
+    now: int,
+    rng: random.Random,
+    source: str,
+    overrides: ReplayOverrides | None = None,
+) -> Run:
+    """A new run of the same task in the same environment.
+
+    Without overrides it copies payload, queue, test flag, tags, trigger metadata, concurrency key, machine and
+    (outside development) region; delay, TTL, idempotency key, attempts, duration, priority and version fall
+    back to the task's defaults. An override replaces the original's value or the default; an override
+    idempotency key that a live run already holds returns that run, as a trigger would.
+    """
+    given = overrides or ReplayOverrides()
     with store.transaction():
         original = store.find_run(env.id, friendly_id)
         if original is None:
             raise RunNotFound(friendly_id)
+        if given.queue is not None and not store.queue_exists(env.id, given.queue):
+            raise ReplayRefused(f"Queue {given.queue!r} does not exist in this environment")
+        version = None if given.version in (None, "latest") else given.version
+        if version is not None and not store.version_exists(env.id, version):
+            raise ReplayRefused(f"Version {version!r} is not deployed to this environment")
         spec = NewRun(
             task=original.task_identifier,
-            payload=original.payload,
-            payload_type=original.payload_type,
-            tags=original.tags,
-            metadata=original.metadata,
+            payload=given.payload if given.payload_given else original.payload,
+            payload_type=(given.payload_type or "application/json") if given.payload_given else original.payload_type,
+            tags=given.tags if given.tags is not None else original.tags,
+            metadata=given.metadata if given.metadata is not None else original.seed_metadata,
             is_test=original.is_test,
-            queue=original.queue,
-            machine=original.machine,
-            concurrency_key=original.concurrency_key,
-            region=None if env.kind == "DEVELOPMENT" else original.region,
+            queue=given.queue or original.queue,
+            machine=given.machine or original.machine,
+            concurrency_key=given.concurrency_key or original.concurrency_key,
+            region=None if env.kind == "DEVELOPMENT" else (given.region or original.region),
+            delay_until=given.delay_until,
+            ttl=given.ttl,
+            idempotency_key=given.idempotency_key,
+            idempotency_key_ttl_ms=given.idempotency_key_ttl_ms,
+            max_attempts=given.max_attempts,
+            max_duration=given.max_duration,
+            priority=given.priority,
+            version=version,
             trigger_source=source,
             replayed_from=original.friendly_id,
         )
-        return create_run(store, env, spec, now, rng)
+        run, _ = trigger(store, env, spec, now, rng)
+        return run
 
 
 def reschedule(store: Store, env: Environment, friendly_id: str, delay: str | int, now: int) -> Run:
@@ -232,3 +302,47 @@ def add_tags(store: Store, env: Environment, friendly_id: str, requested: Sequen
             return "No new tags to add"
         store.update_run(run.id, tags=(*run.tags, *new_tags), updated_at=now)
         return f"Successfully set {len(new_tags)} new tags."
+
+
+def _write_metadata(store: Store, run: Run, metadata: dict[str, Any], now: int) -> None:
+    store.update_run(run.id, metadata=dict(checked_size(metadata)), updated_at=now)
+
+
+def _run_operations(store: Store, run_id: str, operations: list[Operation], now: int) -> None:
+    """Apply buffered parent or root operations; the live flusher drops a batch that would be too large."""
+    run = store.get_run(run_id)
+    if run is None:
+        return
+    current = run.metadata if isinstance(run.metadata, dict) else {}
+    new, applied = apply_operations(current, operations)
+    if applied:
+        with contextlib.suppress(MetadataTooLarge):
+            _write_metadata(store, run, new, now)
+
+
+def update_metadata(store: Store, env: Environment, friendly_id: str, body: dict[str, Any], now: int) -> dict[str, Any]:
+    """`UpdateMetadataService.call`: operations if given (else the new metadata), then the parent's and root's
+    operations (which the live service buffers and flushes a few seconds later); returns the new metadata."""
+    with store.transaction():
+        run = store.find_run(env.id, friendly_id)
+        if run is None:
+            raise RunNotFound(friendly_id)
+        if run.completed_at is not None and run.completed_at <= now - METADATA_UPDATABLE_MS:
+            raise MetadataLocked("Cannot update metadata for a completed run")
+        current = run.metadata if isinstance(run.metadata, dict) else {}
+        result: dict[str, Any]
+        if isinstance(body.get("operations"), list):
+            result, applied = apply_operations(current, body["operations"])
+            if applied:
+                _write_metadata(store, run, result, now)
+            else:
+                result = current
+        elif isinstance(body.get("metadata"), dict):
+            result = body["metadata"]
+            if result or current != result:
+                _write_metadata(store, run, result, now)
+        else:
+            result = {}
+        _run_operations(store, run.parent_id or run.id, body.get("parentOperations") or [], now)
+        _run_operations(store, run.root_id or run.id, body.get("rootOperations") or [], now)
+        return result

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--retry-not-found",
         action="store_true",
-        help="send x-should-retry: true on retrieve 404s, like the live service (the SDK then retries for ~9 s)",
+        help="send x-should-retry: true on 404s of retrieve, trace and events, as live (the SDK then retries ~9 s)",
     )
     return parser
 

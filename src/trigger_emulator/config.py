@@ -30,8 +30,8 @@ class EmulatorConfig:
 
     `db=None` means the default file (see `default_db_path`); `":memory:"` keeps everything in memory.
     Each API key is its own environment; the first one gets the main seed data set.
-    `retry_not_found` sets `x-should-retry` on retrieve 404s: the live service sends `true`, which makes the
-    official SDK retry for ~9 s, so the emulator defaults to `false`.
+    `retry_not_found` sets `x-should-retry` on the 404s of retrieve, trace and events: the live service sends
+    `true`, which makes the official SDK retry for ~9 s, so the emulator defaults to `false`.
     `tick_s` is the simulation step: a triggered run is dequeued one tick after it is queued, starts executing
     one tick later and finishes 2-4 ticks after that.
     """

@@ -1,5 +1,5 @@
-"""The seven runs endpoints. Each takes the request, the emulator and the path parameter, and returns the
-response the live route would: its own 401 text, its own 404 body, its own body-parsing rules.
+"""The runs endpoints. Each takes the request, the emulator and the path parameter, and returns the response
+the live route would: its own 401 text, its own 404 body, its own body-parsing rules.
 
 Routing, method quirks and CORS are `trigger_emulator.routes`' business; the rules themselves live in
 `trigger_emulator.actions`.
@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from trigger_emulator import actions, zod
+from trigger_emulator import actions, metadata, zod
 from trigger_emulator.auth import AuthError
 from trigger_emulator.dates import now_ms
 from trigger_emulator.emulator import Emulator
@@ -21,13 +21,17 @@ from trigger_emulator.incoming import Incoming
 from trigger_emulator.listing import QueryError, parse_list_query
 from trigger_emulator.models import Environment, Run
 from trigger_emulator.presenters import list_item, retrieve_body
+from trigger_emulator.replay import read_overrides
 from trigger_emulator.responses import error, json_response, unexpected_server_error
 from trigger_emulator.statuses import API_VERSION_HEADER, uses_current_names
-from trigger_emulator.trigger import BodyError, new_run, validate
+from trigger_emulator.trace_bodies import TraceQueryError, events_body, page_body, parse_trace_query, tree_body
+from trigger_emulator.traces import run_span_id, run_spans, trace_id, trace_spans
+from trigger_emulator.trigger import BodyError, allowed_source, header_issues, new_run, validate
 
 MAX_PAYLOAD_BYTES = 3 * 1024 * 1024  # TASK_PAYLOAD_MAXIMUM_SIZE
+MAX_METADATA_BODY_BYTES = 2 * 1024 * 1024  # the metadata route's maxContentLength
 _RESCHEDULE_401 = "Invalid or missing API Key"
-_TAGS_401 = "Invalid or Missing API Key"
+_MISSING_KEY_401 = "Invalid or Missing API Key"  # tags, and the metadata loader
 _MAX_JS_DATE_MS = 8.64e15
 
 
@@ -75,14 +79,44 @@ def list_runs(request: Incoming, emulator: Emulator, _: str) -> Response:
     return json_response({"data": data, "pagination": pagination})
 
 
+def _not_found(emulator: Emulator) -> Response:
+    """A loader's 404; the live routes say `x-should-retry: true` (see `--retry-not-found`)."""
+    retry = "true" if emulator.config.retry_not_found else "false"
+    return error("Not found", 404, {"x-should-retry": retry})
+
+
 def retrieve_run(request: Incoming, emulator: Emulator, run_id: str) -> Response:
     """`GET /api/v3/runs/{runId}`."""
     env = _authenticate(emulator, request)
     run = emulator.store.find_run(env.id, run_id)
     if run is None:
-        retry = "true" if emulator.config.retry_not_found else "false"
-        return error("Not found", 404, {"x-should-retry": retry})
+        return _not_found(emulator)
     return json_response(retrieve_body(run, emulator.store, current=_current(request)))
+
+
+def run_trace(request: Incoming, emulator: Emulator, run_id: str) -> Response:
+    """`GET /api/v1/runs/{runId}/trace`: the whole tree, or one page of flat spans with `page[size|after]`."""
+    env = _authenticate(emulator, request)
+    try:
+        page = parse_trace_query(request.query)
+    except TraceQueryError as exc:
+        return json_response({"error": "Query Error", "details": exc.issues}, 400)
+    run = emulator.store.find_run(env.id, run_id)
+    if run is None:
+        return _not_found(emulator)
+    spans = trace_spans(emulator.store, run, now_ms())
+    if page is not None:
+        return json_response(page_body(spans, page))
+    return json_response(tree_body(spans, run_span_id(run), trace_id(run)))
+
+
+def run_events(request: Incoming, emulator: Emulator, run_id: str) -> Response:
+    """`GET /api/v1/runs/{runId}/events`: the run's own spans and log lines."""
+    env = _authenticate(emulator, request)
+    run = emulator.store.find_run(env.id, run_id)
+    if run is None:
+        return _not_found(emulator)
+    return json_response(events_body(run_spans(run, now_ms()), run.friendly_id))
 
 
 def cancel_run(request: Incoming, emulator: Emulator, run_id: str) -> Response:
@@ -96,13 +130,22 @@ def cancel_run(request: Incoming, emulator: Emulator, run_id: str) -> Response:
 
 
 def replay_run(request: Incoming, emulator: Emulator, run_id: str) -> Response:
-    """`POST /api/v1/runs/{runId}/replay`."""
+    """`POST /api/v1/runs/{runId}/replay`, with an optional body of overrides."""
     env = _authenticate(emulator, request)
-    source = request.headers.get("x-trigger-source") or "api"
-    try:
-        run = actions.replay(emulator.store, env, run_id, now_ms(), emulator.rng, source)
-    except actions.RunNotFound:
+    if emulator.store.find_run(env.id, run_id) is None:  # the route builder looks the run up first
         return error("Resource not found", 404)
+    now = now_ms()
+    try:
+        overrides = read_overrides(request.body, now)
+    except BodyError as exc:
+        return error(str(exc), 400)
+    source = allowed_source(request.headers.get("x-trigger-source"))
+    try:
+        run = actions.replay(emulator.store, env, run_id, now, emulator.rng, source, overrides)
+    except actions.RunNotFound:
+        return error("Run not found", 404)
+    except (actions.ReplayRefused, actions.TooManyTags) as exc:  # the route turns what the trigger throws into 400
+        return error(str(exc), 400)
     return json_response({"id": run.friendly_id})
 
 
@@ -160,7 +203,7 @@ def _tag_issues(body: Any) -> list[zod.Issue]:
 
 def add_tags(request: Incoming, emulator: Emulator, run_id: str) -> Response:
     """`POST /api/v1/runs/{runId}/tags` (a legacy hand-written route)."""
-    env = _authenticate(emulator, request, _TAGS_401)
+    env = _authenticate(emulator, request, _MISSING_KEY_401)
     try:
         body = orjson.loads(request.body)
         issues = _tag_issues(body)
@@ -177,12 +220,16 @@ def add_tags(request: Incoming, emulator: Emulator, run_id: str) -> Response:
     return json_response({"message": message})
 
 
-def trigger_task(request: Incoming, emulator: Emulator, task_id: str) -> Response:
-    """`POST /api/v1/tasks/{taskId}/trigger` (any action method)."""
-    env = _authenticate(emulator, request)
+def _too_large(request: Incoming, max_bytes: int) -> Response | None:
+    """The apiBuilder's `maxContentLength`: a content length must be sent, and be within the limit."""
     length = request.headers.get("content-length")
-    if not length or not length.isdigit() or int(length) > MAX_PAYLOAD_BYTES:
+    if not length or not length.isdigit() or int(length) > max_bytes:
         return error("Request body too large", 413)
+    return None
+
+
+def _json_body(request: Incoming) -> Any | Response:
+    """The apiBuilder's body rules: not empty, and JSON that is not falsy."""
     if not request.body:
         return error("Request body is empty", 400)
     try:
@@ -191,14 +238,29 @@ def trigger_task(request: Incoming, emulator: Emulator, task_id: str) -> Respons
         body = None
     if body is None or (isinstance(body, str | int | float) and not body):  # JS-falsy JSON counts as invalid
         return error("Invalid JSON", 400)
+    return body
+
+
+def trigger_task(request: Incoming, emulator: Emulator, task_id: str) -> Response:
+    """`POST /api/v1/tasks/{taskId}/trigger` (any action method)."""
+    env = _authenticate(emulator, request)
+    if (refused := _too_large(request, MAX_PAYLOAD_BYTES)) is not None:
+        return refused
+    issues = header_issues(request.headers)
+    if issues:
+        return json_response({"error": "Headers Error", "details": issues}, 400)
+    body = _json_body(request)
+    if isinstance(body, Response):
+        return body
     try:
         options = validate(body)
     except BodyError as exc:
         return error(str(exc), 400)
     store = emulator.store
     request_key = request.headers.get("x-trigger-request-idempotency-key")
-    if request_key:
-        cached = store.request_run(env.id, request_key)
+    scoped_key = orjson.dumps([request_key, env.id, task_id]).decode() if request_key else None
+    if scoped_key:  # the first answer to this request, for this environment and task
+        cached = store.request_run(env.id, scoped_key)
         run = store.get_run(cached) if cached else None
         if run is not None:
             return json_response({"id": run.friendly_id, "isCached": False})
@@ -208,6 +270,38 @@ def trigger_task(request: Incoming, emulator: Emulator, task_id: str) -> Respons
         run, cached_run = actions.trigger(store, env, spec, now, emulator.rng)
     except actions.TooManyTags as exc:
         return error(str(exc), 422)
-    if request_key:
-        store.remember_request(env.id, request_key, run.id)
+    if scoped_key:
+        store.remember_request(env.id, scoped_key, run.id)
     return json_response({"id": run.friendly_id, "isCached": cached_run})
+
+
+def get_metadata(request: Incoming, emulator: Emulator, run_id: str) -> Response:
+    """`GET /api/v1/runs/{runId}/metadata` (a hand-written loader): the stored packet, as text."""
+    env = _authenticate(emulator, request, _MISSING_KEY_401)
+    run = emulator.store.find_run(env.id, run_id)
+    if run is None:
+        return error("Run not found", 404)
+    packet = None if run.metadata is None else orjson.dumps(run.metadata).decode()
+    return json_response({"metadata": packet, "metadataType": "application/json"})
+
+
+def update_metadata(request: Incoming, emulator: Emulator, run_id: str) -> Response:
+    """`PUT /api/v1/runs/{runId}/metadata`: replace the metadata, or apply change operations to it."""
+    env = _authenticate(emulator, request)
+    if (refused := _too_large(request, MAX_METADATA_BODY_BYTES)) is not None:
+        return refused
+    body = _json_body(request)
+    if isinstance(body, Response):
+        return body
+    issues = metadata.body_issues(body)
+    if issues:
+        return error(zod.validation_message(issues), 400)
+    try:
+        result = actions.update_metadata(emulator.store, env, run_id, body, now_ms())
+    except actions.RunNotFound:
+        return error("Task Run not found", 404)
+    except actions.MetadataLocked as exc:
+        return error(str(exc), 422)
+    except metadata.MetadataTooLarge as exc:
+        return error(str(exc), 413)
+    return json_response({"metadata": result})

@@ -65,26 +65,28 @@ def js_number(text: str) -> float:
         return math.nan
 
 
-def _page_size(key: str, value: str | None, issues: list[Issue]) -> int:
-    """`z.coerce.number().int().positive().min(1).max(100)`: every failing check adds its own issue."""
+def page_size(
+    key: str, value: str | None, issues: list[Issue], *, maximum: int = 100, default: int = DEFAULT_PAGE_SIZE
+) -> int:
+    """`z.coerce.number().int().positive().min(1).max(maximum)`: every failing check adds its own issue."""
     if value is None:
-        return DEFAULT_PAGE_SIZE
+        return default
     number = js_number(value)
     if math.isnan(number):
         issues.append(zod.invalid_type([key], "number", "nan"))
-        return DEFAULT_PAGE_SIZE
+        return default
     found = [
         issue
         for failed, issue in (
             (not float(number).is_integer(), zod.invalid_type([key], "integer", "float")),
             (not number > 0, zod.too_small([key], 0, inclusive=False)),
             (number < 1, zod.too_small([key], 1, inclusive=True)),
-            (number > 100, zod.too_big([key], 100)),
+            (number > maximum, zod.too_big([key], maximum)),
         )
         if failed
     ]
     issues.extend(found)
-    return DEFAULT_PAGE_SIZE if found else int(number)
+    return default if found else int(number)
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -118,7 +120,7 @@ def parse_list_query(raw_query: str, now: int) -> ListQuery:
     """Validate a list query against the clock `now` (epoch ms); raises `QueryError`."""
     params = read_query(raw_query)
     issues: list[Issue] = []
-    size = _page_size("page[size]", params.get("page[size]"), issues)
+    size = page_size("page[size]", params.get("page[size]"), issues)
 
     names = _csv(params.get("filter[status]"))
     statuses = _checked("filter[status]", names, is_filter_name, "status", issues)

@@ -71,6 +71,7 @@ class Run:
     version: str | None = None
     tags: tuple[str, ...] = field(default=())
     metadata: Json = None
+    seed_metadata: Json = None  # the metadata given at trigger time: a replay copies this, not later updates
     payload: Json = None
     payload_type: str | None = None
     output: Json = None

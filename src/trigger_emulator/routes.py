@@ -2,9 +2,10 @@
 
 The live routes come in four kinds, and each answers unexpected methods differently:
 
-- `loader` (list, retrieve): GET; OPTIONS is a CORS preflight; other methods get Remix's 405.
-- `action` (cancel, replay): no loader, so GET/HEAD/OPTIONS get Remix's 400; replay restricts itself to
-  POST (`405 {"error":"Method not allowed"}` + `Allow: POST`), cancel takes any other method.
+- `loader` (list, retrieve, trace, events): GET; OPTIONS is a CORS preflight; other methods get Remix's 405.
+- `action` (cancel, replay, metadata): no loader, so GET/HEAD/OPTIONS get Remix's 400; replay restricts itself
+  to POST and metadata to PUT (`405 {"error":"Method not allowed"}` + `Allow`), cancel takes any other
+  method. The metadata route has a hand-written loader of its own, which answers GET/HEAD/OPTIONS.
 - `legacy` (reschedule, tags): no loader (Remix's 400 for GET); other non-POST methods get the
   HTTP 200 `{"status":405,"body":"Method Not Allowed"}` quirk.
 - `trigger`: its loader answers OPTIONS with a CORS preflight and GET with an empty 405.
@@ -48,6 +49,7 @@ class Route:
     handler: Handler
     cors: bool = False
     method: str | None = None
+    loader: Handler | None = None  # an action route's own loader, for GET, HEAD and OPTIONS
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -58,6 +60,9 @@ class Route:
 ROUTES = (
     Route("/api/v1/runs", "loader", handlers.list_runs, cors=True),
     Route("/api/v3/runs/{}", "loader", handlers.retrieve_run, cors=True),
+    Route("/api/v1/runs/{}/trace", "loader", handlers.run_trace, cors=True),
+    Route("/api/v1/runs/{}/events", "loader", handlers.run_events, cors=True),
+    Route("/api/v1/runs/{}/metadata", "action", handlers.update_metadata, method="PUT", loader=handlers.get_metadata),
     Route("/api/v2/runs/{}/cancel", "action", handlers.cancel_run),
     Route("/api/v1/runs/{}/replay", "action", handlers.replay_run, method="POST"),
     Route("/api/v1/runs/{}/reschedule", "legacy", handlers.reschedule_run),
@@ -79,6 +84,8 @@ def match(raw_path: str) -> tuple[Route, str] | None:
 def _by_method(route: Route, request: Incoming, emulator: Emulator, param: str) -> Response:
     method = request.method
     if method in _READS:
+        if route.loader is not None:
+            return route.loader(request, emulator, param)
         if route.kind in ("loader", "trigger") and method == "OPTIONS":
             return json_response({})
         if route.kind == "loader":

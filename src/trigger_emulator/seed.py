@@ -165,6 +165,7 @@ class _Seeder:
         return self.now - self.rng.randrange(newest_ago, oldest_ago)
 
     def add(self, run: Run) -> Run:
+        run = replace(run, seed_metadata=run.metadata)  # seeded runs were triggered with their metadata
         self.store.insert_run(run)
         return run
 

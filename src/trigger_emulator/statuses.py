@@ -23,6 +23,11 @@ FINAL_STATUSES = frozenset(
      "SYSTEM_FAILURE", "EXPIRED", "TIMED_OUT"}
 )  # fmt: skip
 
+# `shouldIdempotencyKeyBeCleared`: a trigger with the key of a run that failed or expired starts a new run.
+CLEARS_IDEMPOTENCY_KEY = frozenset(
+    {"INTERRUPTED", "COMPLETED_WITH_ERRORS", "SYSTEM_FAILURE", "CRASHED", "TIMED_OUT", "EXPIRED"}
+)
+
 # DB status -> (API status with the 2025-07-16 header, API status without it).
 _DISPLAY: Mapping[str, tuple[str, str]] = {
     "DELAYED": ("DELAYED", "DELAYED"),

@@ -19,7 +19,7 @@ import orjson
 
 from trigger_emulator.models import Environment, Run, Schedule
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     trigger_function TEXT NOT NULL, parent_id TEXT, root_id TEXT, batch_id TEXT, batch_internal_id TEXT,
     schedule_id TEXT, region TEXT, concurrency_key TEXT, max_attempts INTEGER, max_duration REAL, priority REAL,
     task_kind TEXT NOT NULL, replayed_from TEXT, trigger_source TEXT, simulated INTEGER NOT NULL,
-    next_event_at INTEGER
+    next_event_at INTEGER, seed_metadata TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_env_created ON runs (env_id, created_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_id) WHERE parent_id IS NOT NULL;
@@ -53,8 +53,11 @@ CREATE TABLE IF NOT EXISTS request_idempotency (
 );
 """
 
+# Columns added after schema version 1, and the column each one starts out as a copy of in older files.
+_ADDED_COLUMNS = {"seed_metadata": "metadata"}
+
 _RUN_FIELDS = tuple(f.name for f in dataclasses.fields(Run))
-_JSON_FIELDS = frozenset({"metadata", "payload", "output", "error"})
+_JSON_FIELDS = frozenset({"metadata", "seed_metadata", "payload", "output", "error"})
 _BOOL_FIELDS = frozenset({"is_test", "simulated"})
 
 
@@ -128,7 +131,8 @@ class Store:
             connection.execute("PRAGMA synchronous=NORMAL")
         # executescript commits any open transaction first, so the schema brings its own BEGIN/COMMIT.
         connection.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
-        connection.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        _add_missing_columns(connection)
+        connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
         return cls(connection)
 
     def close(self) -> None:
@@ -221,13 +225,12 @@ class Store:
         rows = self._query("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at, id", (run_id,))
         return [_to_run(row) for row in rows]
 
-    def find_idempotent(self, env_id: str, task: str, key: str, now: int) -> Run | None:
-        """The live run holding this idempotency key for this task, if its key has not expired."""
+    def find_idempotent(self, env_id: str, task: str, key: str) -> Run | None:
+        """The run of this task holding this idempotency key, expired or not."""
         rows = self._query(
             "SELECT * FROM runs WHERE env_id = ? AND task_identifier = ? AND idempotency_key = ?"
-            " AND (idempotency_key_expires_at IS NULL OR idempotency_key_expires_at > ?)"
             " ORDER BY created_at DESC LIMIT 1",
-            (env_id, task, key, now),
+            (env_id, task, key),
         )
         return _to_run(rows[0]) if rows else None
 
@@ -239,6 +242,16 @@ class Store:
     def remember_request(self, env_id: str, key: str, run_id: str) -> None:
         """Remember which run a request idempotency key created."""
         self._execute("INSERT OR REPLACE INTO request_idempotency VALUES (?, ?, ?)", (env_id, key, run_id))
+
+    def queue_exists(self, env_id: str, name: str) -> bool:
+        """Whether any run of the environment has used this queue (the emulator's stand-in for its queues)."""
+        return bool(self._query("SELECT 1 FROM runs WHERE env_id = ? AND queue = ? LIMIT 1", (env_id, name)))
+
+    def version_exists(self, env_id: str, version: str) -> bool:
+        """Whether this version is deployed to the environment: its current one, or one a run has run on."""
+        if self.current_version(env_id) == version:
+            return True
+        return bool(self._query("SELECT 1 FROM runs WHERE env_id = ? AND version = ? LIMIT 1", (env_id, version)))
 
     def due_runs(self, now: int) -> list[Run]:
         """Runs the simulation has to move at or before `now`, earliest first."""
@@ -268,6 +281,17 @@ class Store:
         order = "ASC" if page.backward else "DESC"
         sql = f"SELECT * FROM runs WHERE {' AND '.join(clauses)} ORDER BY created_at {order}, id {order} LIMIT ?"
         return [_to_run(row) for row in self._query(sql, [*params, page.size + 1])]
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Bring a database written by an older emulator up to date: add the newer columns, filled from older ones."""
+    present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
+    for column, source in _ADDED_COLUMNS.items():
+        if column not in present:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+            connection.execute(f"UPDATE runs SET {column} = {source}")
+            connection.execute("COMMIT")
 
 
 def _filter_clauses(where: RunFilter) -> tuple[list[str], list[Any]]:

@@ -89,7 +89,7 @@ def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstr
     ) as (process, lines):
         rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
         assert re.search(
-            r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 6 tools\)", "".join(lines)
+            r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 10 tools\)", "".join(lines)
         )
         with urllib.request.urlopen(f"{rest}/v1/api/v3/runs/{RUN}", timeout=10) as response:
             assert orjson.loads(response.read()) == {"id": RUN}
@@ -125,7 +125,7 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(
     )
     async with Client(parameters) as client:
         listed = await client.list_tools()
-        assert len(listed.tools) == 6
+        assert len(listed.tools) == 10
         result = await client.call_tool("list-runs", {"page.size": 5})
     assert result.is_error is False and result.structured_content == {"data": [], "pagination": {}}
     assert upstream.last.query == "page%5Bsize%5D=5"

@@ -84,7 +84,10 @@ def test_a_bad_setting_in_the_document_is_a_document_problem(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     "document,repeatable",
     [
-        ("trigger-dev-runs", {"listruns", "getrunbyid", "cancelrun", "addtagstorun"}),
+        (
+            "trigger-dev-runs",
+            {"listruns", "getrunbyid", "cancelrun", "addtagstorun", "getruntrace", "getruntracepage", "getrunevents"},
+        ),  # fmt: skip
         # The seed marks nothing: its GETs and its PUT for tags are safe by method; add-tags-run's idempotent
         # hint agrees, and cancel's POST stays unsafe as its tool's hints say.
         ("trigger-dev-runs-seed", {"listruns", "getrunbyid", "addtagstorun"}),
@@ -95,6 +98,9 @@ def test_what_is_safe_to_repeat(document: str, repeatable: set[str]) -> None:
     assert {op.spec.name for op in operations.values() if op.idempotent} == repeatable
     assert not operations["management-runs.replayrun"].idempotent
     assert not operations["management-runs.reschedulerun"].idempotent
+    if document == "trigger-dev-runs":  # a PUT, but its increment and append operations add again when repeated
+        assert not operations["management-runs.updaterunmetadata"].idempotent
+        assert not operations["management-runs.triggertask"].idempotent
 
 
 def test_the_breaker_flags_and_the_one_they_replace() -> None:

@@ -15,7 +15,10 @@ from tests.support.terminal import run_in_terminal
 from tests.support.upstream import RecordingUpstream
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-TOOLS = ["list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run"]
+TOOLS = [
+    "list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run",
+    "trigger-task", "get-run-trace", "get-run-events", "update-run-metadata",
+]  # fmt: skip
 
 
 def run(id_: str, status: str, task: str, duration_ms: int, tags: list[str]) -> dict[str, Any]:
@@ -51,13 +54,14 @@ def test_tools_prints_every_tool_and_route_with_hints_and_parameters() -> None:
     result = capgate("tools")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "MCP tools · management-runs-mcp (6)"
+    assert lines[0] == "MCP tools · management-runs-mcp (10)"
     assert lines[1].split() == ["name", "upstream", "read-only", "destructive", "idempotent", "parameters"]
-    rows = {line.split()[0]: line.split() for line in lines[2:8]}
+    rows = {line.split()[0]: line.split() for line in lines[2:12]}
     assert list(rows) == TOOLS
     assert rows["cancel-run"][1:7] == ["POST", "/api/v2/runs/{runId}/cancel", "no", "yes", "yes", "runId*"]
     assert rows["list-runs"][3:6] == ["yes", "no", "yes"] and "page.after," in rows["list-runs"]
-    assert "REST routes · management-runs-rest (9)" in lines
+    assert rows["trigger-task"][1:6] == ["POST", "/api/v1/tasks/{taskId}/trigger", "no", "no", "no"]
+    assert "REST routes · management-runs-rest (13)" in lines
     assert any(line.split()[:3] == ["addtagstorun", "PUT", "/v1/api/v1/runs/{runid}/tags"] for line in lines)
     assert "\x1b[" not in result.stdout  # no colour when piped
 
@@ -67,7 +71,7 @@ def test_tools_json_lists_the_same_with_every_input_schema(capsys: pytest.Captur
     assert main(["tools", "trigger-dev-runs", "--json"]) == 0
     listing = orjson.loads(capsys.readouterr().out)
     assert [tool["name"] for tool in listing["tools"]] == TOOLS
-    assert len(listing["routes"]) == 9
+    assert len(listing["routes"]) == 13
     retrieve = listing["tools"][1]
     assert retrieve["hints"] == {"read_only": True, "destructive": False, "idempotent": True}
     assert retrieve["inputs"] == [

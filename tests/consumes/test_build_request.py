@@ -101,6 +101,30 @@ def test_absent_values_are_not_sent() -> None:
     assert request.body is None and "content-type" not in request.headers
 
 
+def test_a_declared_default_is_sent_when_the_caller_gives_nothing() -> None:
+    document = Document.model_validate(
+        yaml.safe_load(
+            DOCUMENT.replace(
+                "- {name: flag, in: query, type: boolean}",
+                "- {name: flag, in: query, type: boolean}\n" + " " * 8 + "- {name: limit, in: query, default: 50}",
+            )
+            % {"auth": AUTH["bearer"]}
+        )
+    )
+    consumes = document.capability.consumes[0]
+    resource = consumes.resources[0]
+    with_default = Operation(
+        consumes,
+        resource,
+        resource.operations[0],
+        base_uri=consumes.base_uri,
+        secrets=resolve_binds(document, ENV),
+        client=UpstreamClient(),
+    )
+    assert with_default.build_request({"itemId": 1, "part": "p"}).url.endswith("/items/1/parts/p?limit=50")
+    assert with_default.build_request({"itemId": 1, "part": "p", "limit": "7"}).url.endswith("?limit=7")
+
+
 @pytest.mark.parametrize(
     "auth,header,query",
     [

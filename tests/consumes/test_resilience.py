@@ -5,7 +5,7 @@ malformed and oversized bodies, the breaker; and replay/reschedule reaching the 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -211,10 +211,17 @@ FAULTS = {
     "429": {"kind": "rate_limit"},
     "truncated": {"kind": "malformed", "malformed": "truncate"},
 }
-MUTATIONS = {
-    "replay": ("replay-run", "replay", None),
-    "reschedule": ("reschedule-run", "reschedule", {"delay": "1h"}),
-}
+OPERATIONS = [{"type": "increment", "key": "n", "value": 1}]
+# tool, method, upstream path under /api/v1/ ({} is the run or task id), REST body, MCP arguments for an id
+MUTATIONS: dict[str, tuple[str, str, str, Any, Callable[[str], dict[str, Any]]]] = {
+    "replay": ("replay-run", "POST", "runs/{}/replay", None, lambda run: {"runId": run}),
+    "reschedule": ("reschedule-run", "POST", "runs/{}/reschedule", {"delay": "1h"},
+                   lambda run: {"runId": run, "body": {"delay": "1h"}}),
+    "trigger": ("trigger-task", "POST", "tasks/{}/trigger", {"payload": {}},
+                lambda task: {"taskIdentifier": task, "payload": {}}),
+    "metadata": ("update-run-metadata", "PUT", "runs/{}/metadata", {"operations": OPERATIONS},
+                 lambda run: {"runId": run, "operations": OPERATIONS}),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -228,20 +235,19 @@ def faulty_gateway(emulator: Emulator) -> Iterator[Running]:
 
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("mutation", MUTATIONS)
-async def test_replay_and_reschedule_reach_the_upstream_exactly_once(
+async def test_mutations_that_are_not_safe_to_repeat_reach_the_upstream_exactly_once(
     clean: Emulator, faulty_gateway: Running, fault: str, mutation: str
 ) -> None:
-    tool, suffix, body = MUTATIONS[mutation]
-    run_ids = clean.run_ids(2)
-    clean.fault(**FAULTS[fault], count=5, method="POST")
-    status, _, _ = await rest_call(faulty_gateway.rest, "POST", f"/v1/api/v1/runs/{run_ids[0]}/{suffix}", body=body)
+    tool, method, path, body, arguments = MUTATIONS[mutation]
+    targets = ["faulted-task-rest", "faulted-task-mcp"] if mutation == "trigger" else clean.run_ids(2)
+    clean.fault(**FAULTS[fault], count=5, method=method)
+    status, _, _ = await rest_call(faulty_gateway.rest, method, "/v1/api/v1/" + path.format(targets[0]), body=body)
     assert status >= 400
-    arguments: dict[str, Any] = {"runId": run_ids[1]} | ({"body": body} if body else {})
     async with Client(faulty_gateway.mcp) as client:
-        result = await client.call_tool(tool, arguments)
+        result = await client.call_tool(tool, arguments(targets[1]))
     assert result.is_error
-    for run_id in run_ids:
-        assert len(clean.requests("POST", f"{run_id}/{suffix}")) == 1, (fault, run_id)
+    for target in targets:
+        assert len(clean.requests(method, path.format(target))) == 1, (fault, target)
 
 
 async def test_cancel_is_retried_because_the_document_marks_it_idempotent(clean: Emulator) -> None:

@@ -19,17 +19,16 @@ def test_the_bundled_seed_is_the_seed_byte_for_byte() -> None:
     assert bundled_documents()["trigger-dev-runs-seed"].read_bytes() == SEED.read_bytes()
 
 
-@pytest.mark.parametrize("name", ["trigger-dev-runs", "trigger-dev-runs-seed"])
-def test_bundled_documents_load(name: str) -> None:
+SEED_TOOLS = ["list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run"]
+AGENT_TOOLS = ["trigger-task", "get-run-trace", "get-run-events", "update-run-metadata"]  # the default's additions
+
+
+@pytest.mark.parametrize(
+    ("name", "tools"), [("trigger-dev-runs", SEED_TOOLS + AGENT_TOOLS), ("trigger-dev-runs-seed", SEED_TOOLS)]
+)
+def test_bundled_documents_load(name: str, tools: list[str]) -> None:
     loaded = load_document(name)
-    assert [tool.name for tool in loaded.document.capability.exposes[1].tools] == [  # type: ignore[union-attr]
-        "list-runs",
-        "retrieve-run",
-        "cancel-run",
-        "replay-run",
-        "reschedule-run",
-        "add-tags-run",
-    ]
+    assert [tool.name for tool in loaded.document.capability.exposes[1].tools] == tools  # type: ignore[union-attr]
 
 
 def broken(tmp_path: Path, text: str) -> list[str]:

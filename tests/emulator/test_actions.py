@@ -97,12 +97,17 @@ def test_replay_copies_what_the_live_service_copies(api: Api) -> None:
     assert stored.replayed_from == original_id and stored.trigger_source == "api"
 
 
-def test_replay_works_in_any_status_and_records_the_source_header(api: Api) -> None:
-    for status in ("QUEUED", "COMPLETED", "CANCELED"):
+def test_replay_works_in_any_status_and_records_an_allowed_source_header(api: Api) -> None:
+    # `sanitizeTriggerSource`: only sdk, cli and mcp are recorded; anything else is "api".
+    for status, source, recorded in (
+        ("QUEUED", "mcp", "mcp"),
+        ("COMPLETED", "cli", "cli"),
+        ("CANCELED", "dashboard", "api"),
+    ):
         run_id = run_in(api, status)
-        new_id = api.post(f"/api/v1/runs/{run_id}/replay", headers={"x-trigger-source": "dashboard"}).json()["id"]
+        new_id = api.post(f"/api/v1/runs/{run_id}/replay", headers={"x-trigger-source": source}).json()["id"]
         stored = api.emulator.store.find_run(api.env().id, new_id)
-        assert stored is not None and stored.trigger_source == "dashboard" and stored.status == "PENDING"
+        assert stored is not None and stored.trigger_source == recorded and stored.status == "PENDING"
 
 
 def test_replay_of_an_unknown_run_is_resource_not_found(api: Api) -> None:

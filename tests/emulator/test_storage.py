@@ -90,3 +90,18 @@ def test_direct_store_writes_from_many_threads(api: Api) -> None:
         list(pool.map(bump, range(200)))
     after = store.get_run(run.id)
     assert after is not None and after.attempt_count == run.attempt_count + 200
+
+
+def test_a_database_from_before_seed_metadata_is_brought_up_to_date(tmp_path: Path) -> None:
+    db = tmp_path / "emulator.db"
+    with running(db=str(db), api_keys=(KEY,)) as api:
+        run_id = api.trigger(metadata={"from": "v1"})
+    with closing(sqlite3.connect(db)) as old:  # what schema version 1 looked like
+        old.execute("ALTER TABLE runs DROP COLUMN seed_metadata")
+        old.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        old.commit()
+    with running(db=str(db), api_keys=(KEY,)) as api:
+        replayed = api.post(f"/api/v1/runs/{run_id}/replay").json()["id"]
+        assert api.retrieve(replayed)["metadata"] == {"from": "v1"}
+    with closing(sqlite3.connect(db)) as reader:
+        assert reader.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"

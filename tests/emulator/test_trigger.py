@@ -166,3 +166,63 @@ def test_empty_or_unreadable_bodies(api: Api, raw: bytes, message: str) -> None:
 def test_any_action_method_triggers(api: Api) -> None:
     reply = api.call("PUT", TRIGGER, {"payload": {}})
     assert reply.status == 200 and reply.json()["id"].startswith("run_")
+
+
+def test_request_idempotency_is_per_task(api: Api) -> None:
+    headers = {"x-trigger-request-idempotency-key": "req-2"}
+    first = api.post(TRIGGER, {"payload": {}}, headers=headers).json()
+    other_task = api.post("/api/v1/tasks/resize-image/trigger", {"payload": {}}, headers=headers).json()
+    assert other_task["id"] != first["id"] and other_task["isCached"] is False
+
+
+@pytest.mark.parametrize("status", ["COMPLETED_WITH_ERRORS", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "EXPIRED"])
+def test_the_key_of_a_failed_or_expired_run_starts_a_new_run(api: Api, status: str) -> None:
+    first = api.post(TRIGGER, {"options": {"idempotencyKey": "again"}}).json()["id"]
+    run = api.emulator.store.find_run(api.env().id, first)
+    assert run is not None
+    api.emulator.store.update_run(run.id, status=status)
+    again = api.post(TRIGGER, {"options": {"idempotencyKey": "again"}}).json()
+    assert again["id"] != first and again["isCached"] is False
+    cleared = api.emulator.store.find_run(api.env().id, first)
+    assert cleared is not None and cleared.idempotency_key is None and cleared.idempotency_key_expires_at is None
+
+
+def test_a_cancelled_or_completed_run_keeps_its_key(api: Api) -> None:
+    first = api.post(TRIGGER, {"options": {"idempotencyKey": "kept"}}).json()["id"]
+    api.post(f"/api/v2/runs/{first}/cancel")
+    assert api.post(TRIGGER, {"options": {"idempotencyKey": "kept"}}).json() == {"id": first, "isCached": True}
+
+
+def test_an_expired_key_starts_a_new_run(api: Api) -> None:
+    first = api.post(TRIGGER, {"options": {"idempotencyKey": "short", "idempotencyKeyTTL": "1h"}}).json()["id"]
+    run = api.emulator.store.find_run(api.env().id, first)
+    assert run is not None
+    api.emulator.store.update_run(run.id, idempotency_key_expires_at=int(time.time() * 1000) - 1)
+    again = api.post(TRIGGER, {"options": {"idempotencyKey": "short"}}).json()
+    assert again["id"] != first and again["isCached"] is False
+
+
+@pytest.mark.parametrize(
+    ("headers", "issue"),
+    [
+        ({"idempotency-key": "k" * 2049},
+         {"code": "too_big", "path": ["idempotency-key"], "maximum": 2048}),
+        ({"x-trigger-engine-version": "V3"}, {"code": "invalid_enum_value", "path": ["x-trigger-engine-version"]}),
+        ({"x-trigger-span-parent-as-link": "yes"},
+         {"code": "invalid_type", "received": "nan", "path": ["x-trigger-span-parent-as-link"]}),
+    ],
+)  # fmt: skip
+def test_headers_that_break_the_schema_are_400(api: Api, headers: dict[str, str], issue: dict[str, object]) -> None:
+    reply = api.post(TRIGGER, {"payload": {}}, headers=headers)
+    body = reply.json()
+    assert reply.status == 400 and body["error"] == "Headers Error"
+    assert len(body["details"]) == 1 and issue.items() <= body["details"][0].items()
+    assert api.post(TRIGGER, {"payload": {}}, headers={"x-trigger-span-parent-as-link": "1"}).status == 200
+
+
+@pytest.mark.parametrize(("headers", "source"), [({"x-trigger-source": "mcp"}, "mcp"), ({"x-trigger-source": "cron"},
+                         "api"), ({"x-trigger-source": "api", "x-trigger-worker": "true"}, "sdk")])  # fmt: skip
+def test_the_trigger_source_is_sanitised(api: Api, headers: dict[str, str], source: str) -> None:
+    run_id = api.post(TRIGGER, {"payload": {}}, headers=headers).json()["id"]
+    run = api.emulator.store.find_run(api.env().id, run_id)
+    assert run is not None and run.trigger_source == source

@@ -7,8 +7,6 @@
 // Environment:
 //   TRIGGER_API_URL        base URL the runs calls go to (the emulator, or the gateway's REST facade + "/v1")
 //   TRIGGER_SECRET_KEY     key sent with those calls (through the gateway it can be any tr_dev_… string)
-//   TRIGGER_EMULATOR_URL   where runs are created with tasks.trigger (default: TRIGGER_API_URL)
-//   TRIGGER_EMULATOR_KEY   key for triggering (default: TRIGGER_SECRET_KEY)
 //   TRIGGER_OTHER_KEY      optional: a second emulator key (another environment), for the isolation checks
 //
 // Prints one JSON summary line on stdout; failures are also described on stderr. Exit code 1 on failure.
@@ -19,6 +17,7 @@ import { configure, runs, tasks } from "@trigger.dev/sdk";
 import {
   ApiClient,
   ApiError,
+  assembleRunTracePages,
   ApiSchemaValidationError,
   AuthenticationError,
   BadRequestError,
@@ -46,8 +45,6 @@ function requireEnv(name, fallback) {
 
 const BASE_URL = requireEnv("TRIGGER_API_URL").replace(/\/$/, "");
 const SECRET_KEY = requireEnv("TRIGGER_SECRET_KEY");
-const EMULATOR_URL = requireEnv("TRIGGER_EMULATOR_URL", BASE_URL).replace(/\/$/, "");
-const EMULATOR_KEY = requireEnv("TRIGGER_EMULATOR_KEY", SECRET_KEY);
 const OTHER_KEY = process.env.TRIGGER_OTHER_KEY;
 
 if (!["direct", "gateway"].includes(MODE)) {
@@ -62,9 +59,8 @@ if (!["main", "ratelimit"].includes(SUITE)) {
 const NO_RETRY = { retry: { maxAttempts: 1 } };
 configure({ baseURL: BASE_URL, secretKey: SECRET_KEY, requestOptions: NO_RETRY });
 
-// Runs are always created on the emulator itself: the gateway has no trigger route.
-const TRIGGER_CLIENT_CONFIG = { baseURL: EMULATOR_URL, secretKey: EMULATOR_KEY, requestOptions: NO_RETRY };
-const emulatorClient = new ApiClient(EMULATOR_URL, EMULATOR_KEY, undefined, NO_RETRY);
+// Runs are created through the base under test too: the gateway serves the trigger route.
+const TRIGGER_CLIENT_CONFIG = { baseURL: BASE_URL, secretKey: SECRET_KEY, requestOptions: NO_RETRY };
 // The raw ApiClient from @trigger.dev/core/v3, pointed at the base under test (for addTags and raw calls).
 const client = new ApiClient(BASE_URL, SECRET_KEY, undefined, NO_RETRY);
 
@@ -415,6 +411,11 @@ async function mainSuite() {
 
   await step("tasks.trigger: more than 10 tags → 422 (the same cap at trigger time)", async () => {
     const tags = Array.from({ length: 11 }, (_, i) => `cap-${i}`);
+    if (MODE === "gateway") {
+      // The default document declares the cap, so the gateway refuses before any upstream call.
+      await expectGatewayRefusal(() => trigger(TASK_B, { cap: true }, { tags }), "options.tags", "at most 10");
+      return;
+    }
     await expectApiError(() => trigger(TASK_B, { cap: true }, { tags }), UnprocessableEntityError, {
       status: 422,
       message: "Runs can only have 10 tags, you're trying to set 11.",
@@ -422,7 +423,7 @@ async function mainSuite() {
   });
 
   await step("ApiClient.triggerTask: options.test (tasks.trigger only sets it inside a test run)", async () => {
-    const handle = await emulatorClient.triggerTask(TASK_A, {
+    const handle = await client.triggerTask(TASK_A, {
       payload: JSON.stringify({ kind: "test" }),
       options: { payloadType: "application/json", test: true, tags: [TAG, "sdk-test"] },
     });
@@ -1151,6 +1152,122 @@ async function mainSuite() {
             status: 404,
             message: "Run not found",
           }),
+      ],
+    ]);
+  });
+
+  await step("runs.replay with options: payload, metadata, tags, machine, delay replace the original's", async () => {
+    need("runB");
+    const original = await runs.retrieve(S.runB);
+    const fixed = { fixed: true, when: new Date("2026-02-03T04:05:06.000Z") };
+    const res = await runs.replay(S.runB, {
+      payload: fixed,
+      metadata: { replayed: true },
+      tags: [`${TAG}-replayed`],
+      machine: "large-1x",
+      delay: "10m",
+    });
+    assert.match(res.id, RUN_ID);
+    const replayed = await runs.retrieve(res.id);
+    checkRetrieveShape(replayed, "run replayed with options");
+    assert.deepEqual(replayed.payload, JSON.parse(JSON.stringify(fixed)), "the payload (sent as SuperJSON) is the new one");
+    assert.deepEqual(replayed.metadata, { replayed: true }, "metadata replaced");
+    assert.deepEqual(replayed.tags, [`${TAG}-replayed`], "tags replaced");
+    assert.equal(replayed.status, "DELAYED", "the delay applies");
+    near(replayed.delayedUntil.getTime(), Date.now() + 10 * 60 * 1000, 60_000, "delayedUntil ≈ now + 10m");
+    assert.equal(replayed.taskIdentifier, original.taskIdentifier);
+
+    const keyed = { idempotencyKey: `replay-${nonce}` };
+    const first = await runs.replay(S.runB, keyed);
+    const again = await runs.replay(S.runB, keyed);
+    assert.equal(again.id, first.id, "an idempotencyKey a live run holds returns that run");
+
+    const queue = `no-such-queue-${nonce}`;
+    await expectApiError(() => runs.replay(S.runB, { queue }), BadRequestError, {
+      status: 400,
+      message: `Queue '${queue}' does not exist in this environment`,
+    });
+  });
+
+  await step("ApiClient.retrieveRunTrace and retrieveRunTracePage: the tree, and pages that rebuild it", async () => {
+    need("runA");
+    const whole = await client.retrieveRunTrace(S.runA);
+    const root = whole.trace.rootSpan;
+    assert.equal(root.runId, S.runA);
+    assert.equal(root.data.message, TASK_A, "the run's span is named after its task");
+    assert.equal(root.data.isPartial, true, "a queued run's span is still partial");
+    assert.ok(root.data.startTime instanceof Date && Array.isArray(root.children));
+
+    const failed = (await runs.list({ status: "FAILED", period: "30d", limit: 1 })).data[0];
+    assert.ok(failed, "the seed holds a FAILED run");
+    const failedRun = await runs.retrieve(failed.id);
+    const tree = (await client.retrieveRunTrace(failed.id)).trace.rootSpan;
+    assert.equal(tree.data.isError, true, "a failed run's span is an error");
+    const pages = [];
+    let after;
+    do {
+      const page = await client.retrieveRunTracePage(failed.id, { limit: 2, after });
+      assert.ok(page.data.length <= 2, "a page holds at most limit spans");
+      pages.push(page);
+      after = page.pagination.next;
+    } while (after !== undefined && pages.length < 50);
+    const roots = assembleRunTracePages(pages);
+    assert.equal(roots.length, 1, "the pages rebuild one tree");
+    const ids = (node) => [node.id, ...node.children.flatMap(ids)];
+    assert.deepEqual(ids(roots[0]).sort(), ids(tree).sort(), "pages and tree hold the same spans");
+    assert.ok(pages.some((page) => page.attemptFailures.length > 0), "the pages report the failed attempts");
+    const errors = pages.flatMap((page) => page.data).filter((span) => span.level === "ERROR");
+    assert.ok(errors.some((span) => span.message === failedRun.error.message), "the trace says why the run failed");
+    const single = await client.retrieveRunTracePage(failed.id);
+    assert.equal(single.pagination.next, undefined, "the SDK's default page (10000 spans) holds it all");
+    assert.equal(single.data.length, ids(tree).length);
+    await expectApiError(() => client.retrieveRunTrace(UNKNOWN_RUN), NotFoundError, { status: 404, message: "Not found" });
+  });
+
+  await step("ApiClient.listRunEvents: the run's own spans and log lines", async () => {
+    need("runA");
+    const body = await client.listRunEvents(S.runA);
+    assert.ok(Array.isArray(body.events) && body.events.length > 0, `events: ${JSON.stringify(body).slice(0, 300)}`);
+    for (const event of body.events) {
+      assert.equal(event.runId, S.runA);
+      assert.match(event.startTime, /^\d+$/, "startTime is a nanosecond string");
+    }
+  });
+
+  await step("ApiClient.updateRunMetadata: replace, then operations; retrieve agrees; errors", async () => {
+    need("runA");
+    const replaced = await client.updateRunMetadata(S.runA, { metadata: { progress: 0.1, step: "start" } });
+    assert.deepEqual(replaced.metadata, { progress: 0.1, step: "start" });
+    const changed = await client.updateRunMetadata(S.runA, {
+      operations: [
+        { type: "set", key: "progress", value: 0.5 },
+        { type: "append", key: "log", value: "half way" },
+        { type: "increment", key: "$.counters.steps", value: 2 },
+      ],
+    });
+    const expected = { progress: 0.5, step: "start", log: ["half way"], counters: { steps: 2 } };
+    assert.deepEqual(changed.metadata, expected);
+    assert.deepEqual((await runs.retrieve(S.runA)).metadata, expected, "retrieve shows the new metadata");
+    await checks([
+      [
+        "unknown run → NotFoundError 'Task Run not found'",
+        () =>
+          expectApiError(() => client.updateRunMetadata(UNKNOWN_RUN, { metadata: {} }), NotFoundError, {
+            status: 404,
+            message: "Task Run not found",
+          }),
+      ],
+      [
+        "an unknown operation type is refused",
+        async () => {
+          const call = () => client.updateRunMetadata(S.runA, { operations: [{ type: "rename", key: "a" }] });
+          if (MODE === "gateway") {
+            await expectGatewayRefusal(call, "operations", "must be one of");
+            return;
+          }
+          const e = await expectApiError(call, BadRequestError, { status: 400 });
+          assert.ok(e.message.startsWith("Validation error: Invalid discriminator value"), e.message);
+        },
       ],
     ]);
   });

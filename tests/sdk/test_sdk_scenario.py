@@ -221,18 +221,11 @@ def run_scenario(
     *,
     base_url: str,
     secret_key: str,
-    emulator_url: str,
-    emulator_key: str = EMULATOR_KEY,
     suite: str = "main",
     other_key: str | None = None,
 ) -> dict[str, Any]:
     """Run scenario.mjs; return its JSON summary, or fail the test listing every failed step."""
-    env = _server_env(
-        TRIGGER_API_URL=base_url,
-        TRIGGER_SECRET_KEY=secret_key,
-        TRIGGER_EMULATOR_URL=emulator_url,
-        TRIGGER_EMULATOR_KEY=emulator_key,
-    )
+    env = _server_env(TRIGGER_API_URL=base_url, TRIGGER_SECRET_KEY=secret_key)
     if other_key:
         env["TRIGGER_OTHER_KEY"] = other_key
     try:
@@ -283,11 +276,11 @@ def _emulator_requests(emulator_url: str, method: str = "GET") -> list[dict[str,
 
 
 def _runs_api_requests(emulator_url: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
-    """The runs-API requests received (not the trigger calls, which the scenario always sends directly)."""
+    """The API requests received, trigger calls included."""
     return [
         (request, {name.lower(): value for name, value in request["headers"]})
         for request in _emulator_requests(emulator_url)
-        if request["path"].startswith("/api/") and not request["path"].startswith("/api/v1/tasks/")
+        if request["path"].startswith("/api/")
     ]
 
 
@@ -313,7 +306,6 @@ def test_sdk_scenario_direct(node: str, emulator: str) -> None:
         "direct",
         base_url=emulator,
         secret_key=EMULATOR_KEY,
-        emulator_url=emulator,
         other_key=OTHER_ENV_KEY,
     )
     assert summary["failed"] == 0 and summary["passed"] > 0
@@ -342,7 +334,6 @@ def test_sdk_scenario_through_gateway(node: str, emulator: str) -> None:
             "gateway",
             base_url=f"{rest}/v1",
             secret_key=GATEWAY_CLIENT_KEY,
-            emulator_url=emulator,
         )
     assert summary["failed"] == 0 and summary["passed"] > 0
 
@@ -361,9 +352,7 @@ RATE_LIMIT_ARGS = ("--empty", "--rate-limit-max", "3", "--rate-limit-refill", "1
 
 def test_sdk_rate_limit_direct(node: str) -> None:
     with emulator_process(*RATE_LIMIT_ARGS) as url:
-        summary = run_scenario(
-            node, "direct", suite="ratelimit", base_url=url, secret_key=EMULATOR_KEY, emulator_url=url
-        )
+        summary = run_scenario(node, "direct", suite="ratelimit", base_url=url, secret_key=EMULATOR_KEY)
     assert summary["observed"]["rateLimitRemaining"] == [2, 1, 0]
 
 
@@ -375,6 +364,5 @@ def test_sdk_rate_limit_through_gateway(node: str) -> None:
             suite="ratelimit",
             base_url=f"{rest}/v1",
             secret_key=GATEWAY_CLIENT_KEY,
-            emulator_url=url,
         )
     assert summary["observed"]["rateLimitRemaining"] == [2, 1, 0]

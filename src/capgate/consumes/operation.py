@@ -95,6 +95,8 @@ class Operation:
                 values[parameter.key] = parameter.constant
                 continue
             raw = arguments.get(parameter.key)
+            if raw is None:  # a declared JSON-Schema `default` is sent when the caller gives nothing
+                raw = parameter.schema.get("default")
             if raw is None:
                 if parameter.required:
                     errors.append((parameter.name, "is required"))

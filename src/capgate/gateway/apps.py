@@ -35,7 +35,7 @@ class ServedApp:
     label: str  # "REST facade" or "MCP server"
     app: ASGIApp
     path: str  # after host:port in the ready line: "" or "/mcp"
-    detail: str  # "management-runs-rest, 9 routes"
+    detail: str  # "management-runs-rest, 13 routes"
 
 
 def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:

@@ -46,6 +46,10 @@ ROUTES = [  # every route of the default document: method, path, body
     ("POST", f"/v1/api/v1/runs/{RUN}/reschedule", {"delay": "1h"}),
     ("PUT", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
     ("POST", f"/v1/api/v1/runs/{RUN}/tags", {"tags": ["a"]}),
+    ("POST", "/v1/api/v1/tasks/send-welcome-email/trigger", {"payload": {}}),
+    ("GET", f"/v1/api/v1/runs/{RUN}/trace", None),
+    ("GET", f"/v1/api/v1/runs/{RUN}/events", None),
+    ("PUT", f"/v1/api/v1/runs/{RUN}/metadata", {"metadata": {}}),
 ]
 TOOLS = {
     "list-runs": {},
@@ -54,8 +58,12 @@ TOOLS = {
     "replay-run": {"runId": RUN},
     "reschedule-run": {"runId": RUN, "body": {"delay": "1h"}},
     "add-tags-run": {"runId": RUN, "body": {"tags": ["a"]}},
+    "trigger-task": {"taskIdentifier": "send-welcome-email", "payload": {}},
+    "get-run-trace": {"runId": RUN},
+    "get-run-events": {"runId": RUN},
+    "update-run-metadata": {"runId": RUN, "metadata": {}},
 }
-READ_ONLY_TOOLS = {"list-runs", "retrieve-run"}
+READ_ONLY_TOOLS = {"list-runs", "retrieve-run", "get-run-trace", "get-run-events"}
 
 
 @dataclass

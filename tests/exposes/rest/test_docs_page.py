@@ -36,6 +36,10 @@ ROUTES = [
     "POST /v1/api/v1/runs/{runid}/reschedule",
     "PUT /v1/api/v1/runs/{runid}/tags",
     "POST /v1/api/v1/runs/{runid}/tags",
+    "POST /v1/api/v1/tasks/{taskid}/trigger",
+    "GET /v1/api/v1/runs/{runid}/trace",
+    "GET /v1/api/v1/runs/{runid}/events",
+    "PUT /v1/api/v1/runs/{runid}/metadata",
     "GET /healthz",
     "GET /readyz",
 ]

@@ -117,6 +117,10 @@ def test_every_route_has_its_declared_parameters_body_responses_and_security(des
             "POST /v1/api/v1/runs/{runid}/reschedule",
             "PUT /v1/api/v1/runs/{runid}/tags",
             "POST /v1/api/v1/runs/{runid}/tags",
+            "POST /v1/api/v1/tasks/{taskid}/trigger",
+            "GET /v1/api/v1/runs/{runid}/trace",
+            "GET /v1/api/v1/runs/{runid}/events",
+            "PUT /v1/api/v1/runs/{runid}/metadata",
             "GET /healthz",
             "GET /readyz",
         ]
