@@ -26,7 +26,8 @@ from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.guard import Guard, GuardSettings
-from capgate.exposes.inbound.oauth import OAuth, OAuthSettings
+from capgate.exposes.inbound.oauth import OAuth
+from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
 from capgate.exposes.mcp import MCP_PATH

@@ -18,11 +18,11 @@ import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from capgate.exposes.inbound.grants import CannotCheck, Grant, TokenRejected
 from capgate.exposes.inbound.signing_keys import ALGORITHMS, KeysUnavailable, SigningKeys
 
 LEEWAY = 30  # seconds
@@ -37,25 +37,6 @@ CLIENT_CLAIMS = ("client_id", "azp", "appid", "cid")
 SCOPE_CLAIMS = ("scope", "scp", "roles")
 
 Introspect = Callable[[str], Awaitable[Mapping[str, Any]]]  # an RFC 7662 answer; raises CannotCheck
-
-
-@dataclass(frozen=True)
-class Grant:
-    """What a valid access token says: who, through which client, with which scopes, for whom, until when."""
-
-    subject: str | None
-    client: str | None
-    scopes: frozenset[str]
-    audiences: frozenset[str]
-    expires: float  # epoch seconds; `math.inf` when an introspection answer gives no `exp`
-
-
-class TokenRejected(Exception):
-    """The token is not acceptable: a 401 `invalid_token`; the message says why and what to do."""
-
-
-class CannotCheck(Exception):
-    """The authorization server is needed to check the token and could not be asked: a 503."""
 
 
 class AccessTokens:

@@ -7,7 +7,7 @@ answers the guard gives itself here:
 | what | answer |
 |---|---|
 | metadata asked for (`/.well-known/oauth-protected-resource…`, with OAuth) | 200, the RFC 9728 document |
-| no bearer token | 401, `WWW-Authenticate: Bearer realm="capgate"` (+ `resource_metadata`, `scope`: the read scope) |
+| no bearer token | 401, `WWW-Authenticate: Bearer realm="capgate"` (+ `resource_metadata`, `scope`: both scopes) |
 | a token that is not valid here (unknown, expired, for another resource, …) | 401, `error="invalid_token"` |
 | the issuer is needed and cannot be asked | 503, `Retry-After` |
 | an access token with neither scope | 403, `error="insufficient_scope"`, `scope` the read scope |
@@ -25,7 +25,7 @@ from starlette.types import Scope
 
 from capgate.consumes.caller_binds import CallerBinds
 from capgate.document.reserved import PUBLIC_PATHS, RESERVED_PATHS
-from capgate.exposes.inbound.access_tokens import CannotCheck, TokenRejected
+from capgate.exposes.inbound.grants import CannotCheck, TokenRejected
 from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.protected_resource import ProtectedResource
 from capgate.exposes.inbound.tokens import Tokens
@@ -80,7 +80,9 @@ class Authentication:
                 "this gateway needs a bearer token: send `Authorization: Bearer <token>`"
                 + (f"; get one from {self.oauth.settings.issuer}" if self.oauth else ""),
                 resource,
-                scope=self.oauth.settings.read_scope if self.oauth else None,
+                # Both scopes: a client that registers itself (RFC 7591) registers for the scopes of this first
+                # challenge, and most servers refuse a later step-up to one it did not register for.
+                scope=" ".join(self.oauth.settings.scopes) if self.oauth else None,
             )
         token = self.tokens.identify(presented)
         if token is not None:

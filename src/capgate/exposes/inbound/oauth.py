@@ -13,33 +13,18 @@ consumed API gets the operator's key, or the caller's own (`--caller-binds`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from capgate.core import redaction
 from capgate.core.errors import ConfigurationError
-from capgate.exposes.inbound.access_tokens import AccessTokens, CannotCheck, Grant, Introspect
+from capgate.exposes.inbound.grants import CannotCheck, Grant
 from capgate.exposes.inbound.issuer import Issuer, IssuerUnavailable
+from capgate.exposes.inbound.oauth_settings import CLIENT_SECRET_VARIABLE, OAuthSettings
 from capgate.exposes.inbound.protected_resource import ProtectedResource, resource_url
-from capgate.exposes.inbound.signing_keys import Fetch, KeysUnavailable, SigningKeys
 
-CLIENT_SECRET_VARIABLE = "CAPGATE_OAUTH_CLIENT_SECRET"
-
-
-@dataclass(frozen=True)
-class OAuthSettings:
-    """What `--oauth-*` and `--public-url` asked for; docs/hardening.md has each."""
-
-    issuer: str
-    audiences: tuple[str, ...] = ()  # empty: each endpoint's own resource URL
-    public_url: str | None = None  # the URL callers reach capgate at, behind a proxy
-    read_scope: str = "read"
-    write_scope: str = "write"
-    introspection_client: str | None = None  # a client id: introspect opaque tokens as this client
-    introspection_secret: str | None = field(default=None, repr=False)
-
-    @property
-    def scopes(self) -> tuple[str, str]:
-        return (self.read_scope, self.write_scope)
+if TYPE_CHECKING:  # PyJWT and cryptography (~0.1 s) load in `OAuth.start`, only when OAuth is configured
+    from capgate.exposes.inbound.access_tokens import AccessTokens, Introspect
+    from capgate.exposes.inbound.signing_keys import Fetch
 
 
 class OAuth:
@@ -53,6 +38,9 @@ class OAuth:
     @classmethod
     async def start(cls, settings: OAuthSettings) -> OAuth:
         """Discover the issuer and fetch its keys; ConfigurationError says what is wrong."""
+        from capgate.exposes.inbound.access_tokens import AccessTokens
+        from capgate.exposes.inbound.signing_keys import KeysUnavailable, SigningKeys
+
         issuer = Issuer(settings.issuer)
         await issuer.open()
         try:
@@ -96,6 +84,8 @@ class OAuth:
 
 
 def _keys_of(issuer: Issuer, jwks_uri: str | None) -> Fetch:
+    from capgate.exposes.inbound.signing_keys import KeysUnavailable
+
     async def fetch() -> list[dict[str, Any]]:
         if jwks_uri is None:
             return []
@@ -126,6 +116,7 @@ def _introspection(settings: OAuthSettings, issuer: Issuer, found_at: str) -> In
         raise ConfigurationError(
             f"--oauth-introspection-client {client}: set {CLIENT_SECRET_VARIABLE} to the client's secret"
         )
+    redaction.register([secret])
 
     async def introspect(token: str) -> Mapping[str, Any]:
         try:
