@@ -121,3 +121,15 @@ def test_no_error_shows_a_value(tmp_path: Path) -> None:
 def test_without_a_file_nobody_has_own_values() -> None:
     callers = load_caller_binds(None, gateway().loaded.document, gateway().secrets, required=True)
     assert not callers and callers.required and callers.secrets_for(("token:ci",)) is None
+
+
+def test_two_teams_with_their_own_keys_spend_their_own_budgets(tmp_path: Path) -> None:
+    from capgate.consumes.resilience import _bucket  # the budget a request spends: keyed by its upstream credential
+
+    gw = gateway()
+    callers = load(write(tmp_path, "callers:\n  token:team-a: {TRIGGER_DEV_API_KEY: {env: TEAM_KEY}}\n"), gw)
+    operation = gw.operations["management-runs.listruns"]
+    team_a = operation.build_request({}, callers.secrets_for(("token:team-a",)))
+    everyone_else = operation.build_request({})
+    assert _bucket(team_a) != _bucket(everyone_else)
+    assert _bucket(everyone_else) == _bucket(operation.build_request({}))

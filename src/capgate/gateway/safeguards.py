@@ -93,24 +93,22 @@ class Safeguards:
     ) -> Safeguards:
         """Find the OAuth issuer, connect the limiter and open the audit log; ConfigurationError if one of them
         cannot be used."""
-        oauth = None
-        if hardening.oauth is not None:
-            if hardening.oauth.public_url is None and host in ("0.0.0.0", "::"):
-                raise ConfigurationError(
-                    f"--oauth-issuer with --host {host}: tokens name the URL callers reach capgate at, which "
-                    "a wildcard address is not; give it with --public-url https://gateway.example.com"
-                )
-            oauth = await OAuth.start(hardening.oauth)
-        limiter: Limiter = LocalLimiter()
-        if hardening.resilience.redis_url:
-            from capgate.consumes.redis_limiter import RedisLimiter
+        oauth = await _start_oauth(hardening.oauth, host) if hardening.oauth is not None else None
+        try:
+            limiter: Limiter = LocalLimiter()
+            if hardening.resilience.redis_url:
+                from capgate.consumes.redis_limiter import RedisLimiter
 
-            redis = RedisLimiter(hardening.resilience.redis_url)
-            await redis.connect()
-            limiter = redis
-        audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
-        if audit is not None:
-            audit.open()
+                redis = RedisLimiter(hardening.resilience.redis_url)
+                await redis.connect()
+                limiter = redis
+            audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
+            if audit is not None:
+                audit.open()
+        except BaseException:
+            if oauth is not None:
+                await oauth.close()
+            raise
         return cls(
             hardening,
             limiter,
@@ -184,6 +182,15 @@ class Safeguards:
         return GuardSettings(
             authentication, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
         )
+
+
+async def _start_oauth(settings: OAuthSettings, host: str) -> OAuth:
+    if settings.public_url is None and host in ("0.0.0.0", "::"):
+        raise ConfigurationError(
+            f"--oauth-issuer with --host {host}: tokens name the URL callers reach capgate at, which a wildcard "
+            "address is not; give it with --public-url https://gateway.example.com"
+        )
+    return await OAuth.start(settings)
 
 
 def _check_callers(callers: CallerBinds, tokens: Tokens, identified: bool) -> None:

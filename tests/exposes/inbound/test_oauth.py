@@ -273,7 +273,7 @@ async def test_the_caller_is_recorded_and_the_token_reaches_nothing(
     with caplog.at_level(logging.INFO, logger="capgate.access"):
         assert (await mcp_post(stack, CANCEL, bearer(token))).status_code == 200
     access = [record for record in caplog.records if record.name == "capgate.access"]
-    assert [(r.caller, r.client, r.route) for r in access] == [("team-a", "team-a", "tools/call cancel-run")]  # type: ignore[attr-defined]
+    assert [(r.caller, r.client, r.route) for r in access] == [("team-a", "team-a", "tools/call cancel-run")]
     assert "caller=team-a client=team-a" in access[0].getMessage()
     entry = list(read_entries(stack.audit))[-1]
     assert (entry["caller"], entry["client"], entry["operation"]) == ("team-a", "team-a", "management-runs.cancelrun")

@@ -134,7 +134,7 @@ async def test_a_client_that_knows_only_the_url_logs_in_and_calls_tools(stack: S
     memory = Memory()
     auth = OAuthClientProvider(
         stack.gateway.mcp,
-        OAuthClientMetadata(client_name="desktop client", redirect_uris=[REDIRECT_URI]),  # type: ignore[list-item]
+        OAuthClientMetadata(client_name="desktop client", redirect_uris=[REDIRECT_URI]),
         memory,
         redirect_handler=alice.open,
         callback_handler=alice.callback,
