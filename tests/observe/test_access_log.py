@@ -147,3 +147,15 @@ def test_no_line_is_lost_when_the_process_exits_in_the_same_turn() -> None:
     assert [orjson.loads(line)["route"] for line in done.stderr.splitlines()] == [
         f"/v1/api/v1/runs/run_{index}" for index in range(3)
     ]
+
+
+async def test_an_oauth_caller_is_named_with_its_client(stream: io.StringIO) -> None:
+    logs.configure_logging("json", "info", stream=stream)
+    exchange = _cancel()
+    exchange.caller = Caller("alice@example.com", can_write=True, client="claude-desktop", oauth=True)
+    logs.log_access(exchange)
+    await asyncio.sleep(0)
+    line = orjson.loads(stream.getvalue())
+    assert (line["caller"], line["client"]) == ("alice@example.com", "claude-desktop")
+    assert "caller=alice@example.com client=claude-desktop operation=" in line["message"]
+    assert exchange.caller.bind_keys == ("sub:alice@example.com", "client:claude-desktop")

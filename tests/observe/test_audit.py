@@ -15,7 +15,7 @@ import pytest
 from mcp import Client
 
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit import format_entry, read_entries
 from tests.support.cli import serving
 from tests.support.gateway import RUN, TEST_KEY, gateway_config, running_gateway
 from tests.support.http import rest_call
@@ -130,3 +130,21 @@ async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpst
         assert process.returncode == -signal.SIGKILL
     audited = {entry["resource"]["runId"] for entry in read_entries(log)}
     assert calls // 3 <= len(answered) < calls and set(answered) <= audited  # killed mid-flight
+
+
+def test_the_line_for_people_names_an_oauth_callers_client() -> None:
+    entry = {
+        "time": "2026-11-28T10:00:00Z",
+        "caller": "alice",
+        "client": "claude-desktop",
+        "adapter": "mcp",
+        "operation": "management-runs.cancelrun",
+        "resource": {"runId": RUN},
+        "upstream_status": 200,
+        "outcome": "ok",
+    }
+    assert format_entry(entry) == (
+        f"2026-11-28T10:00:00Z  alice (claude-desktop)  mcp  management-runs.cancelrun  runId={RUN}  200 ok"
+    )
+    del entry["client"]
+    assert format_entry(entry).startswith("2026-11-28T10:00:00Z  alice  mcp  ")

@@ -12,11 +12,15 @@ from tests.support.upstream import RecordingUpstream
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
+TOKEN = "tracing-token-0123456789abcdef"
 
 
 def test_the_callers_trace_reaches_the_upstream_and_the_spans_reach_the_collector(upstream: RecordingUpstream) -> None:
     env = cli_env(
-        OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url, OTEL_SERVICE_NAME="capgate-test", OTEL_BSP_SCHEDULE_DELAY="50"
+        OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url,
+        OTEL_SERVICE_NAME="capgate-test",
+        OTEL_BSP_SCHEDULE_DELAY="50",
+        CAPGATE_TOKENS=f"tracer:read:{TOKEN}",
     )
     process = subprocess.Popen(
         [*CAPGATE, "serve", "--rest-port", "0", "--mcp-port", "0", "--base-uri", f"management-runs={upstream.url}"],
@@ -28,7 +32,8 @@ def test_the_callers_trace_reaches_the_upstream_and_the_spans_reach_the_collecto
         rest = ready_url(process, "REST facade")
         upstream.reply(200, {"data": [], "pagination": {}})
         request = urllib.request.Request(
-            f"{rest}/v1/api/v1/runs", headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01"}
+            f"{rest}/v1/api/v1/runs",
+            headers={"traceparent": f"00-{TRACE_ID}-{CALLER_SPAN}-01", "authorization": f"Bearer {TOKEN}"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 200
@@ -45,3 +50,5 @@ def test_the_callers_trace_reaches_the_upstream_and_the_spans_reach_the_collecto
     assert exports[0].headers["content-type"] == "application/x-protobuf"
     body = b"".join(export.body for export in exports)
     assert bytes.fromhex(TRACE_ID) in body and b"capgate-test" in body and b"management-runs.listruns" in body
+    # The server span names the caller, never the token.
+    assert b"enduser.id" in body and b"tracer" in body and TOKEN.encode() not in body

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.node import npm_installed
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -41,7 +42,6 @@ MCP_READY = re.compile(r"capgate: MCP server ready on (http://\S+)")
 
 STARTUP_TIMEOUT = 30.0
 SCENARIO_TIMEOUT = 90.0
-INSTALL_TIMEOUT = 300.0
 STOP_TIMEOUT = 5.0
 
 # Variables the SDK reads on its own (base URL, keys, branch, version lock): never inherit them.
@@ -175,44 +175,10 @@ def gateway_process(emulator_url: str, api_key: str = EMULATOR_KEY) -> Iterator[
 # Node packages and the scenario
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"`{name}` was not found on PATH. The SDK scenario needs Node.js 18+ with npm "
-            f"(https://nodejs.org/) to install @trigger.dev/sdk from npm; install it and re-run.",
-            pytrace=False,
-        )
-    return path
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
     """Node, with tests/sdk/node_modules installed by `npm ci` when missing or older than package-lock.json."""
-    node = _tool("node")
-    npm = _tool("npm")
-    lock = SDK_DIR / "package-lock.json"
-    installed = SDK_DIR / "node_modules" / ".package-lock.json"  # npm writes it on every install
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        try:
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=SDK_DIR,
-                capture_output=True,
-                text=True,
-                timeout=INSTALL_TIMEOUT,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"`npm ci` in {SDK_DIR} took longer than {INSTALL_TIMEOUT:.0f} s", pytrace=False)
-        if result.returncode != 0:
-            pytest.fail(
-                f"`npm ci` in {SDK_DIR} failed (exit {result.returncode}); is the npm registry reachable?\n"
-                f"{result.stdout[-2000:]}\n{result.stderr[-2000:]}",
-                pytrace=False,
-            )
-        if not installed.exists():
-            pytest.fail(f"`npm ci` succeeded but {installed} is missing", pytrace=False)
-    return node
+    return npm_installed(SDK_DIR)
 
 
 def run_scenario(

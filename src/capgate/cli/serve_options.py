@@ -7,14 +7,17 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from capgate.consumes.breaker import BreakerSettings
 from capgate.consumes.limiter import DEFAULT_QUEUE_WAIT, RateLimit
 from capgate.consumes.retry import RetryPolicy
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
 from capgate.core.errors import ConfigurationError
+from capgate.exposes.inbound.oauth_settings import CLIENT_SECRET_VARIABLE
 
 # Only light modules here: every `capgate` command builds this parser, and only `serve` needs the server.
 from capgate.observe.audit import default_audit_path
@@ -22,10 +25,12 @@ from capgate.observe.logs import LOG_FORMATS, LOG_LEVELS
 
 if TYPE_CHECKING:
     from capgate.consumes.client import ClientSettings
+    from capgate.exposes.inbound.oauth_settings import OAuthSettings
     from capgate.gateway.safeguards import Hardening
 
 REDIS_VARIABLE = "CAPGATE_REDIS_URL"
 _RATE = re.compile(r"^(\d+)/(\d+)/(\d+(?:\.\d+)?)s?$")
+_HTTP_URL = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
 
 def add_hardening_options(command: argparse.ArgumentParser) -> None:
@@ -121,6 +126,53 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         "$CAPGATE_TOKENS adds id:scope:token items",
     )
     access.add_argument(
+        "--oauth-issuer",
+        metavar="URL",
+        help="also accept OAuth access tokens of this authorization server (its `iss`); its metadata is found "
+        "by RFC 8414, else OpenID discovery",
+    )
+    access.add_argument(
+        "--oauth-audience",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="an `aud` a token may name, instead of each endpoint's own URL (BASE/mcp, BASE/); repeatable",
+    )
+    access.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the URL callers reach capgate at behind a proxy, e.g. https://gateway.example.com: the base "
+        "of each endpoint's resource URL (default: http://HOST:PORT of each listener)",
+    )
+    access.add_argument(
+        "--oauth-scope-read",
+        default="read",
+        metavar="SCOPE",
+        help="the scope that lets an access token read (default: %(default)s)",
+    )
+    access.add_argument(
+        "--oauth-scope-write",
+        default="write",
+        metavar="SCOPE",
+        help="the scope that lets an access token change things (default: %(default)s)",
+    )
+    access.add_argument(
+        "--oauth-introspection-client",
+        metavar="CLIENT_ID",
+        help=f"check opaque tokens by RFC 7662 introspection as this client (secret in ${CLIENT_SECRET_VARIABLE})",
+    )
+    access.add_argument(
+        "--caller-binds",
+        metavar="PATH",
+        help="YAML or JSON file giving callers (token:ID, sub:SUBJECT, client:CLIENT_ID) their own values "
+        "for the document's binds, e.g. their own upstream key",
+    )
+    access.add_argument(
+        "--caller-binds-required",
+        action="store_true",
+        help="refuse callers that have no entry in --caller-binds instead of using the operator's values",
+    )
+    access.add_argument(
         "--allow-unauthenticated",
         action="store_true",
         help="serve a non-loopback --host without inbound tokens (something in front must authenticate callers)",
@@ -210,7 +262,58 @@ def hardening(options: argparse.Namespace) -> Hardening:
         audit_log=audit_log,
         shutdown_grace=options.shutdown_grace,
         caller_rate_limit=_rate_limit(options.caller_rate_limit, "--caller-rate-limit"),
+        oauth=oauth_settings(options),
+        caller_binds=options.caller_binds,
+        caller_binds_required=options.caller_binds_required,
     )
+
+
+def oauth_settings(options: argparse.Namespace, environ: Mapping[str, str] | None = None) -> OAuthSettings | None:
+    """The OAuth settings the `--oauth-*` and `--public-url` flags ask for (None without --oauth-issuer)."""
+    from capgate.exposes.inbound.oauth_settings import OAuthSettings
+
+    environ = os.environ if environ is None else environ
+    if options.oauth_issuer is None:
+        needing = {
+            "--oauth-audience": options.oauth_audience,
+            "--public-url": options.public_url,
+            "--oauth-introspection-client": options.oauth_introspection_client,
+        }
+        if given := [flag for flag, value in needing.items() if value]:
+            raise ConfigurationError(f"{given[0]} needs --oauth-issuer (the authorization server whose tokens count)")
+        return None
+    _check_issuer(options.oauth_issuer)
+    if options.public_url is not None and not _HTTP_URL.match(options.public_url):
+        raise ConfigurationError(
+            f"--public-url {options.public_url!r}: not an http(s) URL such as https://gateway.example.com"
+        )
+    scopes = {"--oauth-scope-read": options.oauth_scope_read, "--oauth-scope-write": options.oauth_scope_write}
+    for flag, scope in scopes.items():
+        if not scope or any(character.isspace() for character in scope):
+            raise ConfigurationError(f"{flag} {scope!r}: a scope is one word, without spaces")
+    if options.oauth_scope_read == options.oauth_scope_write:
+        raise ConfigurationError("--oauth-scope-read and --oauth-scope-write must differ")
+    return OAuthSettings(
+        issuer=options.oauth_issuer,
+        audiences=tuple(options.oauth_audience),
+        public_url=options.public_url.rstrip("/") if options.public_url else None,
+        read_scope=options.oauth_scope_read,
+        write_scope=options.oauth_scope_write,
+        introspection_client=options.oauth_introspection_client,
+        introspection_secret=environ.get(CLIENT_SECRET_VARIABLE) or None,
+    )
+
+
+def _check_issuer(issuer: str) -> None:
+    from capgate.exposes.inbound.tokens import is_loopback
+
+    if not _HTTP_URL.match(issuer):
+        raise ConfigurationError(f"--oauth-issuer {issuer!r}: not an http(s) URL such as https://login.example.com")
+    if issuer.startswith("http://") and not is_loopback(urlsplit(issuer).hostname or ""):
+        raise ConfigurationError(
+            f"--oauth-issuer {issuer}: an authorization server must be reached over https (plain http only on "
+            "loopback, for local tests)"
+        )
 
 
 def client_settings(options: argparse.Namespace) -> ClientSettings:

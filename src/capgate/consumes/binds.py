@@ -27,6 +27,10 @@ class Secrets:
     def lookup(self, name: str) -> str | None:
         return self._values.get(name)
 
+    def overlaid(self, values: Mapping[str, str]) -> Secrets:
+        """These secrets with some replaced (by every name they are looked up by): one caller's own values."""
+        return Secrets({**self._values, **values})
+
     def values(self) -> list[str]:
         """Every bound value, e.g. to refuse an inbound token that is one of them."""
         return sorted(set(self._values.values()))
@@ -55,7 +59,7 @@ def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) 
                 text = f"{provider_key} is not set {where} (binds namespace {bind.namespace!r})"
                 missing.append((provider_key, text))
                 continue
-            for name in (variable, f"env.{variable}", f"{bind.namespace}.{variable}"):
+            for name in lookup_names(bind, variable):
                 values[name] = str(value)
     if missing:
         raise ConfigurationError(
@@ -65,6 +69,20 @@ def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) 
             "YAML file"
         )
     return Secrets(values)
+
+
+def lookup_names(bind: Bind, variable: str) -> tuple[str, ...]:
+    """Every name a template may look a bound variable up by: VAR, env.VAR and namespace.VAR."""
+    return (variable, f"env.{variable}", f"{bind.namespace}.{variable}")
+
+
+def bound_variables(document: Document) -> dict[str, list[str]]:
+    """Each variable the document binds, and every name it is looked up by."""
+    names: dict[str, list[str]] = {}
+    for bind in [*document.binds, *document.capability.binds]:
+        for variable in bind.keys:
+            names.setdefault(variable, []).extend(lookup_names(bind, variable))
+    return names
 
 
 def unset_variables(document: Document, environ: Mapping[str, str] | None = None) -> list[tuple[int, str]]:

@@ -38,8 +38,22 @@ class Parameter:
     shared: bool = False  # declared on the consumes namespace, for every operation
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What the bound secrets put into every request: the authentication header or query pair, and the declared
+    `value`s rendered with them."""
+
+    headers: dict[str, str]
+    query: list[str]
+    constants: dict[str, str]  # parameter key -> its declared value, rendered
+
+
 class Operation:
-    """A consumed operation compiled at load time; `call` does the per-request work and nothing more."""
+    """A consumed operation compiled at load time; `call` does the per-request work and nothing more.
+
+    The operator's secrets are rendered in once; a caller with values of its own (`--caller-binds`) passes its
+    `Secrets` with the call, and what they render to is compiled on its first call and kept.
+    """
 
     def __init__(
         self,
@@ -71,15 +85,17 @@ class Operation:
         shared = {id(parameter) for parameter in consumes.input_parameters}
         self.parameters = self._compile_parameters(declared, shared, secrets)
         self._by_key = {parameter.key: parameter for parameter in self.parameters}
-        self._static_headers = self._authentication_headers(consumes, secrets)
-        self._static_query = self._authentication_query(consumes, secrets)
+        self._consumes = consumes
+        self._credentials = self._compile_credentials(secrets)
+        self._callers_credentials: dict[Secrets, Credentials] = {}  # one per caller with values of its own
 
     def parameter(self, key: str) -> Parameter | None:
         return self._by_key.get(key)
 
-    async def call(self, arguments: Arguments) -> UpstreamResult:
-        """Validate `arguments`, send the request, return the upstream's answer whatever its status."""
-        request = self.build_request(arguments)
+    async def call(self, arguments: Arguments, secrets: Secrets | None = None) -> UpstreamResult:
+        """Validate `arguments`, send the request (with the caller's own `secrets`, if given, instead of the
+        operator's), return the upstream's answer whatever its status."""
+        request = self.build_request(arguments, secrets)
         if not tracing.enabled():
             return await self.client.send(request)
         with tracing.client_span(request.operation, request.method, request.display_url or request.url) as span:
@@ -87,12 +103,13 @@ class Operation:
             span.answered(result.status)
             return result
 
-    def build_request(self, arguments: Arguments) -> UpstreamRequest:
+    def build_request(self, arguments: Arguments, secrets: Secrets | None = None) -> UpstreamRequest:
         """The upstream request for `arguments` (keyed by input_key); ArgumentError names every bad one."""
+        credentials = self._credentials if secrets is None else self._credentials_of(secrets)
         values, errors = {}, []
         for parameter in self.parameters:
             if parameter.constant is not None:
-                values[parameter.key] = parameter.constant
+                values[parameter.key] = credentials.constants[parameter.key]
                 continue
             raw = arguments.get(parameter.key)
             if raw is None:  # a declared JSON-Schema `default` is sent when the caller gives nothing
@@ -114,12 +131,25 @@ class Operation:
             values[parameter.key] = value
         if errors:
             raise ArgumentError(errors)
-        return self._assemble(values)
+        return self._assemble(values, credentials)
 
-    def _assemble(self, values: dict[str, Any]) -> UpstreamRequest:
+    def _credentials_of(self, secrets: Secrets) -> Credentials:
+        credentials = self._callers_credentials.get(secrets)
+        if credentials is None:
+            credentials = self._callers_credentials[secrets] = self._compile_credentials(secrets)
+        return credentials
+
+    def _compile_credentials(self, secrets: Secrets) -> Credentials:
+        return Credentials(
+            self._authentication_headers(self._consumes, secrets),
+            self._authentication_query(self._consumes, secrets),
+            {key: render(template, secrets.lookup) for key, template in self._value_templates.items()},
+        )
+
+    def _assemble(self, values: dict[str, Any], credentials: Credentials) -> UpstreamRequest:
         path = self._path.fill(values)
-        query = list(self._static_query)
-        headers = dict(self._static_headers)
+        query = list(credentials.query)
+        headers = dict(credentials.headers)
         body: Any = None
         fields: dict[str, Any] = {}
         for parameter in self.parameters:
@@ -159,6 +189,8 @@ class Operation:
         merged: dict[str, InputParameter] = {}
         for parameter in declared:  # operation-level declarations override resource- and namespace-level ones
             merged[input_key(parameter.name)] = parameter
+        # Declared values may name binds, so they are rendered with each caller's own secrets too.
+        self._value_templates = {key: str(p.value) for key, p in merged.items() if p.value is not None}
         compiled = []
         for key, parameter in merged.items():
             location = parameter.location or ("path" if key in self._path.variables else "query")

@@ -30,6 +30,7 @@ RESERVED_PATHS = {
     "/healthz": Reserved("the liveness probe", public=True),
     "/readyz": Reserved("the readiness probe", public=True),
     "/metrics": Reserved("Prometheus metrics", public=False),
+    "/.well-known/oauth-protected-resource": Reserved("the OAuth protected resource metadata", public=True),
 }
 PUBLIC_PATHS = frozenset(path for path, reserved in RESERVED_PATHS.items() if reserved.public)
 

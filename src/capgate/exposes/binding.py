@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from capgate.consumes.binds import Secrets
+from capgate.consumes.caller_binds import CallerBinds
 from capgate.consumes.operation import Operation, Parameter
 from capgate.core.errors import ArgumentError
 from capgate.core.types import UpstreamResult
@@ -46,10 +47,12 @@ class Binding:
         outputs: list[OutputParameter],
         secrets: Secrets,
         observers: Observers | None = None,
+        callers: CallerBinds | None = None,
     ) -> None:
         self.operation = operation
         self.observers = observers if observers is not None else Observers()  # an empty one is falsy
         self._secrets = secrets
+        self._callers = callers or CallerBinds()
         self.output: OutputMapping | None = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
         self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name and not w.implicit}
@@ -58,16 +61,15 @@ class Binding:
         """The exposed inputs (as the document spells them) and the parameter each one feeds."""
         return [(w.input_name, w.parameter) for w in self.wires if w.input_name is not None and not w.implicit]
 
-    def arguments(self, lookup: Lookup) -> dict[str, Any]:
-        """The consumed operation's arguments for one call."""
+    def arguments(self, lookup: Lookup, secrets: Secrets | None = None) -> dict[str, Any]:
+        """The consumed operation's arguments for one call (`secrets`: the caller's own, else the operator's)."""
+        bound = secrets or self._secrets
         arguments: dict[str, Any] = {}
         for wire in self.wires:
             if wire.input_key is not None:
                 value = lookup(wire.input_key)
             elif wire.template is not None:
-                value = render(
-                    wire.template, lambda name: _text_or_none(lookup(input_key(name))) or self._secrets.lookup(name)
-                )
+                value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name))) or bound.lookup(name))
             else:
                 value = wire.literal
             if value is not None:
@@ -81,12 +83,14 @@ class Binding:
 
         A 2xx JSON answer comes back mapped by the output parameters, unless `mapped` is false: then as the
         upstream sent it, for an adapter that maps the parsed body itself (`self.output`).
-        `record` is filled in and handed to every observer before this returns or raises.
+        `record` is filled in and handed to every observer before this returns or raises. A caller with values
+        of its own for the binds (`record.caller_keys` named in `--caller-binds`) acts upstream with them.
         """
         record.operation = self.operation.name
+        secrets = self._callers.secrets_for(record.caller_keys) if self._callers and record.caller_keys else None
         try:
-            record.arguments = self.arguments(lookup)
-            result = record.result = await self.operation.call(record.arguments)
+            record.arguments = self.arguments(lookup, secrets)
+            result = record.result = await self.operation.call(record.arguments, secrets)
             if mapped and self.output is not None and 200 <= result.status < 300:
                 return replace(result, body=apply_output(self.output, result.body))
             return result

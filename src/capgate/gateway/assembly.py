@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from capgate.consumes.binds import Secrets, resolve_binds
+from capgate.consumes.caller_binds import CallerBinds, load_caller_binds
 from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from capgate.consumes.limiter import Limiter, LocalLimiter
 from capgate.consumes.operation import Operation
@@ -47,6 +48,7 @@ class Gateway:
     operations: dict[str, Operation]
     observers: Observers = field(default_factory=Observers)
     rest: list[RestAdapter] = field(default_factory=list)
+    callers: CallerBinds = field(default_factory=CallerBinds)  # callers with upstream values of their own
 
     @cached_property
     def mcp(self) -> list[McpAdapter]:
@@ -71,6 +73,7 @@ class Gateway:
             step.output_parameters,
             self.secrets,
             self.observers,
+            self.callers,
         )
 
     async def open(self) -> None:
@@ -91,10 +94,13 @@ def load_gateway(
     resilience: ResilienceSettings = DEFAULT_RESILIENCE,
     limiter: Limiter | None = None,
     observers: Observers | None = None,
+    caller_binds: str | None = None,
+    caller_binds_required: bool = False,
 ) -> Gateway:
     """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
 
-    `limiter` and `observers` outlive a reload when the caller passes the same ones again.
+    `limiter` and `observers` outlive a reload when the caller passes the same ones again. `caller_binds` is
+    the `--caller-binds` file of each caller's own values for the binds (`capgate.consumes.caller_binds`).
     """
     loaded = load_document(document)
     spec = loaded.document
@@ -109,6 +115,7 @@ def load_gateway(
         if not _BASE_URI.match(url):
             raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
     secrets = resolve_binds(spec, environ)
+    callers = load_caller_binds(caller_binds, spec, secrets, environ, required=caller_binds_required)
     limiter = limiter or LocalLimiter()
     clients = {
         consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
@@ -132,7 +139,7 @@ def load_gateway(
                 )
                 operations[compiled.name] = compiled
     observers = observers if observers is not None else Observers()  # an empty one is falsy: test for None
-    gateway = Gateway(loaded, secrets, clients, operations, observers)
+    gateway = Gateway(loaded, secrets, clients, operations, observers, callers=callers)
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
             rest_operations = [

@@ -1,8 +1,10 @@
-"""What `capgate serve` puts around a gateway: the request budget, the audit log, inbound tokens, the guards.
+"""What `capgate serve` puts around a gateway: the request budget, the audit log, inbound tokens, the OAuth
+resource server, each caller's own upstream values, the guards.
 
 `Safeguards.start` and `load` do what can fail before any socket is bound (Redis answers, the audit log is
-writable, the tokens are valid, a non-loopback bind is not left open); `capgate.gateway.apps` then wraps
-each adapter's app with `guard_rest` / `guard_mcp`, and `close` releases everything after the last request.
+writable, the OAuth issuer is found, the tokens and caller binds are valid, a non-loopback bind is not left
+open); `capgate.gateway.apps` then wraps each adapter's app with `guard_rest` / `guard_mcp`, and `close`
+releases everything after the last request.
 """
 
 from __future__ import annotations
@@ -15,15 +17,20 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
+from capgate.consumes.caller_binds import CallerBinds
 from capgate.consumes.client import ClientSettings
 from capgate.consumes.limiter import Limiter, LocalLimiter, RateLimit
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
 from capgate.core.errors import ConfigurationError
+from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.guard import Guard, GuardSettings
+from capgate.exposes.inbound.oauth import OAuth
+from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
+from capgate.exposes.mcp import MCP_PATH
 from capgate.gateway.assembly import Gateway, load_gateway
 from capgate.observe.audit import AuditLog, default_audit_path
 from capgate.observe.metrics import record_call
@@ -45,11 +52,14 @@ class Hardening:
     audit_log: Path | None = field(default_factory=default_audit_path)  # None: no audit log
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     caller_rate_limit: RateLimit | None = None  # MCP calls per caller; None: no limit
+    oauth: OAuthSettings | None = None  # None: static tokens only
+    caller_binds: str | None = None  # the --caller-binds file
+    caller_binds_required: bool = False
 
 
 class Safeguards:
-    """The process-wide parts that outlive a reload of the document: limiter, observers, audit log, tokens,
-    and where the process listens (the Host and Origin values it answers)."""
+    """The process-wide parts that outlive a reload of the document: limiter, observers, audit log, the OAuth
+    resource server, tokens, and where the process listens (the Host and Origin values it answers)."""
 
     def __init__(
         self,
@@ -60,10 +70,12 @@ class Safeguards:
         host: str,
         allowed_hosts: Sequence[str] = (),
         allowed_origins: Sequence[str] = (),
+        oauth: OAuth | None = None,
     ) -> None:
         self.hardening = hardening
         self.limiter = limiter
         self.audit = audit
+        self.oauth = oauth
         self.host = host
         self.allowed_hosts = list(allowed_hosts)
         self.allowed_origins = list(allowed_origins)
@@ -73,23 +85,39 @@ class Safeguards:
             self.observers.add(audit.observe)
         self.tokens = Tokens()
         self.callers = _caller_limit(hardening, limiter)
+        self.caller_binds = CallerBinds()  # each caller's own upstream values, loaded with the document
 
     @classmethod
     async def start(
         cls, hardening: Hardening, *, host: str, allowed_hosts: Sequence[str] = (), allowed_origins: Sequence[str] = ()
     ) -> Safeguards:
-        """Connect the limiter and open the audit log; ConfigurationError if either cannot be used."""
-        limiter: Limiter = LocalLimiter()
-        if hardening.resilience.redis_url:
-            from capgate.consumes.redis_limiter import RedisLimiter
+        """Find the OAuth issuer, connect the limiter and open the audit log; ConfigurationError if one of them
+        cannot be used."""
+        oauth = await _start_oauth(hardening.oauth, host) if hardening.oauth is not None else None
+        try:
+            limiter: Limiter = LocalLimiter()
+            if hardening.resilience.redis_url:
+                from capgate.consumes.redis_limiter import RedisLimiter
 
-            redis = RedisLimiter(hardening.resilience.redis_url)
-            await redis.connect()
-            limiter = redis
-        audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
-        if audit is not None:
-            audit.open()
-        return cls(hardening, limiter, audit, host=host, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+                redis = RedisLimiter(hardening.resilience.redis_url)
+                await redis.connect()
+                limiter = redis
+            audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
+            if audit is not None:
+                audit.open()
+        except BaseException:
+            if oauth is not None:
+                await oauth.close()
+            raise
+        return cls(
+            hardening,
+            limiter,
+            audit,
+            host=host,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
+            oauth=oauth,
+        )
 
     def load(
         self,
@@ -101,7 +129,8 @@ class Safeguards:
         serves_http: bool,
     ) -> Gateway:
         """The document loaded, at start-up or on SIGHUP, sharing these parts; then admitted: the inbound
-        tokens loaded (a reload's new ones apply to the apps built after it) and checked against the host."""
+        tokens and the caller binds loaded (a reload's new ones apply to the apps built after it) and checked
+        against each other and the host."""
         gateway = load_gateway(
             document,
             base_uris=base_uris,
@@ -110,35 +139,71 @@ class Safeguards:
             resilience=self.hardening.resilience,
             limiter=self.limiter,
             observers=self.observers,
+            caller_binds=self.hardening.caller_binds,
+            caller_binds_required=self.hardening.caller_binds_required,
         )
         environ = os.environ if environ is None else environ
-        tokens = load_tokens(environ, self.hardening.tokens_file, gateway.secrets.values())
-        if serves_http and not tokens and not is_loopback(self.host) and not self.hardening.allow_unauthenticated:
+        tokens = load_tokens(
+            environ, self.hardening.tokens_file, [*gateway.secrets.values(), *gateway.callers.values()]
+        )
+        identified = bool(tokens) or self.oauth is not None
+        if serves_http and not identified and not is_loopback(self.host) and not self.hardening.allow_unauthenticated:
             raise ConfigurationError(
                 f"--host {self.host} would let anyone who can reach this machine use the upstream's key, and no "
-                "inbound token is configured. Set CAPGATE_TOKENS (id:scope:token, ...) or --tokens-file, or pass "
-                "--allow-unauthenticated if something in front of capgate already authenticates callers"
+                "inbound token is configured. Set CAPGATE_TOKENS (id:scope:token, ...), --tokens-file or "
+                "--oauth-issuer, or pass --allow-unauthenticated if something in front of capgate already "
+                "authenticates callers"
             )
+        _check_callers(gateway.callers, tokens, identified)
         self.tokens = tokens
+        self.caller_binds = gateway.callers
         if self.audit is not None:
             self.audit.watch(gateway.operations)
         return gateway
 
     def guard_rest(self, app: ASGIApp) -> ASGIApp:
         origins = Origins.allowed(self.host, self.allowed_hosts, self.allowed_origins)
-        return Guard(app, "rest", self._settings(), origins=origins)
+        return Guard(app, "rest", self._settings("/"), origins=origins)
 
     def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
-        return Guard(app, "mcp", self._settings(), write_tools=adapter.write_tools)
+        return Guard(app, "mcp", self._settings(MCP_PATH), write_tools=adapter.write_tools)
 
     async def close(self) -> None:
         if self.audit is not None:
             await self.audit.close()
         await self.limiter.close()
+        if self.oauth is not None:
+            await self.oauth.close()
 
-    def _settings(self) -> GuardSettings:
+    def _settings(self, local_path: str) -> GuardSettings:
+        authentication = Authentication(
+            self.tokens, oauth=self.oauth, host=self.host, local_path=local_path, callers=self.caller_binds
+        )
         return GuardSettings(
-            self.tokens, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
+            authentication, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
+        )
+
+
+async def _start_oauth(settings: OAuthSettings, host: str) -> OAuth:
+    if settings.public_url is None and host in ("0.0.0.0", "::"):
+        raise ConfigurationError(
+            f"--oauth-issuer with --host {host}: tokens name the URL callers reach capgate at, which a wildcard "
+            "address is not; give it with --public-url https://gateway.example.com"
+        )
+    return await OAuth.start(settings)
+
+
+def _check_callers(callers: CallerBinds, tokens: Tokens, identified: bool) -> None:
+    """The caller binds name tokens that exist, and are required only where callers are identified."""
+    if callers.required and not identified:
+        raise ConfigurationError(
+            "--caller-binds-required: no caller is identified (no inbound token and no --oauth-issuer), so none "
+            "could have values of its own; configure tokens or OAuth, or leave the flag out"
+        )
+    if unknown := sorted(set(callers.token_ids()) - set(tokens.ids())):
+        known = ", ".join(tokens.ids()) or "none"
+        raise ConfigurationError(
+            f"--caller-binds: token:{unknown[0]} names no inbound token (the tokens are: {known}); fix the id"
         )
 
 

@@ -1,7 +1,7 @@
 """The audit log: one JSON line per call of an operation that changes something, on disk before the answer.
 
 Every call of a consumed operation whose method is not GET or HEAD (for the default document: cancel, replay,
-reschedule and add tags) is appended, whatever its outcome, with: time, the caller's token id, adapter,
+reschedule and add tags) is appended, whatever its outcome, with: time, who called (`caller_fields`), adapter,
 exposed route or tool, operation, the resource it acted on (its path parameters, e.g. the run id), the
 arguments (secrets redacted), the upstream status, the outcome, and `new_id` when the upstream answered
 with an id of its own (the new run of a replay).
@@ -101,7 +101,7 @@ class AuditLog:
         resource = {key: call.arguments[key] for key in self._watched[call.operation] if key in call.arguments}
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "caller": call.caller,
+            **caller_fields(call),
             "adapter": call.adapter,
             "target": call.target,
             "operation": call.operation,
@@ -199,6 +199,15 @@ def read_entries(path: Path) -> Iterator[dict[str, Any]]:
                 continue
 
 
+def caller_fields(call: CallRecord) -> dict[str, Any]:
+    """Who made a call, as every audit line names it: `caller` (the token id or the access token's subject) and,
+    for an OAuth caller, `client` (the client the token was issued to). Never the credential."""
+    fields: dict[str, Any] = {"caller": call.caller}
+    if call.client is not None:
+        fields["client"] = call.client
+    return fields
+
+
 def _outcome(call: CallRecord) -> str:
     if call.error is not None:
         return f"error: {type(call.error).__name__}"
@@ -218,13 +227,14 @@ def _answered_id(call: CallRecord) -> str | None:
 
 
 def format_entry(entry: dict[str, Any]) -> str:
-    """One entry as a line for people: time, caller, adapter, operation, resource, outcome, new id."""
+    """One entry as a line for people: time, caller (and client), adapter, operation, resource, outcome, new id."""
     resource = " ".join(f"{key}={value}" for key, value in (entry.get("resource") or {}).items())
     status = entry.get("upstream_status")
     outcome = entry.get("outcome", "")
     shown = f"{status} {outcome}" if status is not None else outcome
     new_id = f" -> {entry['new_id']}" if entry.get("new_id") else ""
+    caller = (entry.get("caller") or "-") + (f" ({entry['client']})" if entry.get("client") else "")
     return (
-        f"{entry.get('time', '?')}  {entry.get('caller') or '-'}  {entry.get('adapter', '?')}  "
+        f"{entry.get('time', '?')}  {caller}  {entry.get('adapter', '?')}  "
         f"{entry.get('operation', '?')}  {resource or '-'}  {shown}{new_id}"
     )

@@ -1,8 +1,9 @@
 """One HTTP request through an adapter, as the access log reports it, handed down in the ASGI scope.
 
 The guard (`capgate.exposes.inbound.guard`) puts an `Exchange` in the scope before anything else runs; the adapters
-start each operation call through `start_call`, which gives the `CallRecord` the caller's token id and links it to
-the exchange, so the access log line can name the operation and the upstream status.
+start each operation call through `start_call`, which gives the `CallRecord` who is calling (the token id or the
+access token's subject, and its client) and links it to the exchange, so the access log line can name the
+operation and the upstream status.
 """
 
 from __future__ import annotations
@@ -20,15 +21,25 @@ SCOPE_KEY = "capgate.exchange"
 @dataclass(frozen=True)
 class Caller:
     """Who is calling, as the inbound credential says: its id (what logs and the audit log show, never the
-    credential) and whether it may change anything."""
+    credential), whether it may change anything, and for an OAuth access token the client it was issued to."""
 
-    id: str
+    id: str  # a static token's id, or an access token's `sub`
     can_write: bool
+    client: str | None = None  # the OAuth client id (`client_id`, `azp`…), None for a static token
+    oauth: bool = False  # an OAuth access token rather than a static token
+
+    @property
+    def bind_keys(self) -> tuple[str, ...]:
+        """The names `--caller-binds` may give this caller, most specific first: `token:ID`, else `sub:SUBJECT`
+        then `client:CLIENT_ID`."""
+        if not self.oauth:
+            return (f"token:{self.id}",)
+        return (f"sub:{self.id}", *([f"client:{self.client}"] if self.client else []))
 
 
 @dataclass
 class Exchange:
-    """What the access log says about one request; never holds a credential, only the token's id."""
+    """What the access log says about one request; never holds a credential, only who presented it."""
 
     adapter: str
     method: str
@@ -54,7 +65,10 @@ def exchange_of(scope: Mapping[str, Any] | None) -> Exchange | None:
 def start_call(scope: Mapping[str, Any] | None, adapter: str, target: str) -> CallRecord:
     """A CallRecord for one operation call of the request in `scope` (None: no HTTP request, e.g. MCP over stdio)."""
     exchange = exchange_of(scope)
-    call = CallRecord(adapter, target, caller=exchange.caller.id if exchange and exchange.caller else None)
+    caller = exchange.caller if exchange is not None else None
+    call = CallRecord(adapter, target)
+    if caller is not None:
+        call.caller, call.client, call.caller_keys = caller.id, caller.client, caller.bind_keys
     if exchange is not None:
         exchange.route = exchange.route or target.removeprefix(f"{exchange.method} ")  # REST: "GET /path"
         exchange.calls.append(call)

@@ -3,8 +3,9 @@ per request.
 
 Everything capgate and uvicorn log goes through one handler on stderr whose formatter redacts the final text,
 tracebacks included, so a secret cannot reach the log whichever code path wrote it. The access log
-(`capgate.access`) has one line per HTTP request: adapter, method, route, status, latency, the caller's token
-id (never the token), and for each operation called its name and the upstream's status.
+(`capgate.access`) has one line per HTTP request: adapter, method, route, status, latency, who called (the
+token id or the access token's subject, and its OAuth client; never the token), and for each operation called
+its name and the upstream's status.
 
 Access lines are the one log on the hot path, so once `configure_logging` has set the handler up they skip
 `logging`'s record machinery: `log_access` formats the line itself (same formatter, same redaction, same
@@ -185,7 +186,7 @@ def log_access(exchange: Exchange) -> None:
     level = logging.WARNING if (exchange.status or 500) >= 500 else logging.INFO
     if access_logger.disabled or not access_logger.isEnabledFor(level):
         return
-    caller = exchange.caller.id if exchange.caller else None
+    caller = exchange.caller
     milliseconds = round(exchange.seconds * 1000, 1)
     fields: dict[str, Any] = {
         "adapter": exchange.adapter,
@@ -193,8 +194,10 @@ def log_access(exchange: Exchange) -> None:
         "route": exchange.route or exchange.path,
         "status": exchange.status,
         "ms": milliseconds,
-        "caller": caller,
+        "caller": caller.id if caller else None,
     }
+    if caller is not None and caller.client is not None:
+        fields["client"] = caller.client
     operations = [call.operation for call in exchange.calls if call.operation]
     upstream = [call.upstream_status for call in exchange.calls]
     if operations:

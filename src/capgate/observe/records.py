@@ -23,7 +23,9 @@ class CallRecord:
     adapter: str  # "rest", "mcp" or "cli"
     target: str  # the route ("GET /v1/api/v1/runs/{runid}") or the tool name
     operation: str = ""  # the consumed operation, "management-runs.cancelrun"
-    caller: str | None = None  # the inbound credential's id, never the credential
+    caller: str | None = None  # the inbound credential's id (token id or `sub`), never the credential
+    client: str | None = None  # the OAuth client the caller's access token was issued to
+    caller_keys: tuple[str, ...] = ()  # the names `--caller-binds` may give the caller (`Caller.bind_keys`)
     arguments: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None

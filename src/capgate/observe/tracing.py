@@ -18,6 +18,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate import __version__
+from capgate.observe.exchange import exchange_of
 
 TRIGGERS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 INSTALL_HINT = "pip install 'capgate[otel]'"
@@ -142,9 +143,21 @@ class _ServerSpans:
 
             async def send_with_status(message: Message) -> None:
                 if message["type"] == "http.response.start":
+                    _name_caller(span, scope)
                     span.set_attribute("http.response.status_code", message["status"])
                     if message["status"] >= 500:
                         span.set_status(Status(StatusCode.ERROR))
                 await send(message)
 
             await self.app(scope, receive, send_with_status)
+
+
+def _name_caller(span: Any, scope: Scope) -> None:
+    """Who called, as the guard identified them (never the credential): `enduser.id` is the token id or the
+    access token's subject, `capgate.client` the OAuth client it was issued to."""
+    exchange = exchange_of(scope)
+    caller = exchange.caller if exchange is not None else None
+    if caller is not None:
+        span.set_attribute("enduser.id", caller.id)
+        if caller.client is not None:
+            span.set_attribute("capgate.client", caller.client)

@@ -1,9 +1,10 @@
 """Per-caller rate limiting of MCP tool calls and resource reads (`serve --caller-rate-limit BURST/REFILL/SECONDS`).
 
 Each caller has its own token bucket of the upstream budget's shape: `burst` calls at once, then `refill` more
-every `interval` seconds. A caller is its inbound token's id; without tokens, the address it connects from;
-over stdio, the one process at the other end. The buckets live in the gateway's limiter, so with
-`--redis-url` every replica shares them, and without it each of N `--workers` spends 1/N of them.
+every `interval` seconds. A caller is its inbound token's id (an OAuth access token's subject); without tokens,
+the address it connects from; over stdio, the one process at the other end. The buckets live in the gateway's
+limiter, so with `--redis-url` every replica shares them, and without it each of N `--workers` spends 1/N of
+them.
 
 A call over the limit is refused before anything is sent upstream, with the seconds to wait before retrying.
 """
@@ -53,11 +54,13 @@ class CallerLimit:
 
 
 def caller_of(scope: Mapping[str, Any] | None) -> str:
-    """Who is calling: the inbound token's id, else the client's address (`stdio` without an HTTP request)."""
+    """Who is calling: the inbound token's id (an access token's subject), else the client's address (`stdio`
+    without an HTTP request)."""
     if scope is None:
         return STDIO_CALLER
     exchange = exchange_of(scope)
     if exchange is not None and exchange.caller is not None:
-        return f"token {exchange.caller.id}"
+        caller = exchange.caller
+        return f"sub {caller.id}" if caller.oauth else f"token {caller.id}"
     client = scope.get("client")
     return f"address {client[0]}" if client else "unknown address"

@@ -4,7 +4,8 @@ In order, before the adapter sees the request:
 1. REST only: Host and Origin must be allowed (the MCP SDK checks them itself with the same lists), so a
    web page cannot drive a gateway on this machine (DNS rebinding, cross-site POSTs to cancel or replay).
 2. The request target (path and query) is at most `max_target` bytes, else 414.
-3. With tokens configured, a valid bearer token is required (401), except on the probe and docs paths.
+3. With tokens or OAuth configured, a valid bearer token is required (401), except on the probe and docs paths
+   (`capgate.exposes.inbound.authentication`, which also answers the OAuth resource metadata).
    REST: a `read` token may use GET and HEAD only (403 otherwise).
    MCP: the JSON-RPC body is read (at most `max_body` bytes, else 413); a `read` token calling a tool that
    is not read-only gets 403, and its `tools/list` shows only read-only tools (`capgate.exposes.mcp.server`).
@@ -23,19 +24,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES
 from capgate.core.http import SAFE_METHODS
-from capgate.document.reserved import PUBLIC_PATHS
+from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.origins import Origins
-from capgate.exposes.inbound.tokens import Tokens
 from capgate.exposes.problem import problem
 from capgate.observe.exchange import SCOPE_KEY, Exchange
 from capgate.observe.logs import log_access
 
-REALM = 'Bearer realm="capgate"'
-
 
 @dataclass(frozen=True)
 class GuardSettings:
-    tokens: Tokens
+    authentication: Authentication
     max_body: int = DEFAULT_MAX_BODY_BYTES
     max_target: int = DEFAULT_MAX_TARGET_BYTES
 
@@ -89,7 +87,7 @@ class Guard:
                     ),
                 )
             else:
-                refusal = self._check_tools(body, exchange)
+                refusal = self._check_tools(scope, body, exchange)
                 receive = _replay(body, receive)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -113,36 +111,12 @@ class Guard:
                     f"{self.settings.max_target} are accepted. Send fewer or shorter query parameters",
                 ),
             )
-        tokens = self.settings.tokens
-        if not tokens or scope["path"] in PUBLIC_PATHS:
-            return None
-        scheme, _, presented = _header(scope, b"authorization").partition(" ")
-        if scheme.lower() != "bearer" or not presented.strip():
-            return _refuse(
-                exchange,
-                "no token",
-                problem(
-                    401,
-                    "Unauthorized",
-                    "this gateway needs a bearer token: send `Authorization: Bearer <token>`",
-                    headers={"WWW-Authenticate": REALM},
-                ),
-            )
-        token = tokens.identify(presented.strip())
-        if token is None:
-            return _refuse(
-                exchange,
-                "unknown token",
-                problem(
-                    401,
-                    "Unauthorized",
-                    "the bearer token is not one this gateway knows; check it, or ask for one",
-                    headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
-                ),
-            )
-        exchange.caller = token.caller
+        authentication = self.settings.authentication
+        answer = await authentication.admit(scope, exchange, _header(scope, b"authorization"))
+        if answer is not None:
+            return answer
         if self._write_tools is None and exchange.read_only and scope["method"] not in SAFE_METHODS:
-            return _insufficient_scope(exchange, f"{scope['method']} changes things")
+            return authentication.insufficient_scope(scope, exchange, f"{scope['method']} changes things")
         return None
 
     def _misdirected(self, host: str, origin: str) -> Response | None:
@@ -164,7 +138,7 @@ class Guard:
             )
         return None
 
-    def _check_tools(self, body: bytes, exchange: Exchange) -> Response | None:
+    def _check_tools(self, scope: Scope, body: bytes, exchange: Exchange) -> Response | None:
         """For MCP: note the JSON-RPC method and tool, and refuse a read token a tool that is not read-only."""
         assert self._write_tools is not None
         try:
@@ -178,7 +152,9 @@ class Guard:
             tool = params.get("name") if message["method"] == "tools/call" and isinstance(params, dict) else None
             exchange.route = message["method"] + (f" {tool}" if isinstance(tool, str) else "")
             if exchange.read_only and tool in self._write_tools:
-                return _insufficient_scope(exchange, f"the tool {tool} is not read-only")
+                return self.settings.authentication.insufficient_scope(
+                    scope, exchange, f"the tool {tool} is not read-only"
+                )
         return None
 
 
@@ -195,20 +171,6 @@ def _header(scope: Scope, name: bytes) -> str:
 def _refuse(exchange: Exchange, reason: str, response: Response) -> Response:
     exchange.refused = reason
     return response
-
-
-def _insufficient_scope(exchange: Exchange, what: str) -> Response:
-    assert exchange.caller is not None
-    return _refuse(
-        exchange,
-        "read scope",
-        problem(
-            403,
-            "Forbidden",
-            f"{what} and needs a token with the write scope; token {exchange.caller.id!r} has the read scope",
-            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="write"'},
-        ),
-    )
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes | None:

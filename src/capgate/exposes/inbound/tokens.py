@@ -67,6 +67,9 @@ class Tokens:
     def __bool__(self) -> bool:
         return bool(self._tokens)
 
+    def ids(self) -> list[str]:
+        return [token.id for token in self._tokens]
+
     def identify(self, presented: str) -> Token | None:
         """The token whose secret is `presented`, or None."""
         digest = _digest(presented)
