@@ -44,10 +44,11 @@ def test_validate_prints_file_line_problems_and_exits_1(tmp_path: Path) -> None:
     path.write_text(text)
     result = capgate("validate", str(path))
     assert result.returncode == 1
-    assert re.match(
+    assert re.search(
         rf"^{re.escape(str(path))}:\d+: capability\.exposes\[0\]\.resources\[2\]\.operations\[0\]\.call: "
         r"'nowhere\.cancel' names no consumed operation",
         result.stdout,
+        re.MULTILINE,
     )
     assert "warning: environment variable TRIGGER_DEV_API_KEY is not set" in result.stdout
 

@@ -82,39 +82,54 @@ capability:
 """
 
 
-def test_strict_warns_about_what_the_alpha2_schema_rejects_in_the_seed_and_still_exits_0() -> None:
+def test_strict_warns_about_the_seeds_real_alpha2_violations_with_what_to_do_and_names_its_extensions_once() -> None:
     result = capgate("validate", "--strict", "trigger-dev-runs-seed")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     text = SEED.read_text().splitlines()
 
-    def at(pattern: str, message: str) -> None:
+    def at(pattern: str, message: str) -> int:
         hits = [line for line in lines if re.search(pattern, line) and message in line]
         assert hits, f"no warning matching {pattern} / {message}"
         file, line, _ = hits[0].split(":", 2)
         assert file == str(SEED)
-        quoted = re.search(r"'([^']+)'", message)
-        if quoted:  # the line named is the one that holds the field, or the name
-            assert quoted.group(1) in text[int(line) - 1]
+        return int(line)
 
-    at(
-        r": capability\.consumes\[0\]\.resources\[0\]\.operations\[0\]\.inputParameters\[0\]\.type: warning: ",
-        "alpha2 schema: a consumed input parameter has no field 'type'",
-    )
-    at(
-        r"\.inputParameters\[0\]\.name: warning: ",
-        "alpha2 schema: parameter name 'filter[status]' does not match ^[a-zA-Z0-9-_*]+$",
-    )
-    at(
+    line = at(
         r": capability\.exposes\[0\]\.description: warning: ",
-        "alpha2 schema: a rest adapter has no field 'description'",
+        "alpha2 schema: a rest adapter has no field 'description'; move it to `info.description`",
     )
-    at(
+    assert text[line - 1].startswith("    description: REST adapter")
+    line = at(
         r": capability\.exposes\[1\]\.tools\[0\]\.outputParameters\[0\]: warning: ",
-        "alpha2 schema: an object output needs `properties`",
+        "alpha2 schema: an object output needs `properties`; to pass the whole body through, leave "
+        "`outputParameters` out",
     )
-    assert all(": warning: " in line for line in lines)
-    assert re.search(r"0 error\(s\), \d+ warning\(s\)", result.stderr)
+    assert text[line - 1] == "      - type: object"
+    assert len(lines) == 1 + 12  # the adapter's description, and 6 + 6 outputs without properties
+    assert all(": warning: alpha2 schema: " in line for line in lines)
+    # capgate's own extensions (JSON-Schema keywords on consumed parameters, bracketed query names) are not
+    # warned about field by field: the summary names each once, with how often it is used.
+    assert "has no field 'type'" not in result.stdout and "filter[status]" not in result.stdout
+    summary = result.stderr.splitlines()
+    assert summary[0] == f"{SEED}: 0 errors, 13 warnings"
+    assert summary[1].startswith(f"{SEED}: uses 2 capgate extensions, which `naftiko validate` rejects and capgate")
+    assert "JSON-Schema keywords on parameters (37 places)" in summary[1]
+    assert "query names with brackets (filter[status]) (9 places)" in summary[1]
+
+
+def test_the_default_document_has_no_strict_warning_and_names_its_extensions(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIGGER_DEV_API_KEY", "x")
+    assert main(["validate", "--strict", "trigger-dev-runs"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    default = bundled_documents()["trigger-dev-runs"]
+    assert captured.err.splitlines()[0] == f"{default}: 0 errors, 0 warnings"
+    assert (
+        "uses 3 capgate extensions" in captured.err and "`idempotent` on consumed operations (2 places)" in captured.err
+    )
 
 
 def test_strict_warnings_come_in_line_order_and_only_with_strict(
@@ -123,9 +138,26 @@ def test_strict_warnings_come_in_line_order_and_only_with_strict(
     monkeypatch.setenv("TRIGGER_DEV_API_KEY", "x")
     assert main(["validate", "trigger-dev-runs-seed"]) == 0
     assert capsys.readouterr().out == ""
-    assert main(["validate", "--strict", "trigger-dev-runs"]) == 0
+    assert main(["validate", "--strict", "trigger-dev-runs-seed"]) == 0
     lines = [int(line.split(":")[1]) for line in capsys.readouterr().out.splitlines()]
-    assert lines == sorted(lines) and lines
+    assert lines == sorted(lines) and len(lines) == 13
+
+
+def test_an_extension_of_the_table_is_named_in_the_summary_not_warned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECHO_TOKEN", "x")
+    document = tmp_path / "echo.yaml"
+    document.write_text(
+        ALPHA2.replace(
+            "    baseUri: https://echo.example.com\n",
+            "    baseUri: https://echo.example.com\n    timeouts: {total: 5}\n",
+        )
+    )
+    assert main(["validate", "--strict", str(document)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "uses 1 capgate extension, " in captured.err and captured.err.rstrip().endswith(": `timeouts` (1 place)")
 
 
 def test_a_document_the_alpha2_schema_accepts_gets_no_strict_warning(

@@ -44,6 +44,7 @@ class CallRequest:
     base_uris: dict[str, str] = field(default_factory=dict)
     as_json: bool = False
     all_pages: bool = False
+    wide: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,11 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON, even on a terminal")
     parser.add_argument(
+        "--wide",
+        action="store_true",
+        help="on a terminal, show every column whole instead of fitting the window (identifiers are never cut)",
+    )
+    parser.add_argument(
         "--all",
         action="store_true",
         help="follow the next-page cursor the operation's `pagination` declares through every page (a progress "
@@ -116,6 +122,7 @@ def run(options: argparse.Namespace) -> int:
         base_uris(options.base_uri),
         as_json=options.json,
         all_pages=options.all,
+        wide=options.wide,
     )
     return run_call(request, stdout=sys.stdout, stderr=sys.stderr)
 
@@ -278,7 +285,7 @@ def _print(outcome: Outcome, request: CallRequest, paging: Paging | None, stdout
         print(body if isinstance(body, str) else orjson.dumps(body, option=orjson.OPT_INDENT_2).decode(), file=stdout)
         return
     paint = painter(stdout)
-    print(render(outcome.body, width=width, paint=paint), file=stdout)
+    print(render(outcome.body, width=None if request.wide else width, paint=paint), file=stdout)
     items = items_of(outcome.body)
     if items is not None and not failed:
         print(paint(_footer(len(items), outcome, request, paging), "dim"), file=stdout)

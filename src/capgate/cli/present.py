@@ -1,8 +1,10 @@
 """How a JSON result reads on a terminal: a list of objects as a table, an object as aligned key/value lines.
 
 Nothing here knows Trigger.dev. Well-known field names pick the columns (id, name, task, status, created,
-duration, tags) when present; otherwise the first simple fields do. Timestamps, durations in milliseconds,
-lists and booleans are shown the way a person reads them, and statuses are coloured by what they mean.
+duration, tags) when present; otherwise the first simple fields do. Identifiers (`id`, `…Id`, `name`) are
+never cut, so that a listed id can be copied into the next command; other columns are, or are left out.
+Timestamps, durations in milliseconds, lists and booleans are shown the way a person reads them, and
+statuses are coloured by what they mean.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from capgate.cli.terminal import Painter, key_values, table
 PREFERRED_COLUMNS = ("id", "name", "taskIdentifier", "status", "createdAt", "durationMs", "tags")
 LABELS = {"taskIdentifier": "task", "createdAt": "created", "durationMs": "duration"}
 MAX_COLUMNS = 6
+IDENTIFIERS = {"id", "name", "slug", "key"}
 STATUS_COLOURS = {
     "green": {"COMPLETED", "SUCCEEDED", "SUCCESS", "OK", "READY", "ACTIVE"},
     "red": {"FAILED", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT", "EXPIRED", "ERROR", "INTERRUPTED"},
@@ -42,7 +45,7 @@ def render(value: Any, *, width: int | None, paint: Painter) -> str:
         return render_items(items, width=width, paint=paint)
     if isinstance(value, dict):
         pairs = [(key, cell(key, item)) for key, item in value.items()]
-        return key_values(pairs, width=width, paint=paint, colour_of=_colour_by_key)
+        return key_values(pairs, width=width, paint=paint, colour_of=_colour_by_key, whole=is_identifier)
     return cell("", value)
 
 
@@ -53,8 +56,19 @@ def render_items(items: list[dict[str, Any]], *, width: int | None, paint: Paint
     rows = [[cell(key, item.get(key)) for key in keys] for item in items]
     headers = [LABELS.get(key, key) for key in keys]
     return table(
-        headers, rows, width=width, paint=paint, colour_of=lambda index, text: _colour_by_key(keys[index], text)
+        headers,
+        rows,
+        width=width,
+        paint=paint,
+        colour_of=lambda index, text: _colour_by_key(keys[index], text),
+        whole=[index for index, key in enumerate(keys) if is_identifier(key)],
+        hidden_hint="--wide or --json shows them",
     )
+
+
+def is_identifier(key: str) -> bool:
+    """A field whose value a person copies into the next command (a run id, a task's name): never cut."""
+    return key in IDENTIFIERS or key.endswith(("Id", "_id", "ID", "Identifier"))
 
 
 def columns(items: list[dict[str, Any]]) -> list[str]:

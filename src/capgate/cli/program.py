@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 `validate` found errors in the document, or `call` got an error status from the
 upstream or no answer at all; 2 the command line, the document, the environment or a `call` argument is
-wrong (a message on stderr says what and how to fix it); 130 interrupted.
+wrong (a message on stderr says what and how to fix it); 130 interrupted; 141 the reader of the output went
+away (`capgate tools | head`), as for a command killed by SIGPIPE, but quietly.
 
 A command module imports the runtime when its command runs, not when the parser is built, so that every
 command starts without paying for the others (the MCP SDK alone takes half a second).
@@ -11,19 +12,29 @@ command starts without paying for the others (the MCP SDK alone takes half a sec
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from capgate import __version__
 from capgate.cli import audit, call, demo, emulate, mcp_config, openapi, serve, tools, validate
-from capgate.cli.shell import EXIT_INTERRUPTED, EXIT_USAGE
+from capgate.cli.shell import EXIT_CLOSED_PIPE, EXIT_INTERRUPTED, EXIT_USAGE
 from capgate.core.errors import CapgateError, DocumentError
 
 COMMANDS = (serve, validate, tools, call, openapi, mcp_config, audit, emulate, demo)  # as --help lists them
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _run(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # piped output is buffered: a reader that went away shows here, not at exit
+        return code
+    except BrokenPipeError:  # `capgate tools | head`: the reader has what it wanted; a quiet exit, as git's
+        _discard_stdout()
+        return EXIT_CLOSED_PIPE
+
+
+def _run(args: list[str]) -> int:
     if args[:1] == ["emulate"]:  # the emulator owns its own options
         return emulate.run(args[1:])
     parser = build_parser()
@@ -41,13 +52,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(options.handler(options))
     except DocumentError as exc:
-        print(f"capgate: the document cannot be served:\n{exc}", file=sys.stderr)
+        if all(problem.line is None and not problem.path for problem in exc.problems):  # no such file, …
+            print(f"capgate: {exc}", file=sys.stderr)
+        else:
+            count = len(exc.problems)
+            print(f"capgate: the document has {count} error{'s' * (count != 1)}:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
     except CapgateError as exc:
         print(f"capgate: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that what is still buffered does not fail again when Python exits."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  capgate tools\n  capgate call list-runs filter.status=FAILED page.size=5\n"
         "  capgate mcp-config --client claude-code\n"
         "  capgate validate my-capability.yaml\n\nexit codes: 0 ok, 1 invalid document (validate) or "
-        "failed call (call), 2 usage or configuration error, 130 interrupted",
+        "failed call (call), 2 usage or configuration error, 130 interrupted, 141 output pipe closed",
     )
     parser.add_argument("--version", action="version", version=f"capgate {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")

@@ -8,6 +8,7 @@ from capgate.core.errors import ConfigurationError
 from capgate.document.bundled import DEFAULT_DOCUMENT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 
 Commands = argparse._SubParsersAction  # what `add_subparsers` returns; each command module adds itself to it
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TextIO
 
 RESET = "\x1b[0m"
@@ -43,19 +43,27 @@ def table(
     width: int | None = None,
     paint: Painter = lambda text, colour: text,
     colour_of: Callable[[int, str], str] | None = None,
+    whole: Collection[int] = (),
+    hidden_hint: str = "",
 ) -> str:
-    """Rows under bold headers, columns padded; cells are cut with … when the table must fit `width`."""
+    """Rows under bold headers, columns padded, fitted to `width`: cells are cut with …, and when that is not
+    enough, the rightmost columns are left out (a last line names them, then says `hidden_hint`). The columns
+    in `whole` hold what a person copies (identifiers): they are never cut nor left out."""
     widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+    shown = list(range(len(headers)))
     if width is not None:
-        widths = _fit(widths, width - len(GAP) * (len(headers) - 1))
-    lines = [_line(headers, widths, ["bold"] * len(headers), paint)]
+        shown, widths = _fit(widths, width, set(whole))
+    lines = [_line([headers[i] for i in shown], [widths[i] for i in shown], ["bold"] * len(shown), paint)]
     for row in rows:
-        colours = [colour_of(index, cell) if colour_of else "" for index, cell in enumerate(row)]
-        lines.append(_line(row, widths, colours, paint))
+        colours = [colour_of(i, row[i]) if colour_of else "" for i in shown]
+        lines.append(_line([row[i] for i in shown], [widths[i] for i in shown], colours, paint))
+    left_out = [headers[i] for i in range(len(headers)) if i not in shown]
+    if left_out:
+        lines.append(paint(f"(not shown to fit {width} columns: {', '.join(left_out)}; {hidden_hint})", "dim"))
     return "\n".join(lines)
 
 
-def _line(cells: Sequence[str], widths: list[int], colours: list[str], paint: Painter) -> str:
+def _line(cells: Sequence[str], widths: Sequence[int], colours: Sequence[str], paint: Painter) -> str:
     # Padding goes outside the colour, so a coloured line ends where its text does.
     padded = []
     for cell, width, colour in zip(cells, widths, colours, strict=True):
@@ -70,21 +78,39 @@ def key_values(
     width: int | None = None,
     paint: Painter = lambda text, colour: text,
     colour_of: Callable[[str, str], str] | None = None,
+    whole: Callable[[str], bool] = lambda key: False,
 ) -> str:
-    """`key  value` lines with the keys aligned; values cut to `width`."""
+    """`key  value` lines with the keys aligned; values cut to `width`, except those of keys `whole` names."""
     key_width = max((len(key) for key, _ in pairs), default=0)
     room = None if width is None else max(width - key_width - len(GAP), MIN_COLUMN)
-    widths = [key_width, room or max((len(value) for _, value in pairs), default=0)]
     return "\n".join(
-        _line([key, value], widths, ["bold", colour_of(key, value) if colour_of else ""], paint) for key, value in pairs
+        _line(
+            [key, value],
+            [key_width, len(value) if room is None or whole(key) else room],
+            ["bold", colour_of(key, value) if colour_of else ""],
+            paint,
+        )
+        for key, value in pairs
     )
 
 
-def _fit(widths: list[int], room: int) -> list[int]:
-    """Narrow the widest columns first until the total fits `room` (never below MIN_COLUMN)."""
+def _fit(widths: list[int], width: int, whole: set[int]) -> tuple[list[int], list[int]]:
+    """The columns to show and their widths: the fewest columns left out (rightmost first, never one in
+    `whole`) such that narrowing the others, widest first and never below MIN_COLUMN, fits `width`."""
+    droppable = [i for i in reversed(range(len(widths))) if i not in whole]
+    for dropped in range(len(droppable) + 1):
+        shown = [i for i in range(len(widths)) if i not in droppable[:dropped]]
+        fitted = _narrowed(widths, shown, width - len(GAP) * (len(shown) - 1), whole)
+        if sum(fitted[i] for i in shown) <= width - len(GAP) * (len(shown) - 1):
+            return shown, fitted
+    return shown, fitted  # identifiers alone are wider than the window: shown whole all the same
+
+
+def _narrowed(widths: list[int], shown: list[int], room: int, whole: set[int]) -> list[int]:
     widths = list(widths)
-    while sum(widths) > room:
-        widest = max(range(len(widths)), key=lambda i: widths[i])
+    cuttable = [i for i in shown if i not in whole]
+    while sum(widths[i] for i in shown) > room and cuttable:
+        widest = max(cuttable, key=lambda i: widths[i])
         if widths[widest] <= MIN_COLUMN:
             break
         widths[widest] -= 1

@@ -60,7 +60,13 @@ def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
             paint(heading, "bold")
             + "\n"
             + table(
-                ["name", "upstream", *HINT_HEADERS, "parameters"], rows, width=width, paint=paint, colour_of=_colour_of
+                ["name", "upstream", *HINT_HEADERS, "parameters"],
+                rows,
+                width=width,
+                paint=paint,
+                colour_of=_colour_of,
+                whole=[0],  # the name `capgate call` takes
+                hidden_hint="--json shows them",
             )
         )
     for namespace, adapter_routes in described_routes:

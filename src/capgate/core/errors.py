@@ -35,8 +35,10 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line is not None else self.file
         prefix = "warning: " if self.severity == "warning" else ""
+        if self.line is None and not self.path:  # about the file itself: no such file, not UTF-8, too large
+            return f"{self.file}: {prefix}{self.message}"
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
         return f"{where}: {self.path or '(document)'}: {prefix}{self.message}"
 
 

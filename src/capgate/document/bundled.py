@@ -25,7 +25,12 @@ def resolve_source(name_or_path: str) -> Path:
     if name_or_path in bundled:
         return bundled[name_or_path]
     path = Path(name_or_path)
+    if path.is_dir():
+        inside = sorted(str(child) for child in path.iterdir() if child.suffix in (".yaml", ".yml"))[:3]
+        hint = f", e.g. {', '.join(inside)}" if inside else ""
+        raise DocumentError([Problem(name_or_path, None, "", f"is a directory; name the document's file in it{hint}")])
     if not path.is_file():
         known = ", ".join(sorted(bundled))
-        raise DocumentError([Problem(name_or_path, None, "", f"no such file, and not a bundled document ({known})")])
+        what = "not a regular file" if path.exists() else "no such file"
+        raise DocumentError([Problem(name_or_path, None, "", f"{what}, and not a bundled document ({known})")])
     return path

@@ -1,8 +1,8 @@
-"""Find, parse and check a capability document."""
+"""Find, read, parse and check a capability document."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from capgate.core.errors import DocumentError, Problem
 from capgate.document.bundled import resolve_source
 from capgate.document.check import check
+from capgate.document.fields import key_problems
 from capgate.document.models import Document
-from capgate.document.source import SourceMap, load_yaml
+from capgate.document.source import SourceMap, load_yaml, read_source
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class LoadedDocument:
 
     document: Document
     source: SourceMap
-    text: str
+    data: Any  # the plain values the model was read from, for checks that look at what was written
+    warnings: list[Problem] = field(default_factory=list)  # found while parsing: unknown parameter keys
 
 
 def parse_document(text: str, file: str) -> LoadedDocument:
@@ -28,17 +30,29 @@ def parse_document(text: str, file: str) -> LoadedDocument:
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
         raise DocumentError([source.problem((), "a capability document must be a mapping at the top level")])
+    model_problems: list[Problem] = []
     try:
         document = Document.model_validate(data)
     except ValidationError as exc:
-        raise DocumentError([_problem_from(error, data, source) for error in exc.errors()]) from None
-    return LoadedDocument(document, source, text)
+        model_problems = [_problem_from(error, data, source) for error in exc.errors()]
+    missing = frozenset(problem.path for problem in model_problems if problem.message == "is required")
+    unknown, misspelled = key_problems(data, source, missing)
+    errors = [problem for problem in unknown if problem.severity == "error"]
+    errors += [problem for problem in model_problems if problem.path not in misspelled]
+    if errors:
+        raise DocumentError(sorted(errors, key=lambda problem: problem.line or 0))
+    return LoadedDocument(document, source, data, [problem for problem in unknown if problem.severity != "error"])
+
+
+def read_document(name_or_path: str) -> LoadedDocument:
+    """Read and parse a document (bundled name or path), without the cross-field checks."""
+    path = resolve_source(name_or_path)
+    return parse_document(read_source(path), str(path))
 
 
 def load_document(name_or_path: str) -> LoadedDocument:
     """Load and check a document (bundled name or path); raise DocumentError listing every error."""
-    path = resolve_source(name_or_path)
-    loaded = parse_document(path.read_text(encoding="utf-8"), str(path))
+    loaded = read_document(name_or_path)
     errors = [problem for problem in check(loaded.document, loaded.source) if problem.severity == "error"]
     if errors:
         raise DocumentError(errors)

@@ -1,15 +1,30 @@
-"""Parse YAML into plain Python values while remembering the source line of every node."""
+"""Read a document's file and parse its YAML into plain Python values, remembering the source line of every node.
+
+Documents may come from others (a shared file, a pull request), so reading is bounded before anything is built:
+the file's size, how deep it nests, and how many nodes it expands to once aliases are followed (a "billion
+laughs" document is a few hundred bytes that expand to 10^9 strings). The values are built straight from the
+parser's events, without recursion, so a document nested 10 000 levels deep is refused with its line instead
+of exhausting the stack. libyaml parses when PyYAML was built with it (it is, in PyYAML's wheels); the
+pure-Python parser otherwise. docs/hardening.md has the measurements behind this choice and these bounds.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Any, NoReturn
 
 import yaml
 
 from capgate.core.errors import DocumentError, Problem
 
 Path = tuple[str | int, ...]
+
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # the default document is 19 KB
+MAX_DEPTH = 64  # levels of mappings and lists; the default document nests 11
+MAX_NODES = 250_000  # keys, values and items, each counted as often as an alias repeats it; the default has ~2 600
+
+_Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # CSafeLoader exists only when libyaml is there
 
 
 @dataclass
@@ -39,46 +54,220 @@ def format_path(path: Path) -> str:
     return text
 
 
-def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
-    """Parse `text`; raise DocumentError with file:line on a syntax error."""
-    source = SourceMap(file)
+def read_source(path: FilePath) -> str:
+    """The text of the document at `path`: at most MAX_DOCUMENT_BYTES of UTF-8 (a leading BOM is dropped)."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise _refused(
+            str(path),
+            None,
+            f"the file is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB, which no capability document "
+            "needs (capgate's own is 19 KB); is this the right file?",
+        )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        kind = "a binary file, not text" if b"\0" in data[:8192] else "not UTF-8 text"
+        raise _refused(
+            str(path),
+            line,
+            f"this is {kind}: byte 0x{data[exc.start]:02x} at column {column} is not UTF-8; a capability "
+            "document is YAML saved as UTF-8 (is this the right file?)",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
+    """Parse `text` into plain values and their lines; raise DocumentError with file:line on any fault."""
+    builder = _Builder(file)
+    try:
+        for event in yaml.parse(text, Loader=_Parser):
+            builder.feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise DocumentError([Problem(file, line, "", f"YAML syntax error: {reason}")]) from None
-    if node is None:
-        raise DocumentError([Problem(file, 1, "", "the document is empty")])
-    return _construct(node, (), source), source
+        raise _refused(file, _fault_line(exc), f"YAML syntax error: {_reason(exc)}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
+        line = text.count("\n", 0, exc.position) + 1
+        raise _refused(file, line, f"YAML does not allow the character U+{exc.character:04X} here; remove it") from None
+    if not builder.done:
+        raise _refused(file, 1, "the document is empty")
+    return builder.result, builder.source
 
 
-def _construct(node: yaml.Node, path: Path, source: SourceMap, loader: yaml.SafeLoader | None = None) -> Any:
-    loader = loader or yaml.SafeLoader("")
-    source.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = str(_construct(key_node, (), SourceMap(source.file), loader))
-            if key in result:  # yaml.safe_load would silently keep the last one
-                first = source.lines[(*path, key)]
+def _fault_line(exc: yaml.MarkedYAMLError) -> int | None:
+    # A scanner error's context mark is where the token being read began (an unclosed quote: the quote), which
+    # is where the fault starts; its problem mark is where the scanner gave up, often at the end of the file.
+    # A parser error's problem mark is the token that does not fit; its context is the enclosing block.
+    first, second = (
+        (exc.context_mark, exc.problem_mark)
+        if isinstance(exc, yaml.scanner.ScannerError)
+        else (exc.problem_mark, exc.context_mark)
+    )
+    mark = first or second
+    return mark.line + 1 if mark else None
+
+
+def _reason(exc: yaml.MarkedYAMLError) -> str:
+    problem = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+        return f"{exc.context} (line {exc.context_mark.line + 1}): {problem} (line {exc.problem_mark.line + 1})"
+    return f"{exc.context}: {problem}" if exc.context else problem
+
+
+def _line_of(event: yaml.Event) -> int:
+    return event.start_mark.line + 1 if event.start_mark else 1
+
+
+def _refused(file: str, line: int | None, message: str) -> DocumentError:
+    return DocumentError([Problem(file, line, "", message)])
+
+
+@dataclass
+class _Open:
+    """A mapping or list being built: where it is, and (for a mapping) the key waiting for its value."""
+
+    value: dict[str, Any] | list[Any]
+    path: Path | None  # None inside a mapping key that is itself a mapping or list: no line is kept for it
+    line: int
+    nodes_before: int  # the node count when it opened: its size is the count when it closes, minus this
+    anchor: str | None
+    key: str = ""
+    key_line: int = 0
+    expecting_key: bool = True
+    depth_inside: int = 0  # the deepest nesting below it, for an alias to it placed somewhere deep
+
+
+@dataclass
+class _Anchor:
+    value: Any
+    nodes: int
+    depth: int
+
+
+class _Builder:
+    """Plain values from a stream of parser events, with an explicit stack instead of recursion."""
+
+    def __init__(self, file: str) -> None:
+        self.source = SourceMap(file)
+        self.result: Any = None
+        self.done = False
+        self._stack: list[_Open] = []
+        self._anchors: dict[str, _Anchor | None] = {}  # None: still open, so an alias to it would be recursive
+        self._nodes = 0
+        self._documents = 0
+        self._scalars = yaml.SafeLoader("")  # resolves and constructs scalars exactly as yaml.safe_load does
+
+    def feed(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.ScalarEvent):
+            self._count(1, 0, event)
+            value = self._scalar(event)
+            self._remember(event.anchor, value, 1, 0)
+            self._deliver(value, _line_of(event))
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            self._count(1, 1, event)
+            container: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+            if event.anchor is not None:
+                self._anchors[event.anchor] = None
+            line = _line_of(event)
+            self._stack.append(_Open(container, self._child_path(), line, self._nodes - 1, event.anchor))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            closed = self._stack.pop()
+            self._remember(closed.anchor, closed.value, self._nodes - closed.nodes_before, closed.depth_inside + 1)
+            self._deliver(closed.value, closed.line, depth=closed.depth_inside + 1)
+        elif isinstance(event, yaml.AliasEvent):
+            self._alias(event)
+        elif isinstance(event, yaml.DocumentStartEvent):
+            self._documents += 1
+            if self._documents > 1:
+                self._fail(event, "the file holds more than one YAML document (a `---` line starts another); keep one")
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        if event.anchor not in self._anchors:
+            self._fail(event, f"the alias *{event.anchor} names no anchor defined before it (&{event.anchor})")
+        anchor = self._anchors[event.anchor]
+        if anchor is None:
+            self._fail(event, f"the alias *{event.anchor} is inside its own anchor, so it would never end")
+        self._count(anchor.nodes, anchor.depth, event)
+        self._deliver(anchor.value, _line_of(event), depth=anchor.depth)
+
+    def _count(self, nodes: int, depth: int, event: yaml.Event) -> None:
+        self._nodes += nodes
+        if self._nodes > MAX_NODES:
+            self._fail(
+                event,
+                f"the document expands to more than {MAX_NODES:,} values"
+                + (" once its aliases are followed" if isinstance(event, yaml.AliasEvent) else "")
+                + "; a capability document needs a few thousand (is it a YAML bomb?)",
+            )
+        if len(self._stack) + depth > MAX_DEPTH:
+            self._fail(event, f"the document nests deeper than {MAX_DEPTH} levels of mappings and lists")
+
+    def _scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self._scalars.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        if tag == "tag:yaml.org,2002:str":
+            return event.value
+        if tag == "tag:yaml.org,2002:timestamp":  # dates stay text, as the format compares them as strings
+            return event.value
+        node = yaml.ScalarNode(tag, event.value, style=event.style)
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:  # a tag safe_load refuses, such as !!python/object
+            return self._fail(event, f"YAML error: {exc.problem}")
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            return self._fail(event, f"the value cannot be read: {exc}")
+        finally:
+            self._scalars.constructed_objects.pop(node, None)  # the constructor would keep every node otherwise
+
+    def _remember(self, anchor: str | None, value: Any, nodes: int, depth: int) -> None:
+        if anchor is not None:
+            self._anchors[anchor] = _Anchor(value, nodes, depth)
+
+    def _child_path(self) -> Path | None:
+        """The path of the next value delivered to the innermost open node; None inside a mapping key."""
+        if not self._stack:
+            return ()
+        top = self._stack[-1]
+        if top.path is None:
+            return None
+        if isinstance(top.value, list):
+            return (*top.path, len(top.value))
+        return None if top.expecting_key else (*top.path, top.key)
+
+    def _deliver(self, value: Any, line: int, *, depth: int = 0) -> None:
+        if not self._stack:
+            self.result, self.done = value, True
+            self.source.lines[()] = line
+            return
+        top = self._stack[-1]
+        top.depth_inside = max(top.depth_inside, depth)
+        if isinstance(top.value, list):
+            if top.path is not None:
+                self.source.lines[(*top.path, len(top.value))] = line
+            top.value.append(value)
+        elif top.expecting_key:
+            top.key, top.key_line, top.expecting_key = str(value), line, False
+            if top.key in top.value:  # yaml.safe_load would silently keep the last one
+                path = (*(top.path or ()), top.key)
+                first = self.source.lines.get(path, top.line)
                 raise DocumentError(
                     [
                         Problem(
-                            source.file,
-                            key_node.start_mark.line + 1,
-                            format_path((*path, key)),
+                            self.source.file,
+                            line,
+                            format_path(path),
                             f"duplicate key (first given on line {first}); give each key once",
                         )
                     ]
                 )
-            result[key] = _construct(value_node, (*path, key), source, loader)
-            source.lines[(*path, key)] = key_node.start_mark.line + 1
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, index), source, loader) for index, item in enumerate(node.value)]
-    value = loader.construct_object(node, deep=True)  # the same tags yaml.safe_load resolves
-    if hasattr(value, "isoformat"):  # dates stay text, as the format compares them as strings
-        return str(node.value)
-    return value
+        else:
+            top.value[top.key] = value
+            if top.path is not None:  # a key's line: where a reader looks for it
+                self.source.lines[(*top.path, top.key)] = top.key_line
+            top.expecting_key = True
+
+    def _fail(self, event: yaml.Event, message: str) -> NoReturn:
+        raise _refused(self.source.file, _line_of(event), message)

@@ -5,17 +5,24 @@ generated ones capgate bundles) serve fine while `naftiko validate` refuses them
 follow the schema's objects (reference: naftiko/framework v1.0.0-alpha2, naftiko-schema.json): fields an
 object does not allow (the schema's `additionalProperties: false`), required fields, identifier patterns,
 and object or array outputs without `properties` or `items`. Each is reported as file:line, like every
-other problem.
+other problem, with what to do about it.
+
+A documented capgate extension (EXTENSIONS, docs/format.md) is something the schema rejects on purpose: a
+warning on each use would be noise nobody should act on, hiding the warnings that matter. Its uses are
+counted instead, and `validate` names each extension once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from capgate.core.errors import Problem
-from capgate.document.source import Path, SourceMap, load_yaml
+from capgate.document.fields import SCHEMA_KEYWORDS
+from capgate.document.source import Path, SourceMap
 
 VERSION = "1.0.0-alpha2"
 KEBAB = re.compile(r"^[a-zA-Z0-9-]+$")  # IdentifierKebab: namespaces and names
@@ -118,6 +125,42 @@ SHAPES: dict[str, tuple[set[str], set[str]]] = {
     "hints": ({"readOnly", "destructive", "idempotent", "openWorld"}, set()),
     "output parameter": ({"name", "type", "mapping", "value", "properties", "items", "const", "description"}, {"type"}),
 }
+BRACKETED = re.compile(r"[\w.-]+(\[[\w.-]+\])+")  # deepObject-style query names: filter[createdAt][from]
+PARAMETERS = frozenset({"consumed input parameter", "exposed input parameter", "tool input parameter"})
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A capgate extension of the format: where it appears (SHAPES kinds, or "parameter name"), what it adds."""
+
+    name: str  # as `validate --strict` names it
+    kinds: frozenset[str]
+    matches: Callable[[str], object]  # truthy for a field (or, for "parameter name", a name) that is this extension
+
+
+# One line per extension, as docs/format.md ("capgate extensions") lists them.
+EXTENSIONS = (
+    Extension("JSON-Schema keywords on parameters", PARAMETERS, SCHEMA_KEYWORDS.__contains__),
+    Extension("query names with brackets (filter[status])", frozenset({"parameter name"}), BRACKETED.fullmatch),
+    Extension("`idempotent` on consumed operations", frozenset({"consumed operation"}), {"idempotent"}.__contains__),
+    Extension("`timeouts`", frozenset({"consumes", "consumed operation"}), {"timeouts"}.__contains__),
+    Extension("`rateLimit`", frozenset({"consumes"}), {"rateLimit"}.__contains__),
+)
+
+# What to do about a field the schema does not allow, where there is more to say than "remove it".
+FIXES = {
+    ("rest adapter", "description"): "move it to `info.description`, which capgate's OpenAPI description also reads",
+}
+
+
+@dataclass
+class Alpha2Report:
+    """What `--strict` found: warnings with what to do, and the capgate extensions used (name -> uses)."""
+
+    problems: list[Problem]
+    extensions: Counter[str] = field(default_factory=Counter)
+
+
 AUTHENTICATION = {
     "bearer": {"type", "token"},
     "apikey": {"type", "key", "value", "placement"},
@@ -126,44 +169,56 @@ AUTHENTICATION = {
 }
 
 
-def alpha2_problems(text: str, file: str) -> list[Problem]:
-    """Every difference from the alpha2 schema, as warnings, in line order."""
-    data, source = load_yaml(text, file)
-    problems = list(_Checker(source).document(data)) if isinstance(data, dict) else []
-    return sorted(problems, key=lambda problem: problem.line or 0)
+def alpha2_report(data: Any, source: SourceMap) -> Alpha2Report:
+    """Every difference from the alpha2 schema that is not a capgate extension, as warnings in line order."""
+    checker = _Checker(source)
+    problems = list(checker.document(data)) if isinstance(data, dict) else []
+    return Alpha2Report(sorted(problems, key=lambda problem: problem.line or 0), checker.extensions)
 
 
 class _Checker:
     def __init__(self, source: SourceMap) -> None:
         self.source = source
+        self.extensions: Counter[str] = Counter()
 
     def warn(self, path: Path, message: str) -> Problem:
         return self.source.problem(path, f"alpha2 schema: {message}", "warning")
+
+    def extension(self, kind: str, key: str) -> bool:
+        """True, and counted, when `key` in a `kind` is a documented capgate extension."""
+        for extension in EXTENSIONS:
+            if kind in extension.kinds and extension.matches(key):
+                self.extensions[extension.name] += 1
+                return True
+        return False
 
     def shape(self, kind: str, node: Any, path: Path) -> Iterator[Problem]:
         if not isinstance(node, dict):
             return
         allowed, required = SHAPES[kind]
         for key in node:
-            if key not in allowed:
-                yield self.warn((*path, key), f"a {kind} has no field {key!r}")
+            if key not in allowed and not self.extension(kind, key):
+                fix = FIXES.get((kind, key), "remove it if the document must also pass `naftiko validate`")
+                yield self.warn((*path, key), f"a {kind} has no field {key!r}; {fix}")
         for key in sorted(required - set(node)):
-            yield self.warn(path, f"a {kind} requires {key!r}")
+            yield self.warn(path, f"a {kind} requires {key!r}; add it")
 
-    def pattern(self, node: Any, key: str, pattern: re.Pattern[str], path: Path, what: str) -> Iterator[Problem]:
+    def pattern(
+        self, node: Any, key: str, pattern: re.Pattern[str], path: Path, what: str, kind: str = ""
+    ) -> Iterator[Problem]:
         value = node.get(key) if isinstance(node, dict) else None
-        if isinstance(value, str) and not pattern.match(value):
-            yield self.warn((*path, key), f"{what} {value!r} does not match {pattern.pattern}")
+        if isinstance(value, str) and not pattern.match(value) and not self.extension(kind, value):
+            yield self.warn((*path, key), f"{what} {value!r} does not match {pattern.pattern}; rename it to match")
 
     def document(self, data: dict[str, Any]) -> Iterator[Problem]:
         yield from self.shape("document", data, ())
         if data.get("naftiko") != VERSION:
-            yield self.warn(("naftiko",), f"the version must be {VERSION!r}")
+            yield self.warn(("naftiko",), f"the version must be {VERSION!r}; set `naftiko: {VERSION}`")
         yield from self.shape("info", data.get("info"), ("info",))
         for key in ("created", "modified"):
             value = (data.get("info") or {}).get(key)
             if value is not None and not DATE.match(str(value)):
-                yield self.warn(("info", key), "dates are YYYY-MM-DD")
+                yield self.warn(("info", key), "dates are YYYY-MM-DD; write it so, quoted ('2026-01-02')")
         yield from self.binds(data.get("binds"), ("binds",))
         capability = data.get("capability")
         if isinstance(capability, dict):
@@ -192,7 +247,9 @@ class _Checker:
         auth = consumes.get("authentication")
         if isinstance(auth, dict) and auth.get("type") in AUTHENTICATION:
             for key in sorted(set(auth) - AUTHENTICATION[auth["type"]]):
-                yield self.warn((*path, "authentication", key), f"{auth['type']} authentication has no field {key!r}")
+                yield self.warn(
+                    (*path, "authentication", key), f"{auth['type']} authentication has no field {key!r}; remove it"
+                )
         yield from self.parameters(consumes, path, "consumed input parameter")
         for r, resource in _items(consumes.get("resources")):
             where = (*path, "resources", r)
@@ -215,7 +272,7 @@ class _Checker:
         yield from self.pattern(adapter, "namespace", KEBAB, path, "namespace")
         if kind == "mcp":
             if adapter.get("transport") == "stdio" and "port" in adapter:
-                yield self.warn((*path, "port"), "an MCP adapter with transport stdio has no port")
+                yield self.warn((*path, "port"), "an MCP adapter with transport stdio has no port; remove it")
             for t, tool in _items(adapter.get("tools")):
                 where = (*path, "tools", t)
                 yield from self.shape("tool", tool, where)
@@ -244,10 +301,13 @@ class _Checker:
         for index, parameter in _items(node.get("inputParameters")):
             where = (*path, "inputParameters", index)
             yield from self.shape(kind, parameter, where)
-            yield from self.pattern(parameter, "name", EXTENDED, where, "parameter name")
+            yield from self.pattern(parameter, "name", EXTENDED, where, "parameter name", "parameter name")
             kind_of_value = parameter.get("type")
             if kind != "consumed input parameter" and kind_of_value is not None and kind_of_value not in EXPOSED_TYPES:
-                yield self.warn((*where, "type"), f"type {kind_of_value!r} is not one of {', '.join(EXPOSED_TYPES)}")
+                yield self.warn(
+                    (*where, "type"),
+                    f"type {kind_of_value!r} is not one of {', '.join(EXPOSED_TYPES)}; use one of them",
+                )
 
     def output(self, output: dict[str, Any], path: Path) -> Iterator[Problem]:
         yield from self.shape("output parameter", output, path)
@@ -255,10 +315,13 @@ class _Checker:
             return
         if output.get("type") == "object" and not output.get("properties"):
             yield self.warn(
-                path, "an object output needs `properties` (capgate reads `mapping: $.` without them as the whole body)"
+                path,
+                "an object output needs `properties`; to pass the whole body through, leave `outputParameters` "
+                "out (capgate reads `mapping: $.` without `properties` as the whole body too; the reference "
+                "engine answers `{}`)",
             )
         if output.get("type") == "array" and not output.get("items"):
-            yield self.warn(path, "an array output needs `items`")
+            yield self.warn(path, "an array output needs `items`; describe one item there")
         for name, child in (output.get("properties") or {}).items():
             if isinstance(child, dict):
                 yield from self.output(child, (*path, "properties", name))
