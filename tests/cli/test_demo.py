@@ -65,6 +65,14 @@ async def test_demo_prints_curls_that_work_as_printed_and_an_mcp_url_that_serves
         assert result.is_error is False and len(result.structured_content["data"]) == 2  # type: ignore[index]
         process.send_signal(signal.SIGINT)
         assert process.wait(15) == 0
+        assert process.stderr is not None
+        farewell = process.stderr.read().split("capgate demo: stopped ", 1)
+        assert len(farewell) == 2, "Ctrl-C must say what stopped"
+        assert re.match(r"the gateway \(REST facade http://127\.0\.0\.1:\d+, MCP server http://", farewell[1])
+        assert "and the Trigger.dev emulator (http://127.0.0.1:" in farewell[1]
+        assert "The emulator's runs were kept in memory only: they are gone." in farewell[1]  # --db :memory:
+        audit = os.path.join(os.environ["XDG_DATA_HOME"], "capgate", "audit.jsonl")
+        assert f"The audit log of calls that changed runs stays in {audit}" in farewell[1]
     finally:
         if process.poll() is None:
             process.kill()

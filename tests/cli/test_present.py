@@ -68,3 +68,15 @@ def test_call_values_are_json_when_they_look_like_json_except_for_string_inputs(
     text: str, schema: dict[str, str], value: object
 ) -> None:
     assert parse_value(text, schema) == value
+
+
+def test_a_table_leaves_out_columns_from_the_right_but_never_cuts_an_identifier() -> None:
+    rows = [["run_cm0abcdefghijklmnopqrstuvw", "COMPLETED", "a description longer than the room that is left"]]
+    text = table(["id", "status", "description"], rows, width=41, whole=[0], hidden_hint="--wide shows them")
+    assert text.splitlines() == [
+        "id".ljust(30) + "  status",
+        "run_cm0abcdefghijklmnopqrstuvw  COMPLETED",  # a status is too short to cut: whole, or left out
+        "(not shown: description; --wide shows them)",
+    ]
+    text = table(["id", "status"], rows, width=20, whole=[0], hidden_hint="--wide shows them")
+    assert text.splitlines()[1] == "run_cm0abcdefghijklmnopqrstuvw"  # wider than the window, and whole

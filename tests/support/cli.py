@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -40,11 +41,39 @@ def ready_url(process: subprocess.Popen[str], adapter: str, timeout: float = 20)
     raise AssertionError(f"no '{adapter} ready' line within {timeout} s")
 
 
+def capgate_into_a_closed_pipe(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`capgate ARGS` writing to a pipe whose reader is gone before it starts, as `capgate ARGS | head -c1` can
+    be by the time it writes (closing the reader first: a small output would fit the pipe and hide the fault)."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            [*CAPGATE, *args], stdout=writer, stderr=subprocess.PIPE, text=True, env=env or cli_env(), timeout=30
+        )
+    finally:
+        os.close(writer)
+
+
 @contextmanager
-def serving(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far."""
+def serving(
+    *args: str, env: dict[str, str], address_space_mib: int | None = None
+) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`capgate serve ARGS` until its two ready lines; yields the process and the stderr lines read so far.
+
+    `address_space_mib` caps the process's memory (RLIMIT_AS), for tests that feed it something hostile."""
+
+    def limit() -> None:
+        if address_space_mib is not None:
+            cap = address_space_mib * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
     process = subprocess.Popen(
-        [*CAPGATE, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ | env
+        [*CAPGATE, "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | env,
+        preexec_fn=limit,
     )
     lines: list[str] = []
     try:

@@ -7,10 +7,12 @@ import asyncio
 import os
 import re
 import signal
+import sys
+from pathlib import Path
 
 import orjson
 
-from capgate.cli.shell import EXIT_OK, Commands, command
+from capgate.cli.shell import EXIT_OK, Commands, command, discard_stdout
 from capgate.document.bundled import DEFAULT_DOCUMENT
 
 NAMESPACE = "management-runs"
@@ -96,6 +98,23 @@ async def _demo(options: argparse.Namespace) -> None:
         emulator.should_exit = True
         await emulator_task
         sock.close()
+    if stop.is_set():  # Ctrl-C or SIGTERM, not a failure (that raised above)
+        print(_farewell(ready, emulator_url, emulator_config.db_path, config.hardening.audit_log), file=sys.stderr)
+
+
+def _farewell(ready: dict[str, str], emulator: str, db: str, audit: Path | None) -> str:
+    """What stopped, and where what the demo wrote stays: someone who tried it wants to know what is left."""
+    served = ", ".join(f"{name} {url}" for name, url in ready.items())
+    lines = [
+        f"capgate demo: stopped the gateway ({served or 'not yet serving'}) and the Trigger.dev emulator ({emulator}).",
+        "  The emulator's runs were kept in memory only: they are gone."
+        if db == ":memory:"
+        else f"  The emulator's runs stay in {db}: the next `capgate demo` starts from them (delete the file "
+        "to start afresh, or pass --db PATH).",
+    ]
+    if audit is not None:
+        lines.append(f"  The audit log of calls that changed runs stays in {audit} (`capgate audit` prints it).")
+    return "\n".join(lines)
 
 
 async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
@@ -114,8 +133,9 @@ async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
         run_id = page["data"][0]["id"] if page.get("data") else run_id
     except (aiohttp.ClientError, ValueError, KeyError):
         warning = "  (the first call through the gateway failed; see the log above)\n"
-    print(
-        f"\ncapgate demo: the gateway is serving a Trigger.dev emulator, no account and no network needed.\n{warning}\n"
+    guide = (
+        "\ncapgate demo: the gateway is serving a Trigger.dev emulator, no account and no network needed.\n"
+        f"{warning}\n"
         f"  REST facade   {rest}/v1\n"
         f"  MCP server    {mcp}\n"
         f"  emulator      {emulator}   (data: {db})\n\n"
@@ -126,9 +146,12 @@ async def _print_guide(rest: str, mcp: str, emulator: str, db: str) -> None:
         f"  claude mcp add --transport http trigger-dev-runs {mcp}\n"
         "or in a client's JSON configuration (Cursor and others):\n"
         f'  {{"mcpServers": {{"trigger-dev-runs": {{"url": "{mcp}"}}}}}}\n\n'
-        "Press Ctrl+C to stop.",
-        flush=True,
+        "Press Ctrl+C to stop."
     )
+    try:
+        print(guide, flush=True)
+    except BrokenPipeError:  # `capgate demo | head`: the guide's reader went away; the demo serves on
+        discard_stdout()
 
 
 def _shown(host: str) -> str:

@@ -12,13 +12,12 @@ command starts without paying for the others (the MCP SDK alone takes half a sec
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 
 from capgate import __version__
 from capgate.cli import audit, call, demo, emulate, mcp_config, openapi, serve, tools, validate
-from capgate.cli.shell import EXIT_CLOSED_PIPE, EXIT_INTERRUPTED, EXIT_USAGE
+from capgate.cli.shell import EXIT_CLOSED_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, discard_stdout
 from capgate.core.errors import CapgateError, DocumentError
 
 COMMANDS = (serve, validate, tools, call, openapi, mcp_config, audit, emulate, demo)  # as --help lists them
@@ -30,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # piped output is buffered: a reader that went away shows here, not at exit
         return code
     except BrokenPipeError:  # `capgate tools | head`: the reader has what it wanted; a quiet exit, as git's
-        _discard_stdout()
+        discard_stdout()
         return EXIT_CLOSED_PIPE
 
 
@@ -63,13 +62,6 @@ def _run(args: list[str]) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-
-
-def _discard_stdout() -> None:
-    """Point stdout at /dev/null, so that what is still buffered does not fail again when Python exits."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
 
 
 def build_parser() -> argparse.ArgumentParser:

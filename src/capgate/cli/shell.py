@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from capgate.core.errors import ConfigurationError
 from capgate.document.bundled import DEFAULT_DOCUMENT
@@ -11,6 +13,14 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader went away
 
 Commands = argparse._SubParsersAction  # what `add_subparsers` returns; each command module adds itself to it
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null once its reader went away, so that what is still buffered does not fail again
+    when Python exits (which would print "Exception ignored … BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def command(

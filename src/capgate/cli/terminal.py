@@ -15,6 +15,7 @@ RESET = "\x1b[0m"
 COLOURS = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 ELLIPSIS = "…"
 MIN_COLUMN = 6
+SHORT_COLUMN = 12  # a table column this narrow is shown whole or left out, never cut
 GAP = "  "
 
 Painter = Callable[[str, str], str]  # (text, colour name) -> text, coloured or not
@@ -59,7 +60,7 @@ def table(
         lines.append(_line([row[i] for i in shown], [widths[i] for i in shown], colours, paint))
     left_out = [headers[i] for i in range(len(headers)) if i not in shown]
     if left_out:
-        lines.append(paint(f"(not shown to fit {width} columns: {', '.join(left_out)}; {hidden_hint})", "dim"))
+        lines.append(paint(f"(not shown: {', '.join(left_out)}; {hidden_hint})", "dim"))
     return "\n".join(lines)
 
 
@@ -96,25 +97,29 @@ def key_values(
 
 def _fit(widths: list[int], width: int, whole: set[int]) -> tuple[list[int], list[int]]:
     """The columns to show and their widths: the fewest columns left out (rightmost first, never one in
-    `whole`) such that narrowing the others, widest first and never below MIN_COLUMN, fits `width`."""
+    `whole`) such that cutting the others, widest first, to no less than half their width fits `width`."""
     droppable = [i for i in reversed(range(len(widths))) if i not in whole]
     for dropped in range(len(droppable) + 1):
         shown = [i for i in range(len(widths)) if i not in droppable[:dropped]]
-        fitted = _narrowed(widths, shown, width - len(GAP) * (len(shown) - 1), whole)
-        if sum(fitted[i] for i in shown) <= width - len(GAP) * (len(shown) - 1):
+        room = width - len(GAP) * (len(shown) - 1)
+        fitted = _narrowed(widths, shown, room, whole)
+        if sum(fitted[i] for i in shown) <= room:
             return shown, fitted
     return shown, fitted  # identifiers alone are wider than the window: shown whole all the same
 
 
 def _narrowed(widths: list[int], shown: list[int], room: int, whole: set[int]) -> list[int]:
-    widths = list(widths)
-    cuttable = [i for i in shown if i not in whole]
-    while sum(widths[i] for i in shown) > room and cuttable:
-        widest = max(cuttable, key=lambda i: widths[i])
-        if widths[widest] <= MIN_COLUMN:
+    # A column cut to less than half of itself says little, and a short one (a status, a duration) nothing at all:
+    # better to leave out the next column instead.
+    floors = {i: widths[i] if widths[i] <= SHORT_COLUMN else max(SHORT_COLUMN, (widths[i] + 1) // 2) for i in shown}
+    floors = {i: floor for i, floor in floors.items() if i not in whole}
+    narrowed = list(widths)
+    while sum(narrowed[i] for i in shown) > room:
+        cuttable = [i for i in floors if narrowed[i] > floors[i]]
+        if not cuttable:
             break
-        widths[widest] -= 1
-    return widths
+        narrowed[max(cuttable, key=lambda i: narrowed[i])] -= 1
+    return narrowed
 
 
 def _cut(text: str, width: int | None) -> str:

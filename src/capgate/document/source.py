@@ -21,8 +21,8 @@ from capgate.core.errors import DocumentError, Problem
 Path = tuple[str | int, ...]
 
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # the default document is 19 KB
-MAX_DEPTH = 64  # levels of mappings and lists; the default document nests 11
-MAX_NODES = 250_000  # keys, values and items, each counted as often as an alias repeats it; the default has ~2 600
+MAX_DEPTH = 64  # levels of mappings and lists; the default document nests 15
+MAX_NODES = 100_000  # keys' values and items, each counted as often as an alias repeats it; the default has 1 030
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # CSafeLoader exists only when libyaml is there
 
@@ -83,10 +83,21 @@ def read_source(path: FilePath) -> str:
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse `text` into plain values and their lines; raise DocumentError with file:line on any fault."""
     builder = _Builder(file)
+    quoted: yaml.ScalarEvent | None = None  # the last quoted value: an unclosed quote ends at the next one
     try:
         for event in yaml.parse(text, Loader=_Parser):
+            if isinstance(event, yaml.ScalarEvent) and event.style in ("'", '"'):
+                quoted = event
             builder.feed(event)
     except yaml.MarkedYAMLError as exc:
+        if quoted is not None and _ran_into(quoted, exc):
+            start, end = _line_of(quoted), quoted.end_mark.line + 1  # type: ignore[union-attr]
+            raise _refused(
+                file,
+                start,
+                f"YAML syntax error: the quoted value that starts on this line ends on line {end}, where it meets "
+                f"the next quote; is its closing quote missing? ({_reason(exc)})",
+            ) from None
         raise _refused(file, _fault_line(exc), f"YAML syntax error: {_reason(exc)}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
         line = text.count("\n", 0, exc.position) + 1
@@ -94,6 +105,18 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     if not builder.done:
         raise _refused(file, 1, "the document is empty")
     return builder.result, builder.source
+
+
+def _ran_into(quoted: yaml.ScalarEvent, exc: yaml.MarkedYAMLError) -> bool:
+    """Whether a parser error is where a quoted value spanning lines ended: the mark of a quote left open."""
+    start, end, fault = quoted.start_mark, quoted.end_mark, exc.problem_mark
+    return bool(
+        start
+        and end
+        and fault
+        and not isinstance(exc, yaml.scanner.ScannerError)
+        and start.line < end.line == fault.line
+    )
 
 
 def _fault_line(exc: yaml.MarkedYAMLError) -> int | None:
@@ -199,7 +222,7 @@ class _Builder:
                 event,
                 f"the document expands to more than {MAX_NODES:,} values"
                 + (" once its aliases are followed" if isinstance(event, yaml.AliasEvent) else "")
-                + "; a capability document needs a few thousand (is it a YAML bomb?)",
+                + "; a capability document has a few thousand (is this a YAML bomb?)",
             )
         if len(self._stack) + depth > MAX_DEPTH:
             self._fail(event, f"the document nests deeper than {MAX_DEPTH} levels of mappings and lists")
@@ -217,8 +240,10 @@ class _Builder:
             return self._scalars.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as exc:  # a tag safe_load refuses, such as !!python/object
             return self._fail(event, f"YAML error: {exc.problem}")
-        except ValueError as exc:  # e.g. an integer of more digits than Python converts
-            return self._fail(event, f"the value cannot be read: {exc}")
+        except ValueError:  # an integer of more digits than Python converts (4300)
+            return self._fail(
+                event, "this number has thousands of digits, which no field takes; quote it if it is text"
+            )
         finally:
             self._scalars.constructed_objects.pop(node, None)  # the constructor would keep every node otherwise
 

@@ -3,7 +3,8 @@
 The listening sockets stay; each is served through a `Swappable`, which hands new requests to the newest app
 and lets requests already inside an older one finish (up to the grace period) before that app's lifespan is
 shut down and its upstream connections closed. If anything about the new document is wrong, nothing is
-swapped: the old document keeps serving and the error log says why.
+swapped: the old document keeps serving and the error log says why. The document is loaded in a thread, so a
+large or hostile one never stalls the ports.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from capgate.core.errors import CapgateError, ConfigurationError
 from capgate.gateway.assembly import Gateway
 
 logger = logging.getLogger("capgate.reload")
+
+LOAD_TIMEOUT = 30.0  # seconds a reload may spend loading the document; the loader's bounds keep it far below
 
 
 class _Lifespan:
@@ -132,7 +135,9 @@ class Reloader:
         """True when the new document is being served."""
         async with self._lock:
             try:
-                gateway = self._load()
+                # Off the event loop: a document may be hostile (the loader bounds its size, depth and aliases,
+                # but even a bounded parse takes a while), and both ports keep answering meanwhile.
+                gateway = await asyncio.wait_for(asyncio.to_thread(self._load), LOAD_TIMEOUT)
                 apps = self._build(gateway)
                 if len(apps) != len(self._swappables):
                     raise ConfigurationError(
@@ -142,6 +147,12 @@ class Reloader:
                 await gateway.open()
             except CapgateError as exc:
                 logger.error("reload refused, still serving the previous document: %s", exc)
+                return False
+            except TimeoutError:
+                logger.error(
+                    "reload refused, still serving the previous document: loading it took longer than %.0f s",
+                    LOAD_TIMEOUT,
+                )
                 return False
             except Exception:
                 logger.exception("reload failed, still serving the previous document")
