@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.emulator import Emulator, emulator_config
-from tests.support.servers import free_port, serve_app
+from tests.support.servers import free_port, serve_app, wait_until_listening
 from tests.support.upstream import RecordingUpstream, recording_upstream
 from trigger_emulator.app import create_app
 
@@ -57,15 +55,7 @@ def redis_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.02)
-        else:
-            pytest.fail("redis-server did not start listening within 10 s")
+        wait_until_listening(port, timeout=10)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()

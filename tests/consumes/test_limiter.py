@@ -23,7 +23,7 @@ from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig
 from tests.support.emulator import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
-from tests.support.servers import free_port, serve_app
+from tests.support.servers import free_port, serve_app, wait_until_listening
 from trigger_emulator.app import create_app
 
 pytestmark = pytest.mark.anyio
@@ -117,12 +117,8 @@ async def test_an_unreachable_redis_stops_start_up_and_a_lost_one_falls_back(red
     )
     try:
         limiter = RedisLimiter(f"redis://127.0.0.1:{port}/0")
-        for _ in range(100):
-            try:
-                await limiter.connect()
-                break
-            except ConfigurationError:
-                await asyncio.sleep(0.02)
+        wait_until_listening(port)
+        await limiter.connect()
         assert await limiter.take("bucket", BUDGET) == 0
     finally:
         process.terminate()

@@ -51,8 +51,8 @@ def test_cancel_cascades_to_child_runs(api: Api) -> None:
     children = api.retrieve(parent_id)["relatedRuns"]["children"]
     assert children and all(child["status"] == "EXECUTING" for child in children)
     api.post(f"/api/v2/runs/{parent_id}/cancel")
-    for child in api.retrieve(parent_id)["relatedRuns"]["children"]:
-        assert child["status"] == "CANCELED"
+    statuses = [child["status"] for child in api.retrieve(parent_id)["relatedRuns"]["children"]]
+    assert statuses == ["CANCELED"] * len(children)
 
 
 def test_cancel_of_an_unknown_run_is_resource_not_found(api: Api) -> None:

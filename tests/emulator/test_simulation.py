@@ -119,7 +119,7 @@ def test_with_simulate_on_the_background_task_finishes_runs() -> None:
         deadline = time.monotonic() + 5
         while api.retrieve(run_id)["status"] not in ("COMPLETED", "FAILED"):
             assert time.monotonic() < deadline, "the simulation did not finish the run within 5 s"
-            time.sleep(0.02)
+            time.sleep(0.02)  # between polls of a background simulation, within the deadline above
 
 
 def test_simulation_keeps_unrelated_fields(api: Api) -> None:

@@ -3,10 +3,8 @@ both ports answering while it is read (the document is loaded off the event loop
 
 from __future__ import annotations
 
-import queue
 import re
 import signal
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import orjson
 
 from capgate.document.bundled import bundled_documents
 from tests.support.bombs import BOMBS
-from tests.support.cli import serving
+from tests.support.cli import LogLines, serving
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.memory import rss_mib
 from tests.support.upstream import RecordingUpstream
@@ -53,9 +51,8 @@ def test_every_bomb_reload_is_refused_while_both_ports_answer_and_the_old_docume
     ) as (process, lines):
         rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
         mcp = re.search(r"MCP server ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
-        logged: queue.Queue[str] = queue.Queue()
         assert process.stderr is not None
-        threading.Thread(target=lambda: [logged.put(line) for line in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+        log = LogLines(process.stderr)
         before, _ = rss_mib(process.pid)
         ping = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"})
         for bomb, (content, reason) in BOMBS.items():
@@ -64,9 +61,9 @@ def test_every_bomb_reload_is_refused_while_both_ports_answer_and_the_old_docume
             # Asked right after the signal, while the bomb is being read: both ports answer within the bound.
             assert probe(f"{rest}/healthz") == 200, bomb
             assert probe(mcp, ping) == 200, bomb
-            line = logged.get(timeout=20)
+            line = log.wait_for('"logger":"capgate.reload"')
             record = orjson.loads(line)
-            assert record["logger"] == "capgate.reload" and record["level"] == "error", line
+            assert record["level"] == "error", line
             assert record["message"].startswith("reload refused, still serving the previous document: "), bomb
             assert f"{document}" in record["message"] and reason in record["message"], record["message"]
             assert "Traceback" not in line

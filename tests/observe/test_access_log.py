@@ -101,11 +101,11 @@ async def test_level_and_no_access_log_still_filter(stream: io.StringIO) -> None
     logs.configure_logging("json", "warning", stream=stream)
     logs.log_access(_cancel())
     logs.log_access(_cancel(status=502))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the turn ends: what passed the filter is written
     assert [orjson.loads(line)["status"] for line in stream.getvalue().splitlines()] == [502]
     logs.configure_logging("json", "info", access_log=False, stream=stream)
     logs.log_access(_cancel(status=502))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the turn ends: nothing more was written
     assert len(stream.getvalue().splitlines()) == 1
 
 
@@ -115,7 +115,7 @@ async def test_lines_of_a_turn_are_written_together_before_anything_logged_after
     logs.log_access(_cancel())
     assert stream.getvalue() == ""  # waiting for the end of the turn
     logging.getLogger("capgate.test").warning("after the two requests")
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the turn ends
     loggers = [orjson.loads(line)["logger"] for line in stream.getvalue().splitlines()]
     assert loggers == ["capgate.access", "capgate.access", "capgate.test"]
 

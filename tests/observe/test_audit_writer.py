@@ -84,7 +84,7 @@ async def test_a_caller_that_goes_away_still_gets_its_entry_written(tmp_path: Pa
     log = AuditLog(tmp_path / "audit.jsonl")
     log.open()
     task = asyncio.create_task(log.append({"n": "cancelled"}))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # the task runs up to queueing its line, then its caller goes away
     task.cancel()
     await log.append({"n": "after"})
     await log.close()

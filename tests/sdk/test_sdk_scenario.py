@@ -24,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.node import npm_installed
+from tests.support.node import NodeProgram, npm_installed
 
 pytestmark = pytest.mark.timeout(120)
 
 SDK_DIR = Path(__file__).resolve().parent
-SCENARIO = SDK_DIR / "scenario.mjs"
 
 EMULATOR_KEY = "tr_dev_emulator0000000000000001"  # the emulator's default key
 OTHER_ENV_KEY = "tr_dev_emulator0000000000000002"  # a second environment on the same emulator
@@ -176,13 +175,14 @@ def gateway_process(emulator_url: str, api_key: str = EMULATOR_KEY) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def node() -> str:
-    """Node, with tests/sdk/node_modules installed by `npm ci` when missing or older than package-lock.json."""
+def sdk() -> NodeProgram:
+    """scenario.mjs beside @trigger.dev/sdk, as `npm ci` installed it in the test cache (outside the checkout,
+    reused between runs)."""
     return npm_installed(SDK_DIR)
 
 
 def run_scenario(
-    node: str,
+    sdk: NodeProgram,
     mode: str,
     *,
     base_url: str,
@@ -196,8 +196,8 @@ def run_scenario(
         env["TRIGGER_OTHER_KEY"] = other_key
     try:
         result = subprocess.run(
-            [node, str(SCENARIO), mode, "--suite", suite],
-            cwd=SDK_DIR,
+            [sdk.node, str(sdk.folder / "scenario.mjs"), mode, "--suite", suite],
+            cwd=sdk.folder,
             env=env,
             capture_output=True,
             text=True,
@@ -255,7 +255,7 @@ def _runs_api_requests(emulator_url: str) -> list[tuple[dict[str, Any], dict[str
 
 
 @pytest.fixture(scope="session")
-def emulator(node: str) -> Iterator[str]:
+def emulator(sdk: NodeProgram) -> Iterator[str]:
     """One seeded emulator (two environments) shared by the direct and gateway scenarios.
 
     The scenario tags everything it creates with a fresh nonce and only mutates its own runs (plus a
@@ -265,10 +265,17 @@ def emulator(node: str) -> Iterator[str]:
         yield url
 
 
-def test_sdk_scenario_direct(node: str, emulator: str) -> None:
+def test_the_sdk_is_installed_outside_the_checkout(sdk: NodeProgram) -> None:
+    checkout = SDK_DIR.parents[1]
+    assert (sdk.folder / "node_modules" / "@trigger.dev" / "sdk").is_dir() and checkout not in sdk.folder.parents
+    assert (sdk.folder / "scenario.mjs").read_bytes() == (SDK_DIR / "scenario.mjs").read_bytes()
+    assert not (SDK_DIR / "node_modules").exists()
+
+
+def test_sdk_scenario_direct(sdk: NodeProgram, emulator: str) -> None:
     _emulator_requests(emulator, "DELETE")
     summary = run_scenario(
-        node,
+        sdk,
         "direct",
         base_url=emulator,
         secret_key=EMULATOR_KEY,
@@ -292,11 +299,11 @@ def test_sdk_scenario_direct(node: str, emulator: str) -> None:
         assert "x-trigger-branch" not in headers, where
 
 
-def test_sdk_scenario_through_gateway(node: str, emulator: str) -> None:
+def test_sdk_scenario_through_gateway(sdk: NodeProgram, emulator: str) -> None:
     with gateway_process(emulator) as rest:
         _emulator_requests(emulator, "DELETE")
         summary = run_scenario(
-            node,
+            sdk,
             "gateway",
             base_url=f"{rest}/v1",
             secret_key=GATEWAY_CLIENT_KEY,
@@ -316,16 +323,16 @@ def test_sdk_scenario_through_gateway(node: str, emulator: str) -> None:
 RATE_LIMIT_ARGS = ("--empty", "--rate-limit-max", "3", "--rate-limit-refill", "1", "--rate-limit-interval", "60")
 
 
-def test_sdk_rate_limit_direct(node: str) -> None:
+def test_sdk_rate_limit_direct(sdk: NodeProgram) -> None:
     with emulator_process(*RATE_LIMIT_ARGS) as url:
-        summary = run_scenario(node, "direct", suite="ratelimit", base_url=url, secret_key=EMULATOR_KEY)
+        summary = run_scenario(sdk, "direct", suite="ratelimit", base_url=url, secret_key=EMULATOR_KEY)
     assert summary["observed"]["rateLimitRemaining"] == [2, 1, 0]
 
 
-def test_sdk_rate_limit_through_gateway(node: str) -> None:
+def test_sdk_rate_limit_through_gateway(sdk: NodeProgram) -> None:
     with emulator_process(*RATE_LIMIT_ARGS) as url, gateway_process(url) as rest:
         summary = run_scenario(
-            node,
+            sdk,
             "gateway",
             suite="ratelimit",
             base_url=f"{rest}/v1",

@@ -16,7 +16,7 @@ from mcp import Client
 
 from capgate.document.bundled import bundled_documents
 from capgate.observe.audit import read_entries
-from tests.support.cli import CAPGATE, serving
+from tests.support.cli import CAPGATE, LogLines, serving
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
@@ -33,7 +33,20 @@ async def wait_for(condition: object, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # between polls of a condition, within the deadline above
+
+
+async def until_refused(url: str, timeout: float = 10.0) -> None:
+    """Return once a fresh connection to `url` fails: the server stopped listening."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with aiohttp.ClientSession() as fresh, fresh.get(url) as answer:
+                await answer.read()
+        except aiohttp.ClientError:
+            return
+        assert time.monotonic() < deadline, f"{url} still answered {timeout} s after SIGTERM"
+        await asyncio.sleep(0.01)  # between polls: another process's shutdown has no event to wait on
 
 
 async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
@@ -59,10 +72,8 @@ async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
             in_flight = asyncio.create_task(session.post(f"{rest}/v1/api/v1/runs/{RUN}/replay"))
             await wait_for(lambda: upstream.requests)
             process.send_signal(signal.SIGTERM)
-            await asyncio.sleep(0.2)
-            with pytest.raises(aiohttp.ClientError):  # no longer listening
-                async with aiohttp.ClientSession() as fresh, fresh.get(f"{rest}/v1/api/v1/runs") as late:
-                    await late.read()
+            await until_refused(f"{rest}/healthz")  # no longer listening, while the call in flight goes on
+            assert not in_flight.done()
             response = await in_flight
             assert response.status == 200 and (await response.json())["id"].startswith("run_drained")
         assert process.wait(10) == 0
@@ -90,6 +101,8 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
     ) as (process, lines):
         rest = rest_url(lines)
         mcp = next(line for line in lines if "MCP server ready" in line).split("ready on ")[1].split()[0]
+        assert process.stderr is not None
+        log = LogLines(process.stderr)
         async with aiohttp.ClientSession() as session:
 
             async def status(path: str) -> int:
@@ -105,21 +118,21 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
             deadline = time.monotonic() + 10
             while await status("/v2/api/v1/runs") != 200:
                 assert time.monotonic() < deadline, "the edited document was not swapped in"
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # between polls, within the deadline above
             assert await status("/v1/api/v1/runs") == 404
             assert await in_flight == 200  # a call inside the old document finished on it
             async with Client(mcp) as client:  # the MCP adapter was swapped too, and serves
                 assert len((await client.list_tools()).tools) == 10
             document.write_text("naftiko: 1.0.0-alpha2\ncapability: [broken\n")
             process.send_signal(signal.SIGHUP)
-            await asyncio.sleep(0.5)
+            refused = log.wait_for("reload refused")  # the reload is over, and the log says why
             assert await status("/v2/api/v1/runs") == 200  # the broken edit changed nothing
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    assert process.returncode == 0
-    messages = [line for line in stderr.splitlines() if "capgate.reload" in line]
-    assert "reloaded" in messages[0] and "reload refused, still serving the previous document" in messages[1]
-    assert "runs.yaml:3: (document): YAML syntax error" in messages[1]  # what was wrong, where
+        assert process.wait(15) == 0
+    messages = [line for line in log.close() if "capgate.reload" in line]
+    assert "reloaded" in messages[0] and messages[1] == refused
+    assert "reload refused, still serving the previous document" in refused
+    assert "runs.yaml:3: (document): YAML syntax error" in refused  # what was wrong, where
 
 
 async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) -> None:

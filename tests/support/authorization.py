@@ -124,7 +124,7 @@ def authorization_server(
     clients: list[Client], resources: list[ResourceRule], *, ttl: int = 600
 ) -> Iterator[AuthorizationServer]:
     """oidc-provider on a free loopback port until the block ends."""
-    node = npm_installed(SERVER_DIR)
+    server = npm_installed(SERVER_DIR)
     private_keys: dict[str, Any] = {
         RSA_KID: rsa.generate_private_key(public_exponent=65537, key_size=2048),
         EC_KID: ec.generate_private_key(ec.SECP256R1()),
@@ -136,8 +136,8 @@ def authorization_server(
         "ttl": ttl,
     }
     process = subprocess.Popen(
-        [node, str(SERVER_DIR / "server.mjs")],
-        cwd=SERVER_DIR,
+        [server.node, str(server.folder / "server.mjs")],
+        cwd=server.folder,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

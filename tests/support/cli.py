@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 from tests.support.gateway import TEST_KEY
 
@@ -52,6 +55,37 @@ def capgate_into_a_closed_pipe(*args: str, env: dict[str, str] | None = None) ->
         )
     finally:
         os.close(writer)
+
+
+class LogLines:
+    """The lines a running process writes to a pipe, read by a thread, so a test can wait for one with a bound."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.seen.append(line)
+            self._queue.put(line)
+
+    def wait_for(self, fragment: str, timeout: float = 20) -> str:
+        """The next line holding `fragment` (lines before it are skipped); fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                raise AssertionError(f"no line with {fragment!r} within {timeout} s") from None
+            if fragment in line:
+                return line
+
+    def close(self, timeout: float = 15) -> list[str]:
+        """Every line, once the stream has ended (the process exited)."""
+        self._thread.join(timeout)
+        return self.seen
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_listening(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
+    """Return once something accepts connections on `port` (another process starting up); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"nothing listened on {host}:{port} within {timeout} s") from None
+            time.sleep(0.01)  # a connection attempt, then a pause: there is no event to wait on across processes
 
 
 class _ThreadedServer(uvicorn.Server):

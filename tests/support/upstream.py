@@ -73,7 +73,7 @@ class RecordingUpstream:
         self.requests.append(recorded)
         reply = self.replies.pop(0) if self.replies else Reply()
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            await asyncio.sleep(reply.delay)  # the scenario: a slow upstream
         content = (
             reply.body
             if reply.body is not None

@@ -128,7 +128,7 @@ def until(check: Callable[[], bool], timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+        time.sleep(0.01)  # between polls, within the deadline above
 
 
 def connection_owners(pids: set[int], server_port: int, client_ports: set[int]) -> dict[int, int]:

