@@ -6,8 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capgate.core.errors import DocumentError
+from capgate.document import source
 from capgate.document.load import read_document
 from tests.support.bombs import BOMBS
 from tests.support.cli import CAPGATE, cli_env
@@ -66,3 +70,35 @@ def test_aliases_within_the_bounds_still_load(tmp_path: Path) -> None:
     loaded = read_document(str(path))
     assert loaded.document.info is not None and loaded.document.info.description == "Echo"
     assert loaded.document.binds[0].description == "Echo" and loaded.document.info.tags == ["a", "b"]
+
+
+@pytest.mark.parametrize("bomb", BOMBS)
+def test_the_pure_python_parser_is_bounded_the_same_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bomb: str
+) -> None:
+    """Where PyYAML was built without libyaml, the same bounds hold (libyaml also caps flow nesting itself)."""
+    content, reason = BOMBS[bomb]
+    monkeypatch.setattr(source, "_Parser", yaml.SafeLoader)
+    path = tmp_path / "bomb.yaml"
+    path.write_bytes(content)
+    with pytest.raises(DocumentError) as raised:
+        read_document(str(path))
+    [problem] = raised.value.problems
+    assert reason in problem.message or (bomb == "10 000-deep flow nesting" and "deeper than 64" in problem.message)
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+documents = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(value=documents, style=st.sampled_from([False, True, None]))
+def test_values_load_as_yaml_safe_load_reads_them(value: object, style: bool | None) -> None:
+    text = yaml.safe_dump({"root": value}, default_flow_style=style, allow_unicode=True)
+    loaded, lines = source.load_yaml(text, "doc.yaml")
+    assert loaded == yaml.safe_load(text)
+    assert lines.line_of(("root",)) == 1
