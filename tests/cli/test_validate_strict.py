@@ -128,7 +128,7 @@ def test_the_default_document_has_no_strict_warning_and_names_its_extensions(
     default = bundled_documents()["trigger-dev-runs"]
     assert captured.err.splitlines()[0] == f"{default}: 0 errors, 0 warnings"
     assert (
-        "uses 3 capgate extensions" in captured.err and "`idempotent` on consumed operations (2 places)" in captured.err
+        "uses 7 capgate extensions" in captured.err and "`idempotent` on consumed operations (2 places)" in captured.err
     )
 
 

@@ -45,7 +45,7 @@ def run(options: argparse.Namespace) -> int:
         uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())
         print(
             f"{path}: uses {_count(len(extensions), 'capgate extension')}, which `naftiko validate` rejects and "
-            f"capgate reads (docs/format.md, capgate extensions): {uses}",
+            f"capgate reads (docs/format.md, capgate's extensions): {uses}",
             file=sys.stderr,
         )
     return EXIT_FAILED if errors else EXIT_OK

@@ -138,13 +138,16 @@ class Extension:
     matches: Callable[[str], object]  # truthy for a field (or, for "parameter name", a name) that is this extension
 
 
-# One line per extension, as docs/format.md ("capgate extensions") lists them.
+# One line per extension, as docs/format.md ("capgate's extensions") lists them.
 EXTENSIONS = (
     Extension("JSON-Schema keywords on parameters", PARAMETERS, SCHEMA_KEYWORDS.__contains__),
     Extension("query names with brackets (filter[status])", frozenset({"parameter name"}), BRACKETED.fullmatch),
     Extension("`idempotent` on consumed operations", frozenset({"consumed operation"}), {"idempotent"}.__contains__),
     Extension("`timeouts`", frozenset({"consumes", "consumed operation"}), {"timeouts"}.__contains__),
     Extension("`rateLimit`", frozenset({"consumes"}), {"rateLimit"}.__contains__),
+    Extension("`retryHeader`", frozenset({"consumes"}), {"retryHeader"}.__contains__),
+    Extension("`passBackHeaders`", frozenset({"consumes"}), {"passBackHeaders"}.__contains__),
+    Extension("`pagination`", frozenset({"consumed operation"}), {"pagination"}.__contains__),
 )
 
 # What to do about a field the schema does not allow, where there is more to say than "remove it".
