@@ -126,6 +126,7 @@ SHAPES: dict[str, tuple[set[str], set[str]]] = {
     "output parameter": ({"name", "type", "mapping", "value", "properties", "items", "const", "description"}, {"type"}),
 }
 BRACKETED = re.compile(r"[\w.-]+(\[[\w.-]+\])+")  # deepObject-style query names: filter[createdAt][from]
+WHOLE = frozenset({"$", "$."})  # an object output's mapping that means the whole body
 PARAMETERS = frozenset({"consumed input parameter", "exposed input parameter", "tool input parameter"})
 
 
@@ -148,6 +149,12 @@ EXTENSIONS = (
     Extension("`retryHeader`", frozenset({"consumes"}), {"retryHeader"}.__contains__),
     Extension("`passBackHeaders`", frozenset({"consumes"}), {"passBackHeaders"}.__contains__),
     Extension("`pagination`", frozenset({"consumed operation"}), {"pagination"}.__contains__),
+    Extension("`link` on output objects", frozenset({"output parameter"}), {"link"}.__contains__),
+    Extension("`text` on tool outputs", frozenset({"output parameter"}), {"text"}.__contains__),
+    # An object of any shape (a run's payload) has no alpha2 form; the whole body has one: no outputParameters.
+    Extension(
+        "object outputs of any shape (mapping: $.payload)", frozenset({"object output"}), lambda m: m not in WHOLE
+    ),
 )
 
 # What to do about a field the schema does not allow, where there is more to say than "remove it".
@@ -316,7 +323,12 @@ class _Checker:
         yield from self.shape("output parameter", output, path)
         if "value" in output:
             return
-        if output.get("type") == "object" and not output.get("properties"):
+        whole = str(output.get("mapping") or "$")  # what an object output without `properties` stands for
+        if (
+            output.get("type") == "object"
+            and not output.get("properties")
+            and not self.extension("object output", whole)
+        ):
             yield self.warn(
                 path,
                 "an object output needs `properties`; to pass the whole body through, leave `outputParameters` "
