@@ -72,7 +72,9 @@ def test_aliases_within_the_bounds_still_load(tmp_path: Path) -> None:
     assert loaded.document.binds[0].description == "Echo" and loaded.document.info.tags == ["a", "b"]
 
 
-@pytest.mark.parametrize("bomb", BOMBS)
+# The value bound is the builder's, whichever parser feeds it; through the pure-Python parser, reaching it takes
+# seconds, so that one case is left to the libyaml tests above.
+@pytest.mark.parametrize("bomb", [bomb for bomb in BOMBS if bomb != "200 000 values"])
 def test_the_pure_python_parser_is_bounded_the_same_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bomb: str
 ) -> None:
