@@ -6,7 +6,7 @@ HEADER = "naftiko: 1.0.0-alpha2\ncapability:\n  consumes: []\n"
 
 
 def billion_laughs() -> bytes:
-    """Nine levels of nine aliases: 500 bytes that expand to 9^9 (387 million) strings."""
+    """Nine levels of nine aliases over nine strings: 500 bytes that expand to 9^10 (3.5 billion) strings."""
     levels = ['  l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     levels += [f"  l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 10)]
     return (HEADER + "  laughs:\n" + "\n".join("  " + level for level in levels) + "\n").encode()

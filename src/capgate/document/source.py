@@ -2,7 +2,7 @@
 
 Documents may come from others (a shared file, a pull request), so reading is bounded before anything is built:
 the file's size, how deep it nests, and how many nodes it expands to once aliases are followed (a "billion
-laughs" document is a few hundred bytes that expand to 10^9 strings). The values are built straight from the
+laughs" document is a few hundred bytes that expand to billions of strings). The values are built straight from the
 parser's events, without recursion, so a document nested 10 000 levels deep is refused with its line instead
 of exhausting the stack. libyaml parses when PyYAML was built with it (it is, in PyYAML's wheels); the
 pure-Python parser otherwise. docs/hardening.md has the measurements behind this choice and these bounds.
@@ -101,7 +101,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         raise _refused(file, _fault_line(exc), f"YAML syntax error: {_reason(exc)}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as NUL
         line = text.count("\n", 0, exc.position) + 1
-        raise _refused(file, line, f"YAML does not allow the character U+{exc.character:04X} here; remove it") from None
+        character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise _refused(file, line, f"YAML does not allow the character {character} here; remove it") from None
     if not builder.done:
         raise _refused(file, 1, "the document is empty")
     return builder.result, builder.source
