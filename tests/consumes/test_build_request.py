@@ -12,6 +12,7 @@ import yaml
 from capgate.consumes.binds import Secrets, resolve_binds
 from capgate.consumes.client import UpstreamClient
 from capgate.consumes.operation import Operation
+from capgate.core import redaction
 from capgate.core.errors import ArgumentError, ConfigurationError
 from capgate.document.models import Document
 
@@ -162,7 +163,7 @@ def test_values_that_change_the_path_shape_are_refused(value: str) -> None:
 
 def test_secrets_are_redacted_and_never_in_repr() -> None:
     secrets = Secrets({"TOKEN": "tr_dev_supersecret"})
-    assert secrets.redact("key tr_dev_supersecret leaked") == "key [redacted] leaked"
+    assert redaction.redact("key tr_dev_supersecret leaked") == "key [redacted] leaked"
     assert "supersecret" not in repr(secrets)
 
 

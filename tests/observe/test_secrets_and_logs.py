@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx2
 import orjson
@@ -134,3 +135,81 @@ def test_log_lines_and_tracebacks_are_redacted(formatter: logging.Formatter) -> 
         )
     line = formatter.format(record)
     assert TEST_KEY not in line and line.count("[redacted]") >= 2 and "RuntimeError" in line
+
+
+# A key with every character that escapes differently in JSON, in a repr, in a URL or in a header value.
+HOSTILE_KEY = 'tr_dev_can"ary/CAN\\ARY;canary01'
+# What of it would survive in any spelling a writer or an upstream gives it: its raw start and end, the pieces
+# around the characters that get escaped, and its start with every character JSON-escaped.
+HOSTILE_PIECES = (b"tr_dev_can", b"canary01", b"ary/CAN", b"ary\\/CAN", b"\\u0074\\u0072\\u005f")
+
+
+def _all_escaped(text: str) -> str:
+    return "".join(f"\\u{ord(character):04x}" for character in text)
+
+
+async def test_no_altered_copy_of_a_hostile_key_in_any_output(upstream: RecordingUpstream, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    echo_escaped = b'{"error":"invalid key ' + _all_escaped(HOSTILE_KEY).encode() + b'"}'
+    # Not JSON although labelled so, with the key straddling byte 40, where the 502's preview of it is cut.
+    cut_short = b'{"error":"bad key ' + HOSTILE_KEY.encode() + b" and more"
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        "--audit-log",
+        str(log),
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        env={"TRIGGER_DEV_API_KEY": HOSTILE_KEY},
+    ) as (process, lines):
+        rest, mcp = (line.split("ready on ")[1].split()[0] for line in lines if "ready on" in line)
+        seen: list[bytes] = []
+
+        async def call(method: str, path: str, query: str = "", body: object = None) -> int:
+            status, headers, content = await rest_call(rest, method, path, query, body)
+            seen.append(orjson.dumps(headers) + content)
+            return status
+
+        upstream.reply(400, raw=echo_escaped, headers={"x-should-retry": HOSTILE_KEY})
+        assert await call("GET", f"/v1/api/v3/runs/{RUN}") == 400  # the upstream's echo, in a header and JSON-escaped
+        upstream.reply(200, raw=cut_short)
+        assert await call("GET", f"/v1/api/v3/runs/{RUN}") == 502  # a preview of a body that is not JSON
+        assert await call("GET", "/v1/api/v1/runs", f"filter[status]={quote(HOSTILE_KEY)}") == 400  # `got '…'`
+        upstream.reply(200, {"message": "ok"})
+        assert await call("POST", f"/v1/api/v1/runs/{RUN}/tags", body={"tags": [HOSTILE_KEY]}) == 200  # audited
+        upstream.reply(400, raw=echo_escaped, headers={"x-should-retry": HOSTILE_KEY})
+        async with Client(mcp) as client:
+            for arguments in ({"runId": RUN}, {"runId": HOSTILE_KEY}):
+                result = await client.call_tool("retrieve-run", arguments)
+                assert result.is_error
+                seen.append(orjson.dumps(result.model_dump(mode="json")))
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0
+    assert [request.headers["authorization"] for request in upstream.requests][:1] == [f"Bearer {HOSTILE_KEY}"]
+    outputs = {
+        "responses": b"\n".join(seen),
+        "logs": ("".join(lines) + stderr + stdout).encode(),
+        "audit": log.read_bytes(),
+    }
+    for name, output in outputs.items():
+        assert [piece for piece in HOSTILE_PIECES if piece in output] == [], name
+    assert outputs["responses"].count(b"[redacted]") >= 6  # each echo was there, and was redacted
+    assert b"[redacted]" in outputs["audit"]
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter(), JsonFormatter()], ids=["text", "json"])
+def test_log_lines_hide_a_key_that_json_would_escape(formatter: logging.Formatter) -> None:
+    redaction.register([HOSTILE_KEY])
+    record = logging.getLogger("capgate.test").makeRecord(
+        "capgate.test", logging.ERROR, __file__, 1, "upstream said %r", (HOSTILE_KEY,), None
+    )
+    record.detail = {"echo": HOSTILE_KEY, "escaped": _all_escaped(HOSTILE_KEY)}
+    line = formatter.format(record).encode()
+    assert [piece for piece in HOSTILE_PIECES if piece in line] == [] and b"[redacted]" in line

@@ -12,17 +12,13 @@ from capgate.core.datafile import read_data_file
 from capgate.core.errors import ConfigurationError
 from capgate.document.models import Bind, Document
 
-REDACTED = "[redacted]"
-
 
 class Secrets:
     """Bound values, looked up by every name a template may use: VAR, env.VAR and namespace.VAR."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self._values = dict(values)
-        # Longest first, so a secret that contains another is redacted whole.
-        self._redactable = sorted({v for v in values.values() if len(v) >= 4}, key=len, reverse=True)
-        redaction.register(self._redactable)  # so every log line, error and body written is redacted too
+        redaction.register(self._values.values())  # so every log line, error and body written is redacted
 
     def lookup(self, name: str) -> str | None:
         return self._values.get(name)
@@ -34,12 +30,6 @@ class Secrets:
     def values(self) -> list[str]:
         """Every bound value, e.g. to refuse an inbound token that is one of them."""
         return sorted(set(self._values.values()))
-
-    def redact(self, text: str) -> str:
-        """`text` with every secret value replaced by [redacted]."""
-        for value in self._redactable:
-            text = text.replace(value, REDACTED)
-        return text
 
     def __repr__(self) -> str:
         return f"Secrets(names={sorted(self._values)})"

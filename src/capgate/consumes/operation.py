@@ -13,6 +13,7 @@ from capgate.consumes.binds import Secrets
 from capgate.consumes.client import Sender, Timeouts, UpstreamRequest
 from capgate.consumes.paths import PathTemplate, shape_problem
 from capgate.consumes.validation import Invalid, Validator, compile_schema
+from capgate.core import redaction
 from capgate.core.errors import ArgumentError
 from capgate.core.http import IDEMPOTENT_METHODS
 from capgate.core.types import Arguments, UpstreamResult
@@ -228,7 +229,9 @@ class Operation:
             return {"authorization": f"Bearer {rendered(auth.token)}"}
         if auth.type == "basic":
             pair = f"{rendered(auth.username)}:{rendered(auth.password)}".encode()
-            return {"authorization": "Basic " + base64.b64encode(pair).decode()}
+            encoded = base64.b64encode(pair).decode()
+            redaction.register([encoded])  # an upstream that echoes the header would show the pair in this form
+            return {"authorization": "Basic " + encoded}
         if auth.type == "apikey" and auth.placement == "header":
             return {rendered(auth.key): rendered(auth.value)}
         return {}

@@ -36,7 +36,7 @@ from capgate.core.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from capgate.core.redaction import redact_bytes
+from capgate.core.redaction import preview, redact_bytes, redact_headers
 from capgate.core.types import UpstreamResult
 from capgate.document.models import ConsumedOperation, ConsumesHttp, Document
 from capgate.observe.metrics import CIRCUIT_VALUES, circuit_state, limiter_wait, route_circuit_state, upstream_retries
@@ -118,8 +118,10 @@ class ResilientClient:
                 break  # failing fast now: the caller learns more from the upstream's last answer
         if isinstance(outcome, UpstreamError):
             raise outcome
-        # An upstream that echoes the request (a debug endpoint, a misconfigured proxy) must not leak the key.
-        return replace(outcome, body=redact_bytes(outcome.body), headers=self.signals.passed_back(outcome.headers))
+        # An upstream that echoes the request (a debug endpoint, a misconfigured proxy) must not leak the key,
+        # in its body or in a header passed back.
+        headers = redact_headers(self.signals.passed_back(outcome.headers))
+        return replace(outcome, body=redact_bytes(outcome.body), headers=headers)
 
     async def _attempt(self, request: UpstreamRequest, deadline: float) -> UpstreamResult | UpstreamError:
         """One try; an error worth considering for a retry is returned, any other raised."""
@@ -239,7 +241,7 @@ def check_body(request: UpstreamRequest, result: UpstreamResult) -> None:
     if "json" not in content_type or not result.body.strip():
         return
     if not _looks_like_json(result.body):
-        start = result.body[:40].decode("utf-8", errors="replace")
+        start = preview(result.body, 40)
         raise _error(
             UpstreamProtocolError,
             request,
