@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from capgate.cli.program import main
+from capgate.observe.audit_rows import read_rows
 from tests.support.cli import CAPGATE, capgate, cli_env
 from tests.support.gateway import TEST_KEY
 from tests.support.terminal import run_in_terminal
@@ -206,9 +207,10 @@ def test_a_mutating_call_from_the_shell_is_audited(upstream: RecordingUpstream, 
     env = {**cli_env(), "XDG_DATA_HOME": str(tmp_path)}
     result = capgate("call", "replay-run", "runId=run_old1", "--base-uri", f"management-runs={upstream.url}", env=env)
     assert result.returncode == 0, result.stderr
-    entries = [orjson.loads(line) for line in (tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()]
-    assert [(e["adapter"], e["operation"], e["resource"], e.get("new_id")) for e in entries] == [
+    log = tmp_path / "capgate" / "audit.jsonl"
+    assert [(e["adapter"], e["operation"], e["resource"], e.get("new_id")) for e in read_rows(log)] == [
         ("cli", "management-runs.replayrun", {"runId": "run_old1"}, "run_new1")
     ]
+    assert [orjson.loads(line)["phase"] for line in log.read_text().splitlines()] == ["intent", "outcome"]
     listed = capgate("call", "list-runs", "--base-uri", f"management-runs={upstream.url}", env=env)
-    assert listed.returncode == 0 and len((tmp_path / "capgate" / "audit.jsonl").read_text().splitlines()) == 1
+    assert listed.returncode == 0 and len(log.read_text().splitlines()) == 2

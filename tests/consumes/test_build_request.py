@@ -161,6 +161,16 @@ def test_values_that_change_the_path_shape_are_refused(value: str) -> None:
     assert raised.value.errors[0][0] == "part"
 
 
+def test_a_body_json_cannot_hold_is_an_argument_error_not_a_crash() -> None:
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    for body in ({"n": 10**30}, {"deep": deep}):
+        with pytest.raises(ArgumentError) as raised:
+            operation().build_request({"itemId": 1, "part": "p", "body": body})
+        assert raised.value.errors[0][0] == "body" and "cannot be sent as JSON" in raised.value.errors[0][1]
+
+
 def test_secrets_are_redacted_and_never_in_repr() -> None:
     secrets = Secrets({"TOKEN": "tr_dev_supersecret"})
     assert redaction.redact("key tr_dev_supersecret leaked") == "key [redacted] leaked"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -15,8 +17,8 @@ import pytest
 from mcp import Client
 
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import format_entry, read_entries
-from tests.support.cli import serving
+from capgate.observe.audit_rows import UNKNOWN_OUTCOME, format_row, read_rows
+from tests.support.cli import capgate, serving
 from tests.support.gateway import RUN, TEST_KEY, gateway_config, running_gateway
 from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream
@@ -45,7 +47,7 @@ async def test_mutating_calls_are_audited_with_caller_resource_and_new_id(
         await rest_call(
             gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/reschedule", body={"delay": 5}, headers=headers
         )  # refused before any upstream call: audited as an attempt
-    entries = list(read_entries(log))
+    entries = list(read_rows(log))
     assert [(e["operation"], e["upstream_status"], e["outcome"]) for e in entries] == [
         ("management-runs.replayrun", 200, "ok"),
         ("management-runs.reschedulerun", 400, "failed"),
@@ -128,7 +130,7 @@ async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpst
             )
         process.wait(10)
         assert process.returncode == -signal.SIGKILL
-    audited = {entry["resource"]["runId"] for entry in read_entries(log)}
+    audited = {entry["resource"]["runId"] for entry in read_rows(log)}
     assert calls // 3 <= len(answered) < calls and set(answered) <= audited  # killed mid-flight
 
 
@@ -143,8 +145,101 @@ def test_the_line_for_people_names_an_oauth_callers_client() -> None:
         "upstream_status": 200,
         "outcome": "ok",
     }
-    assert format_entry(entry) == (
+    assert format_row(entry) == (
         f"2026-11-28T10:00:00Z  alice (claude-desktop)  mcp  management-runs.cancelrun  runId={RUN}  200 ok"
     )
     del entry["client"]
-    assert format_entry(entry).startswith("2026-11-28T10:00:00Z  alice  mcp  ")
+    assert format_row(entry).startswith("2026-11-28T10:00:00Z  alice  mcp  ")
+
+
+async def test_kill_9_between_intent_and_outcome_leaves_a_call_sent_with_outcome_unknown(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    release = threading.Event()
+    upstream.reply(200, {"id": NEW_RUN}, hold=release)  # the upstream takes the replay and holds its answer
+    try:
+        with serving(
+            "--rest-port",
+            "0",
+            "--mcp-port",
+            "0",
+            "--base-uri",
+            f"management-runs={upstream.url}",
+            "--audit-log",
+            str(log),
+            env={"TRIGGER_DEV_API_KEY": TEST_KEY},
+        ) as (process, lines):
+            rest = next(line for line in lines if "REST facade ready" in line).split("ready on ")[1].split()[0]
+            replay = asyncio.create_task(rest_call(rest, "POST", f"/v1/api/v1/runs/{RUN}/replay"))
+            assert await asyncio.to_thread(upstream.wait_for_requests, 1)
+            # The upstream has the request: its intent was on disk before it was sent.
+            assert [(row["operation"], row["outcome"]) for row in read_rows(log)] == [
+                ("management-runs.replayrun", UNKNOWN_OUTCOME)
+            ]
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(10)
+            with pytest.raises(aiohttp.ClientError):
+                await asyncio.wait_for(replay, 10)
+    finally:
+        release.set()
+    printed = capgate("audit", "--file", str(log))
+    assert printed.returncode == 0 and printed.stdout.count("\n") == 1
+    assert f"rest  management-runs.replayrun  runId={RUN}  {UNKNOWN_OUTCOME}" in printed.stdout
+    (row,) = [orjson.loads(line) for line in capgate("audit", "--file", str(log), "--json").stdout.splitlines()]
+    assert row["target"] == "POST /v1/api/v1/runs/{runid}/replay" and row["resource"] == {"runId": RUN}
+    assert "answered" not in row and "upstream_status" not in row
+
+
+async def test_a_call_whose_intent_cannot_be_written_is_not_sent(upstream: RecordingUpstream) -> None:
+    config = gateway_config("trigger-dev-runs", upstream.url, hardening=Hardening(audit_log=Path("/dev/full")))
+    with running_gateway(config) as gateway:
+        status, headers, body = await rest_call(gateway.rest, "POST", f"/v1/api/v1/runs/{RUN}/replay")
+        async with Client(gateway.mcp) as client:
+            result = await client.call_tool("cancel-run", {"runId": RUN})
+        read = await rest_call(gateway.rest, "GET", f"/v1/api/v3/runs/{RUN}")  # reads are not audited
+    assert status == 503 and headers["content-type"] == "application/problem+json"
+    detail = orjson.loads(body)["detail"]
+    assert "/dev/full cannot be written (No space left on device)" in detail and "was not sent upstream" in detail
+    assert result.is_error and "was not sent upstream" in result.content[0].text  # type: ignore[union-attr]
+    assert read[0] == 200 and [request.method for request in upstream.requests] == ["GET"]
+
+
+async def test_fifty_refused_large_inputs_add_a_few_kilobytes_to_the_audit_log(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    config = gateway_config("trigger-dev-runs", upstream.url, hardening=Hardening(audit_log=log))
+    delay = "9" * 900_000  # refused: longer than the document's maxLength of 100
+    async with aiohttp.ClientSession() as session:
+        with running_gateway(config) as gateway:
+            url = f"{gateway.rest}/v1/api/v1/runs/{RUN}/reschedule"
+            for _ in range(50):
+                async with session.post(url, json={"delay": delay}) as response:
+                    assert response.status == 400
+    lines = log.read_bytes().splitlines()
+    print(f"\n50 refused inputs of {len(delay)} bytes: {len(lines)} audit lines, {log.stat().st_size} bytes")
+    assert len(lines) == 50 and max(len(line) for line in lines) < 1024 and upstream.requests == []
+    row = read_rows(log)[0]
+    assert row["sent"] is False and row["outcome"] == "error: ArgumentError" and row["resource"] == {"runId": RUN}
+    encoded = orjson.dumps({"delay": delay})
+    assert row["arguments"] == {
+        "runId": RUN,
+        "body": {"cut": {"bytes": len(encoded), "sha256": hashlib.sha256(encoded).hexdigest()}},
+    }
+
+
+async def test_an_argument_json_cannot_hold_is_refused_and_audited_cut(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    config = gateway_config("trigger-dev-runs-seed", upstream.url, hardening=Hardening(audit_log=log))
+    with running_gateway(config) as gateway:
+        async with Client(gateway.mcp) as client:  # the seed declares no schema for the body
+            result = await client.call_tool("reschedule-run", {"runId": RUN, "body": {"delay": 10**30}})
+    assert result.is_error and "cannot be sent as JSON" in result.content[0].text  # type: ignore[union-attr]
+    assert upstream.requests == []
+    (row,) = read_rows(log)
+    assert row["outcome"] == "error: ArgumentError" and row["sent"] is False
+    cut = {"cut": {"reason": "not JSON: nested too deep, or an integer past 64 bits"}}
+    assert row["arguments"] == {"runId": RUN, "body": cut}

@@ -19,7 +19,7 @@ from mcp import Client
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.support.emulator import Emulator, http
 from tests.support.gateway import TEST_KEY, Running, gateway_config, running_gateway
 
@@ -59,7 +59,7 @@ async def test_no_lost_or_duplicated_mutation_under_concurrent_load(clean: Emula
     # Exactly once: each replay call reached the upstream once, whatever it answered.
     assert len(clean.requests("POST", "/replay")) == tally.replays
     # Nothing lost: every new run a client was told of is in the audit log, and each is distinct.
-    audited = [entry for entry in read_entries(log) if entry["operation"] == "management-runs.replayrun"]
+    audited = [entry for entry in read_rows(log) if entry["operation"] == "management-runs.replayrun"]
     assert len(audited) == tally.replays
     assert sorted(e["new_id"] for e in audited if "new_id" in e) == sorted(tally.new_ids)
     assert len(set(tally.new_ids)) == len(tally.new_ids)

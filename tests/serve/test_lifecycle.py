@@ -1,4 +1,5 @@
-"""SIGTERM drains in-flight requests within the grace period; SIGHUP reloads the document or keeps the old one."""
+"""SIGTERM drains in-flight requests within the grace period; SIGHUP reloads the document or keeps the old one;
+SIGUSR1 reopens the audit log."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from mcp import Client
 
 from capgate.document.bundled import bundled_documents
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.support.cli import CAPGATE, LogLines, serving
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
@@ -77,7 +78,7 @@ async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
             response = await in_flight
             assert response.status == 200 and (await response.json())["id"].startswith("run_drained")
         assert process.wait(10) == 0
-    assert [entry["new_id"] for entry in read_entries(log)] == ["run_drained000000000000000000"]
+    assert [entry["new_id"] for entry in read_rows(log)] == ["run_drained000000000000000000"]
 
 
 async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
@@ -195,3 +196,47 @@ def test_a_sighup_during_start_up_waits_for_it_and_reloads(upstream: RecordingUp
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+async def test_sigusr1_reopens_the_audit_log_and_sighup_still_reloads(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    """logrotate renames the file and sends SIGUSR1: the next entries go to a new file at the path, nothing is
+    lost, and `capgate audit` reads both."""
+    log = tmp_path / "audit.jsonl"
+    with serving(
+        "--rest-port",
+        "0",
+        "--mcp-port",
+        "0",
+        "--audit-log",
+        str(log),
+        "--log-format",
+        "json",
+        "--base-uri",
+        f"management-runs={upstream.url}",
+        env=ENV,
+    ) as (process, lines):
+        assert process.stderr is not None
+        rest = rest_url(lines)
+
+        def next_line_with(text: str) -> str:
+            while text not in (line := process.stderr.readline()):  # type: ignore[union-attr]
+                assert line, f"capgate serve stopped before logging {text!r}"
+            return line
+
+        async with aiohttp.ClientSession() as session:
+            for run in ("run_before", "run_after"):
+                async with session.post(f"{rest}/v1/api/v1/runs/{run}/replay") as response:
+                    assert response.status == 200
+                if run == "run_before":
+                    log.rename(tmp_path / "audit.jsonl.1")
+                    process.send_signal(signal.SIGUSR1)
+                    line = await asyncio.wait_for(asyncio.to_thread(next_line_with, "reopening the audit log"), 10)
+                    assert str(log) in line
+            process.send_signal(signal.SIGHUP)
+            assert "reloaded" in await asyncio.wait_for(asyncio.to_thread(next_line_with, "capgate.reload"), 10)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    assert [row["resource"]["runId"] for row in read_rows(log)] == ["run_before", "run_after"]
+    assert len(log.read_text().splitlines()) == len((tmp_path / "audit.jsonl.1").read_text().splitlines()) == 2

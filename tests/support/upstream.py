@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     content_type: str = "application/json"
+    hold: threading.Event | None = None  # answer only once the test sets it (at most HOLD_LIMIT seconds)
+
+
+HOLD_LIMIT = 30.0
 
 
 class RecordingUpstream:
@@ -43,6 +48,7 @@ class RecordingUpstream:
         self.requests: list[Recorded] = []
         self.replies: list[Reply] = []
         self.url = ""
+        self._received = threading.Condition()
 
     def reply(
         self,
@@ -53,10 +59,17 @@ class RecordingUpstream:
         delay: float = 0.0,
         raw: bytes | None = None,
         content_type: str = "application/json",
+        hold: threading.Event | None = None,
     ) -> None:
-        """Queue the answer to the next request; `body` is JSON-encoded, `raw` sent as is."""
+        """Queue the answer to the next request; `body` is JSON-encoded, `raw` sent as is; with `hold`, the
+        request is recorded at once and answered once the event is set."""
         encoded = raw if raw is not None else (None if body is None else orjson.dumps(body))
-        self.replies.append(Reply(status, encoded, headers or {}, delay, content_type))
+        self.replies.append(Reply(status, encoded, headers or {}, delay, content_type, hold))
+
+    def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
+        """Block until `count` requests have arrived (True), or `timeout` seconds have passed (False)."""
+        with self._received:
+            return self._received.wait_for(lambda: len(self.requests) >= count, timeout)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -70,8 +83,12 @@ class RecordingUpstream:
             {k.decode().lower(): v.decode() for k, v in scope["headers"]},
             body,
         )
-        self.requests.append(recorded)
         reply = self.replies.pop(0) if self.replies else Reply()
+        with self._received:
+            self.requests.append(recorded)
+            self._received.notify_all()
+        if reply.hold is not None:
+            await asyncio.to_thread(reply.hold.wait, HOLD_LIMIT)
         if reply.delay:
             await asyncio.sleep(reply.delay)  # the scenario: a slow upstream
         content = (

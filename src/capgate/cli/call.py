@@ -270,7 +270,7 @@ def _audit_log(gateway: Gateway, target: McpTarget) -> AuditLog | None:
     audit = AuditLog(default_audit_path())
     audit.open()
     audit.watch(gateway.operations)
-    gateway.observers.add(audit.observe)
+    gateway.observers.add(audit.finished, sending=audit.sending)
     return audit
 
 

@@ -20,7 +20,7 @@ from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.oauth_settings import CLIENT_SECRET_VARIABLE
 
 # Only light modules here: every `capgate` command builds this parser, and only `serve` needs the server.
-from capgate.observe.audit import default_audit_path
+from capgate.observe.audit import DEFAULT_MAX_ENTRY, MIN_MAX_ENTRY, default_audit_path
 from capgate.observe.logs import LOG_FORMATS, LOG_LEVELS
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 REDIS_VARIABLE = "CAPGATE_REDIS_URL"
 _RATE = re.compile(r"^(\d+)/(\d+)/(\d+(?:\.\d+)?)s?$")
 _HTTP_URL = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+_SIZE = re.compile(r"^(\d+)\s*(?:([kKmMgG])(?:i?B)?|B)?$")
 
 
 def add_hardening_options(command: argparse.ArgumentParser) -> None:
@@ -215,6 +216,29 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
     )
     logs.add_argument("--no-audit-log", action="store_true", help="keep no audit log")
     logs.add_argument(
+        "--audit-max-entry",
+        type=_bytes,
+        default=DEFAULT_MAX_ENTRY,
+        metavar="BYTES",
+        help=f"largest audit line; bigger values are replaced by their size and SHA-256 (default: 64 KiB; "
+        f"at least {MIN_MAX_ENTRY})",
+    )
+    logs.add_argument(
+        "--audit-rotate-bytes",
+        type=_bytes,
+        default=0,
+        metavar="BYTES",
+        help="rename the audit log to PATH.<UTC time>Z and start a new one once it would pass this size "
+        "(default: 0, never; logrotate can rotate it instead, then send SIGUSR1)",
+    )
+    logs.add_argument(
+        "--audit-keep",
+        type=int,
+        default=0,
+        metavar="N",
+        help="rotated audit files to keep, the oldest removed first (default: 0, keep them all)",
+    )
+    logs.add_argument(
         "--shutdown-grace",
         type=_seconds,
         default=DEFAULT_SHUTDOWN_GRACE,
@@ -253,6 +277,13 @@ def hardening(options: argparse.Namespace) -> Hardening:
         redis_url=options.redis_url or None,
     )
     audit_log = None if options.no_audit_log else (options.audit_log or default_audit_path())
+    if options.audit_max_entry < MIN_MAX_ENTRY:
+        raise ConfigurationError(
+            f"--audit-max-entry {options.audit_max_entry}: must be at least {MIN_MAX_ENTRY} bytes, room for an "
+            "entry whose values are all cut"
+        )
+    if options.audit_keep < 0:
+        raise ConfigurationError("--audit-keep must be 0 (keep every rotated file) or more")
     return Hardening(
         resilience=resilience,
         tokens_file=options.tokens_file,
@@ -260,6 +291,9 @@ def hardening(options: argparse.Namespace) -> Hardening:
         max_body_bytes=options.max_body,
         max_target_bytes=options.max_query,
         audit_log=audit_log,
+        audit_max_entry=options.audit_max_entry,
+        audit_rotate_bytes=options.audit_rotate_bytes,
+        audit_keep=options.audit_keep,
         shutdown_grace=options.shutdown_grace,
         caller_rate_limit=_rate_limit(options.caller_rate_limit, "--caller-rate-limit"),
         oauth=oauth_settings(options),
@@ -346,6 +380,14 @@ def _failure_rate(text: str) -> float:
     if not 0 < value <= 100:
         raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0 and at most 100, or off")
     return value
+
+
+def _bytes(text: str) -> int:
+    """A size in bytes: `65536`, or with a unit, `64KiB`, `100MiB`, `1GiB` (also `k`, `M`, `G`: powers of 1024)."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 65536, 64KiB or 100MiB")
+    return int(match[1]) * 1024 ** " KMG".index((match[2] or " ")[0].upper())
 
 
 def _seconds(text: str) -> float:

@@ -96,7 +96,10 @@ class Operation:
     async def call(self, arguments: Arguments, secrets: Secrets | None = None) -> UpstreamResult:
         """Validate `arguments`, send the request (with the caller's own `secrets`, if given, instead of the
         operator's), return the upstream's answer whatever its status."""
-        request = self.build_request(arguments, secrets)
+        return await self.send(self.build_request(arguments, secrets))
+
+    async def send(self, request: UpstreamRequest) -> UpstreamResult:
+        """Send a request `build_request` made; the upstream's answer whatever its status."""
         if not tracing.enabled():
             return await self.client.send(request)
         with tracing.client_span(request.operation, request.method, request.display_url or request.url) as span:
@@ -170,7 +173,11 @@ class Operation:
             body = {**(body if isinstance(body, dict) else {}), **fields}
         content = None
         if body is not None:
-            content = orjson.dumps(body)
+            try:
+                content = orjson.dumps(body)
+            except orjson.JSONEncodeError as exc:  # what JSON text can hold, a Python value may exceed
+                reason = f"cannot be sent as JSON ({exc}); send at most 255 levels of nesting and 64-bit integers"
+                raise ArgumentError([(WHOLE_BODY, reason)]) from None
             headers.setdefault("content-type", "application/json")
         url = self._base_uri + path
         return UpstreamRequest(

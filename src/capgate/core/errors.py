@@ -4,6 +4,7 @@
       DocumentError          a document cannot be served; str() is "file:line: path.to.field: message"
       ConfigurationError     the environment or command line is wrong (a missing secret, a taken port)
       ArgumentError          a caller's input is wrong; raised before any upstream call
+      AuditUnavailable       the audit log cannot record a call that changes something, so it is not sent
       UpstreamError          the upstream could not give an HTTP answer
         UpstreamTimeout        it did not answer in time
         UpstreamUnavailable    it could not be reached (refused, reset, DNS)
@@ -60,6 +61,22 @@ class ArgumentError(CapgateError):
     def __init__(self, errors: list[tuple[str, str]]) -> None:
         self.errors = errors  # (parameter name, what is wrong and what is allowed)
         super().__init__("; ".join(f"{name}: {reason}" for name, reason in errors))
+
+
+class AuditUnavailable(CapgateError):
+    """The intent of a call that changes something could not be written to the audit log, so nothing was sent.
+    REST answers 503 problem+json; MCP a result with isError."""
+
+    status = 503
+    title = "Service Unavailable"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"the audit log {path} cannot be written ({reason}), so this call, which changes something, was not "
+            "sent upstream; free disk space or fix --audit-log, then try again"
+        )
 
 
 class UpstreamError(CapgateError):

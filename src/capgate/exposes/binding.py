@@ -83,21 +83,25 @@ class Binding:
 
         A 2xx JSON answer comes back mapped by the output parameters, unless `mapped` is false: then as the
         upstream sent it, for an adapter that maps the parsed body itself (`self.output`).
-        `record` is filled in and handed to every observer before this returns or raises. A caller with values
-        of its own for the binds (`record.caller_keys` named in `--caller-binds`) acts upstream with them.
+        `record` is filled in and handed to every observer before this returns or raises: to the `sending` ones
+        once the arguments are valid, before the request leaves (the audit log's intent), then to the others.
+        A caller with values of its own for the binds (`record.caller_keys` named in `--caller-binds`) acts
+        upstream with them.
         """
         record.operation = self.operation.name
         secrets = self._callers.secrets_for(record.caller_keys) if self._callers and record.caller_keys else None
         try:
             record.arguments = self.arguments(lookup, secrets)
-            result = record.result = await self.operation.call(record.arguments, secrets)
+            request = self.operation.build_request(record.arguments, secrets)
+            await self.observers.sending(record)
+            result = record.result = await self.operation.send(request)
             if mapped and self.output is not None and 200 <= result.status < 300:
                 return replace(result, body=apply_output(self.output, result.body))
             return result
         except ArgumentError as exc:
             record.error = ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors])
             raise record.error from None
-        except Exception as exc:
+        except BaseException as exc:  # a cancelled call too: the audit log says its outcome is unknown
             record.error = exc
             raise
         finally:

@@ -32,7 +32,7 @@ from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
 from capgate.exposes.mcp import MCP_PATH
 from capgate.gateway.assembly import Gateway, load_gateway
-from capgate.observe.audit import AuditLog, default_audit_path
+from capgate.observe.audit import DEFAULT_MAX_ENTRY, AuditLog, default_audit_path
 from capgate.observe.metrics import record_call
 from capgate.observe.records import Observers
 
@@ -50,6 +50,9 @@ class Hardening:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES
     audit_log: Path | None = field(default_factory=default_audit_path)  # None: no audit log
+    audit_max_entry: int = DEFAULT_MAX_ENTRY  # bytes of one line; larger values are cut to their size and digest
+    audit_rotate_bytes: int = 0  # rotate the audit log past this size; 0: never (logrotate may, with SIGUSR1)
+    audit_keep: int = 0  # rotated audit files kept; 0: all
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     caller_rate_limit: RateLimit | None = None  # MCP calls per caller; None: no limit
     oauth: OAuthSettings | None = None  # None: static tokens only
@@ -82,7 +85,7 @@ class Safeguards:
         self.observers = Observers()
         self.observers.add(record_call)
         if audit is not None:
-            self.observers.add(audit.observe)
+            self.observers.add(audit.finished, sending=audit.sending)
         self.tokens = Tokens()
         self.callers = _caller_limit(hardening, limiter)
         self.caller_binds = CallerBinds()  # each caller's own upstream values, loaded with the document
@@ -102,8 +105,14 @@ class Safeguards:
                 redis = RedisLimiter(hardening.resilience.redis_url)
                 await redis.connect()
                 limiter = redis
-            audit = AuditLog(hardening.audit_log) if hardening.audit_log is not None else None
-            if audit is not None:
+            audit = None
+            if hardening.audit_log is not None:
+                audit = AuditLog(
+                    hardening.audit_log,
+                    max_entry=hardening.audit_max_entry,
+                    rotate_bytes=hardening.audit_rotate_bytes,
+                    keep=hardening.audit_keep,
+                )
                 audit.open()
         except BaseException:
             if oauth is not None:
@@ -167,6 +176,11 @@ class Safeguards:
 
     def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
         return Guard(app, "mcp", self._settings(MCP_PATH), write_tools=adapter.write_tools)
+
+    def reopen_audit(self) -> None:
+        """Open the audit log's path again (SIGUSR1, once logrotate has renamed the file)."""
+        if self.audit is not None:
+            self.audit.reopen()
 
     async def close(self) -> None:
         if self.audit is not None:

@@ -77,7 +77,7 @@ async def serve(
         load=lambda: _load(config, safeguards),
         build=lambda new: [served.app for served in _http_apps(new, config, safeguards)],
     )
-    signals = _Signals(reloader, stop)
+    signals = _Signals(reloader, stop, safeguards.reopen_audit)
     try:
         unbound = iter(sockets)
         await servers.start(_on(unbound, _rest_apps(gateway, config, safeguards)))
@@ -136,18 +136,20 @@ def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
 
 
 class _Signals:
-    """Without a `stop` from the caller: SIGINT and SIGTERM set `stop`, and SIGHUP loads the document again and
-    swaps it in (or keeps the old one, saying why) once every adapter serves — one during start-up waits."""
+    """Without a `stop` from the caller: SIGINT and SIGTERM set `stop`; SIGHUP loads the document again and
+    swaps it in (or keeps the old one, saying why) once every adapter serves — one during start-up waits; and
+    SIGUSR1 reopens the audit log (after logrotate renamed it)."""
 
-    def __init__(self, reloader: Reloader, stop: asyncio.Event | None) -> None:
-        self.handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if stop is None else ()
+    def __init__(self, reloader: Reloader, stop: asyncio.Event | None, reopen_audit: Callable[[], None]) -> None:
+        self.handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1) if stop is None else ()
         self.stop = stop or asyncio.Event()
         self.serving = asyncio.Event()
         self._reloader = reloader
         self._reloads: set[asyncio.Task[bool]] = set()
         self._loop = asyncio.get_running_loop()
+        handlers = {signal.SIGHUP: self._reload_soon, signal.SIGUSR1: reopen_audit}
         for signum in self.handled:
-            self._loop.add_signal_handler(signum, self._reload_soon if signum == signal.SIGHUP else self.stop.set)
+            self._loop.add_signal_handler(signum, handlers.get(signum, self.stop.set))
 
     def _reload_soon(self) -> None:
         self._reloads.add(asyncio.create_task(self._reload()))

@@ -12,8 +12,9 @@ not listen, which is handed no connections, so that a restarted worker finds its
 
 Workers report over a pipe: the ports they found, their ready lines, that they are ready. The supervisor
 prints the ready lines once every worker is ready; forwards SIGTERM and SIGINT (each worker drains, then
-exits; the supervisor exits 0 when all have) and SIGHUP (each worker reloads the document); and starts a
-new worker when one dies, unless workers keep dying right after they start.
+exits; the supervisor exits 0 when all have), SIGHUP (each worker reloads the document) and SIGUSR1 (each
+worker reopens the audit log); and starts a new worker when one dies, unless workers keep dying right after
+they start.
 
 Their metrics meet in the directory of capgate.serve.metrics_directory, which the supervisor names before it imports
 prometheus_client (and this module): each worker keeps its values in files there, and /metrics sums them.
@@ -49,7 +50,7 @@ logger = logging.getLogger("capgate.workers")
 
 STEADY = 5.0  # seconds; a worker that dies sooner after its start is dying "right after it starts"
 QUICK_DEATHS = 3  # that many in a row and the supervisor stops everything instead of starting another
-_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD)
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGCHLD)
 _PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
@@ -267,8 +268,9 @@ class _Supervisor:
 
     def _on_signals(self, numbers: bytes) -> None:
         for signum in numbers:
-            if signum == signal.SIGHUP:  # a worker still starting will read the document as it is now anyway
-                self._send(signal.SIGHUP, [slot for slot in self.slots if slot.ready])
+            if signum in (signal.SIGHUP, signal.SIGUSR1):
+                # A worker still starting reads the document and opens the audit log as they are now anyway.
+                self._send(signum, [slot for slot in self.slots if slot.ready])
             elif signum in (signal.SIGINT, signal.SIGTERM):
                 if self.stopping is None:
                     self.stopping = signum

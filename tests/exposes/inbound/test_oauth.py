@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.support.authorization import (
     RSA_KID,
     AuthorizationServer,
@@ -275,7 +275,7 @@ async def test_the_caller_is_recorded_and_the_token_reaches_nothing(
     access = [record for record in caplog.records if record.name == "capgate.access"]
     assert [(r.caller, r.client, r.route) for r in access] == [("team-a", "team-a", "tools/call cancel-run")]
     assert "caller=team-a client=team-a" in access[0].getMessage()
-    entry = list(read_entries(stack.audit))[-1]
+    entry = read_rows(stack.audit)[-1]
     assert (entry["caller"], entry["client"], entry["operation"]) == ("team-a", "team-a", "management-runs.cancelrun")
     assert [request.headers["authorization"] for request in stack.upstream.requests] == [f"Bearer {TEST_KEY}"]
     seen = b"".join(repr(request).encode() + request.body for request in stack.upstream.requests)

@@ -23,7 +23,7 @@ from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull,
 
 from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.support.authorization import (
     AuthorizationServer,
     ResourceRule,
@@ -151,7 +151,7 @@ async def test_a_client_that_knows_only_the_url_logs_in_and_calls_tools(stack: S
     # Alice acts upstream with her own key; her token went nowhere but capgate.
     assert upstream_keys(stack) == [f"Bearer {ALICE_KEY}", f"Bearer {ALICE_KEY}"]
     assert memory.tokens.access_token not in repr(stack.upstream.requests)
-    entry = list(read_entries(stack.audit))[-1]
+    entry = read_rows(stack.audit)[-1]
     assert memory.client is not None
     assert (entry["caller"], entry["client"], entry["target"]) == ("alice", memory.client.client_id, "cancel-run")
 
@@ -166,7 +166,7 @@ async def test_two_teams_act_with_their_own_keys_and_the_audit_log_says_which(st
         assert result.is_error is False, result
     # team-a has a key of its own; team-b has none, so it acts with the operator's.
     assert upstream_keys(stack) == [f"Bearer {TEAM_A_KEY}", f"Bearer {TEST_KEY}"]
-    entries = list(read_entries(stack.audit))[-2:]
+    entries = read_rows(stack.audit)[-2:]
     assert [(e["caller"], e["client"], e["operation"], e["resource"]) for e in entries] == [
         ("team-a", "team-a", "management-runs.cancelrun", {"runId": RUN}),
         ("team-b", "team-b", "management-runs.cancelrun", {"runId": RUN}),

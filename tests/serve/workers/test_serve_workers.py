@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.serve.workers.conftest import on_fresh_connections, supervised, until
 from tests.support.cli import capgate, cli_env
 from tests.support.emulator import Emulator
@@ -52,7 +52,8 @@ def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulat
         assert sum(owners.values()) == 40 and all(owners.values()), owners
         with audit.open("rb") as file:
             lines = file.read().splitlines()
-        assert len(lines) == 40 and len(list(read_entries(audit))) == 40  # every line whole, none interleaved
+        # Every line whole, none interleaved: an intent and an outcome for each call.
+        assert len(lines) == 80 and all(orjson.loads(line) for line in lines) and len(read_rows(audit)) == 40
 
         # Another gateway cannot join these ports, with workers or without.
         for extra in (["--workers", "2"], []):
@@ -61,6 +62,8 @@ def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulat
 
         gateway.process.send_signal(signal.SIGHUP)
         gateway.stderr.wait_for("capgate.reload reloaded", times=2)  # each worker reloads
+        gateway.process.send_signal(signal.SIGUSR1)
+        gateway.stderr.wait_for("reopening the audit log", times=2)  # each worker reopens the audit log, and lives
 
         gateway.process.send_signal(signal.SIGTERM)
         assert gateway.process.wait(20) == 0

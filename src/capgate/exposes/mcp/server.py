@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capgate import __version__
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
-from capgate.core.errors import ArgumentError, UpstreamError
+from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
 from capgate.document.models import Document, ExposesMcp, McpResource, McpTool
 from capgate.document.references import input_key, property_name
 from capgate.exposes import catalog
@@ -243,6 +243,8 @@ class McpAdapter:
             )
         except UpstreamError as exc:
             return error_result(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
+        except AuditUnavailable as exc:
+            return error_result(f"{exc.title}: {exc}.")
         if result.status >= 400:
             text = result.body.decode("utf-8", errors="replace")
             return error_result(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")

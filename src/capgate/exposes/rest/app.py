@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
-from capgate.core.errors import ArgumentError, UpstreamError
+from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
 from capgate.core.http import ROUTED_METHODS
 from capgate.document.models import ExposesRest
 from capgate.document.references import braced_path, input_key, path_variables
@@ -60,6 +60,7 @@ def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEF
     handlers: Mapping[Any, Any] = {
         ArgumentError: _invalid_arguments,
         UpstreamError: _upstream_failed,
+        AuditUnavailable: _not_audited,
         RequestTooLarge: _too_large,
         HTTPException: _http_exception,
     }
@@ -151,6 +152,11 @@ async def _upstream_failed(request: Request, exc: Exception) -> Response:
     return problem(
         exc.status, exc.title, f"{exc.method} {exc.url}: {exc.reason}", operation=exc.operation, headers=headers
     )
+
+
+async def _not_audited(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuditUnavailable)
+    return problem(exc.status, exc.title, str(exc))
 
 
 async def _too_large(request: Request, exc: Exception) -> Response:
