@@ -387,7 +387,8 @@ def _bytes(text: str) -> int:
     match = _SIZE.match(text.strip())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 65536, 64KiB or 100MiB")
-    return int(match[1]) * 1024 ** " KMG".index((match[2] or " ")[0].upper())
+    unit = (match[2] or " ").upper()
+    return int(match[1]) << (10 * " KMG".index(unit))
 
 
 def _seconds(text: str) -> float:
