@@ -56,6 +56,11 @@ class Binding:
         self.output: OutputMapping | None = compile_output(outputs)
         self.wires = self._wires(with_, namespace)
         self._renames = {w.parameter.name: w.input_name for w in self.wires if w.input_name and not w.implicit}
+        self.input_keys = frozenset(self._input_keys())
+
+    def query_names(self) -> list[str]:
+        """The inputs a REST caller sends in the query, as the document spells them (to list them in errors)."""
+        return [w.input_name for w in self.wires if w.input_name is not None and w.parameter.location == "query"]
 
     def inputs(self) -> list[tuple[str, Parameter]]:
         """The exposed inputs (as the document spells them) and the parameter each one feeds."""
@@ -69,7 +74,8 @@ class Binding:
             if wire.input_key is not None:
                 value = lookup(wire.input_key)
             elif wire.template is not None:
-                value = render(wire.template, lambda name: _text_or_none(lookup(input_key(name))) or bound.lookup(name))
+                # A bound name is always the secret: a caller's input of the same name cannot stand in for it.
+                value = render(wire.template, lambda name: bound.lookup(name) or _text_or_none(lookup(input_key(name))))
             else:
                 value = wire.literal
             if value is not None:
@@ -107,6 +113,14 @@ class Binding:
         finally:
             if self.observers:
                 await self.observers.finished(record)
+
+    def _input_keys(self) -> set[str]:
+        """Every input key a call reads: the inputs wired to parameters, and those templates name (not binds)."""
+        keys = {wire.input_key for wire in self.wires if wire.input_key is not None}
+        for wire in self.wires:
+            if wire.template is not None:
+                keys |= {input_key(name) for name in placeholders(wire.template) if self._secrets.lookup(name) is None}
+        return keys
 
     def _exposed_name(self, name: str, display: Callable[[str], str]) -> str:
         """A consumed parameter's name (`filter[status][1]`) as the caller spells the input (`filter.status[1]`)."""

@@ -71,6 +71,7 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
     allow = ", ".join(sorted(methods))
     # Path variables match `with` references case-insensitively: `{runid}` feeds `rest.runId`.
     variables = {input_key(name).lower(): name for name in path_variables(path)}
+    accepted = {binding: _QueryKeys(binding, path, set(variables)) for binding in methods.values()}
 
     async def endpoint(request: Request) -> Response:
         binding = methods.get(request.method) or (methods.get("GET") if request.method == "HEAD" else None)
@@ -81,8 +82,9 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
                 f"{request.method} is not allowed on {request.url.path}; use {allow}",
                 headers={"Allow": allow},
             )
-        body = await _json_body(request, max_body_bytes)
+        accepted[binding].check(request)
         query = _query(request)
+        body = await _json_body(request, max_body_bytes)
 
         def lookup(key: str) -> Any:
             variable = variables.get(key.lower())
@@ -101,6 +103,29 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     return endpoint
+
+
+class _QueryKeys:
+    """The query keys one operation reads. Any other key is refused rather than dropped: a filter that was
+    ignored would make a script that lists, then cancels, act on everything. (A `forward` resource, which passes
+    the raw query on as the format says, is not to be checked; capgate does not serve `forward` yet.)"""
+
+    def __init__(self, binding: Binding, path: str, variables: set[str]) -> None:
+        self.keys = binding.input_keys
+        self.variables = variables  # lower-case: path variables match case-insensitively
+        self.listed = ", ".join(binding.query_names()) or "no query parameters"
+        self.route = path
+
+    def check(self, request: Request) -> None:
+        """ArgumentError naming each query key the operation does not read."""
+        unknown = [
+            name
+            for name in request.query_params
+            if (key := input_key(name)) not in self.keys and key.lower() not in self.variables
+        ]
+        if unknown:
+            reason = f"is not a query parameter of {self.route}; it accepts: {self.listed}"
+            raise ArgumentError([(name, reason) for name in unknown])
 
 
 def _query(request: Request) -> dict[str, Any]:
