@@ -130,3 +130,32 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(
         result = await client.call_tool("list-runs", {"page.size": 5})
     assert result.is_error is False and result.structured_content == {"data": [], "pagination": {}}
     assert upstream.last.query == "page%5Bsize%5D=5"
+
+
+def test_a_document_that_would_send_the_key_to_the_metadata_service_is_refused(tmp_path: Path) -> None:
+    text = bundled_documents()["trigger-dev-runs"].read_text()
+    path = tmp_path / "shared.yaml"
+    path.write_text(text.replace("baseUri: https://api.trigger.dev", "baseUri: http://169.254.169.254", 1))
+    env = {"TRIGGER_DEV_API_KEY": TEST_KEY}
+    checked = capgate("validate", str(path), env=env)
+    assert checked.returncode == 1
+    assert f"{path}:22: capability.consumes[0].baseUri: 169.254.169.254 is a cloud metadata service" in checked.stdout
+    assert f"{path}: secret TRIGGER_DEV_API_KEY is sent to http://169.254.169.254" in checked.stderr
+    assert capgate("validate", str(path), "--allow-private-upstream", "169.254.169.254", env=env).returncode == 0
+    served = capgate("serve", str(path), "--rest-port", "0", "--mcp-port", "0", env=env)
+    assert served.returncode == 2 and "--allow-private-upstream 169.254.169.254" in served.stderr
+    assert "Traceback" not in served.stderr and TEST_KEY not in served.stderr
+    with serving(
+        str(path), "--rest-port", "0", "--mcp-port", "0", "--allow-private-upstream", "169.254.169.254", env=env
+    ) as (process, lines):
+        assert any("warning: plain http to 169.254.169.254" in line for line in lines)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+
+
+def test_a_base_uri_with_credentials_is_refused() -> None:
+    result = capgate(
+        "serve", "--base-uri", "management-runs=http://admin:pw@127.0.0.1:3030", env={"TRIGGER_DEV_API_KEY": TEST_KEY}
+    )
+    assert result.returncode == 2
+    assert "--base-uri management-runs=http://admin:pw@127.0.0.1:3030: holds a user name or password" in result.stderr

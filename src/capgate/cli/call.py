@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any, TextIO
 import orjson
 
 from capgate.cli.present import items_of, render
-from capgate.cli.shell import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Commands, add_base_uri, base_uris, command
+from capgate.cli.shell import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Commands,
+    add_allow_private_upstream,
+    add_base_uri,
+    base_uris,
+    command,
+)
 from capgate.cli.terminal import Progress, painter, terminal_width
 from capgate.core.errors import ArgumentError, ConfigurationError, UpstreamError
 from capgate.core.http import SAFE_METHODS
@@ -42,6 +51,7 @@ class CallRequest:
     tool: str
     assignments: list[str] = field(default_factory=list)
     base_uris: dict[str, str] = field(default_factory=dict)
+    allowed_private: frozenset[str] = frozenset()  # --allow-private-upstream
     as_json: bool = False
     all_pages: bool = False
     wide: bool = False
@@ -111,6 +121,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
         "line on stderr)",
     )
     add_base_uri(parser, "send a consumed namespace's calls to another URL, as for serve; repeatable")
+    add_allow_private_upstream(parser)
     parser.set_defaults(handler=run)
 
 
@@ -120,6 +131,7 @@ def run(options: argparse.Namespace) -> int:
         options.tool,
         options.arguments,
         base_uris(options.base_uri),
+        allowed_private=frozenset(options.allow_private_upstream),
         as_json=options.json,
         all_pages=options.all,
         wide=options.wide,
@@ -129,9 +141,11 @@ def run(options: argparse.Namespace) -> int:
 
 def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO, environ: Mapping[str, str] | None = None) -> int:
     """Call the tool once (or once per page), print the answer; the exit code says how it went."""
+    from capgate.consumes.client import ClientSettings
     from capgate.gateway.assembly import load_gateway
 
-    gateway = load_gateway(request.document, base_uris=request.base_uris, environ=environ)
+    settings = ClientSettings(allowed_private=request.allowed_private)
+    gateway = load_gateway(request.document, base_uris=request.base_uris, environ=environ, client_settings=settings)
     target = find_target(gateway, request.tool)
     arguments = parse_arguments(request.assignments, target)
     paging = paging_of(target, required=request.all_pages)

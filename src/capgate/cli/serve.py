@@ -6,7 +6,15 @@ import argparse
 from typing import TYPE_CHECKING
 
 from capgate.cli.serve_options import add_hardening_options, client_settings, hardening
-from capgate.cli.shell import EXIT_OK, Commands, add_base_uri, add_document, base_uris, command
+from capgate.cli.shell import (
+    EXIT_OK,
+    Commands,
+    add_allow_private_upstream,
+    add_base_uri,
+    add_document,
+    base_uris,
+    command,
+)
 from capgate.exposes.mcp import TEXT_MODES
 
 if TYPE_CHECKING:  # the server and its dependencies load when the command runs
@@ -34,6 +42,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--mcp-port", type=int, metavar="N", help="MCP server port (default: the document's)")
     add_base_uri(parser, "send a consumed namespace's calls to another URL (an emulator, a proxy); repeatable")
+    add_allow_private_upstream(parser)
     parser.add_argument(
         "--allow-host",
         action="append",

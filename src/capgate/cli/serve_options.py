@@ -339,7 +339,7 @@ def oauth_settings(options: argparse.Namespace, environ: Mapping[str, str] | Non
 
 
 def _check_issuer(issuer: str) -> None:
-    from capgate.exposes.inbound.tokens import is_loopback
+    from capgate.core.destinations import is_loopback
 
     if not _HTTP_URL.match(issuer):
         raise ConfigurationError(f"--oauth-issuer {issuer!r}: not an http(s) URL such as https://login.example.com")
@@ -351,14 +351,15 @@ def _check_issuer(issuer: str) -> None:
 
 
 def client_settings(options: argparse.Namespace) -> ClientSettings:
-    """The upstream client's settings: the defaults, with --max-upstream-body if given."""
+    """The upstream client's settings: the defaults, with --max-upstream-body and --allow-private-upstream."""
     from capgate.consumes.client import ClientSettings
 
+    allowed = frozenset(options.allow_private_upstream)
     if options.max_upstream_body is None:
-        return ClientSettings()
+        return ClientSettings(allowed_private=allowed)
     if options.max_upstream_body < 1:
         raise ConfigurationError("--max-upstream-body must be a positive number of bytes")
-    return ClientSettings(max_body_bytes=options.max_upstream_body)
+    return ClientSettings(max_body_bytes=options.max_upstream_body, allowed_private=allowed)
 
 
 def _rate_limit(text: str | None, flag: str) -> RateLimit | None:

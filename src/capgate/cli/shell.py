@@ -50,6 +50,17 @@ def add_base_uri(command: argparse.ArgumentParser, help: str) -> None:
     command.add_argument("--base-uri", action="append", default=[], metavar="NAMESPACE=URL", help=help)
 
 
+def add_allow_private_upstream(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-private-upstream",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="let a consumed namespace's URL point at this link-local or cloud-metadata host (169.254.169.254, "
+        "metadata.google.internal, ...), which is refused otherwise; repeatable",
+    )
+
+
 def base_uris(items: list[str]) -> dict[str, str]:
     """`--base-uri NAMESPACE=URL` items as a mapping; ConfigurationError names a malformed one."""
     parsed = {}

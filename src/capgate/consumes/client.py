@@ -13,14 +13,18 @@ towards the caller or send it elsewhere.
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from capgate.core.destinations import forbidden
 from capgate.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
 from capgate.core.types import UpstreamResult
 
@@ -43,6 +47,7 @@ class ClientSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_connections: int = 256
     max_body_bytes: int = 16 * 1024 * 1024
+    allowed_private: frozenset[str] = frozenset()  # link-local or metadata hosts the operator lets capgate call
 
 
 DEFAULT_CLIENT_SETTINGS = ClientSettings()
@@ -71,6 +76,35 @@ class Sender(Protocol):
     async def send(self, request: UpstreamRequest) -> UpstreamResult: ...
 
 
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing a name that resolves to a link-local or cloud-metadata address (DNS can point
+    any name there) unless the operator allowed that name or address. Literal addresses never reach a resolver:
+    loading the document checks them (capgate.document.destinations)."""
+
+    def __init__(self, allowed: frozenset[str], resolver: AbstractResolver | None = None) -> None:
+        self._resolver = resolver or aiohttp.DefaultResolver()  # another: a test's stand-in for DNS
+        self._allowed = {host.lower() for host in allowed}
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._resolver.resolve(host, port, family)
+        if host.lower().rstrip(".") in self._allowed:
+            return found
+        kept = [result for result in found if result["host"] in self._allowed or forbidden(result["host"]) is None]
+        if found and not kept:
+            address = found[0]["host"]
+            raise OSError(
+                errno.EACCES,
+                f"{host} resolves to {address}, {forbidden(address)}; pass --allow-private-upstream {host} if "
+                "this upstream is really meant",
+            )
+        return kept
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
 class UpstreamClient:
     """One connection pool to one upstream; opened and closed with the server's lifespan."""
 
@@ -88,7 +122,11 @@ class UpstreamClient:
         if self._session is None:
             timeouts = self.settings.timeouts
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.settings.max_connections, keepalive_timeout=60),
+                connector=aiohttp.TCPConnector(
+                    limit=self.settings.max_connections,
+                    keepalive_timeout=60,
+                    resolver=GuardedResolver(self.settings.allowed_private),
+                ),
                 timeout=aiohttp.ClientTimeout(
                     total=timeouts.total, sock_connect=timeouts.connect, sock_read=timeouts.read
                 ),

@@ -6,6 +6,7 @@ any socket is bound.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ from capgate.consumes.resilience import (
     resolve_timeouts,
     tool_hinted_idempotent,
 )
-from capgate.core.errors import ConfigurationError
+from capgate.core.errors import ConfigurationError, DocumentError
+from capgate.document.destinations import destination_problems
 from capgate.document.load import LoadedDocument, load_document
 from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpResource, McpTool
 from capgate.exposes.binding import Binding
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from capgate.exposes.mcp.server import McpAdapter
 
 _BASE_URI = re.compile(r"^https?://[^/?#]+(/[^?#]*)?$")
+logger = logging.getLogger("capgate.gateway")
 
 
 @dataclass
@@ -96,11 +99,14 @@ def load_gateway(
     observers: Observers | None = None,
     caller_binds: str | None = None,
     caller_binds_required: bool = False,
+    sends: bool = True,
 ) -> Gateway:
     """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
 
     `limiter` and `observers` outlive a reload when the caller passes the same ones again. `caller_binds` is
-    the `--caller-binds` file of each caller's own values for the binds (`capgate.consumes.caller_binds`).
+    the `--caller-binds` file of each caller's own values for the binds (`capgate.consumes.caller_binds`). A
+    gateway that `sends` requests with real secrets must send them only where the document may
+    (capgate.document.destinations): an error there stops it, a warning is logged.
     """
     loaded = load_document(document)
     spec = loaded.document
@@ -114,6 +120,8 @@ def load_gateway(
             )
         if not _BASE_URI.match(url):
             raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+    if sends:
+        _check_destinations(loaded, overrides, client_settings.allowed_private)
     secrets = resolve_binds(spec, environ)
     callers = load_caller_binds(caller_binds, spec, secrets, environ, required=caller_binds_required)
     limiter = limiter or LocalLimiter()
@@ -153,7 +161,16 @@ def load_gateway(
 
 def describing_gateway(document: str, *, base_uris: Mapping[str, str] | None = None) -> Gateway:
     """A gateway to describe, not to call: bound secrets are stand-ins, so no key is needed to list tools."""
-    return load_gateway(document, base_uris=base_uris, environ=_StandIns())
+    return load_gateway(document, base_uris=base_uris, environ=_StandIns(), sends=False)
+
+
+def _check_destinations(loaded: LoadedDocument, base_uris: Mapping[str, str], allowed: frozenset[str]) -> None:
+    problems = destination_problems(loaded.document, loaded.source, base_uris=base_uris, allowed_private=allowed)
+    errors = [problem for problem in problems if problem.severity == "error"]
+    if errors:
+        raise DocumentError(errors)
+    for problem in problems:
+        logger.warning("%s", problem)
 
 
 class _StandIns(Mapping[str, str]):

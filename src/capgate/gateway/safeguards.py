@@ -22,6 +22,7 @@ from capgate.consumes.client import ClientSettings
 from capgate.consumes.limiter import Limiter, LocalLimiter, RateLimit
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
+from capgate.core.destinations import is_loopback
 from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.callers import CallerLimit
@@ -29,7 +30,7 @@ from capgate.exposes.inbound.guard import Guard, GuardSettings
 from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.exposes.inbound.origins import Origins
-from capgate.exposes.inbound.tokens import Tokens, is_loopback, load_tokens
+from capgate.exposes.inbound.tokens import Tokens, load_tokens
 from capgate.exposes.mcp import MCP_PATH
 from capgate.gateway.assembly import Gateway, load_gateway
 from capgate.observe.audit import DEFAULT_MAX_ENTRY, AuditLog, default_audit_path

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -107,16 +106,6 @@ def load_tokens(environ: Mapping[str, str], path: str | None, upstream_secrets: 
                 f"hold it. Give them a token of their own ({_MAKE_ONE})"
             )
     return Tokens(tokens)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` (a --host value) only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _token(where: str, entry: Any) -> Token:
