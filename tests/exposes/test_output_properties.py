@@ -1,0 +1,77 @@
+"""Property: an output mapping never raises, whatever JSON the upstream answers: a path that finds nothing gives
+null, an array mapping over something that is not a list gives the items it found, and the answer is JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capgate.document.models import OutputParameter
+from capgate.exposes.output import apply_output, compile_output
+
+# derandomize: the same examples on every run, so that CI is stable (a new failure is found by changing them)
+PROPERTY = settings(max_examples=400, deadline=None, derandomize=True)
+
+keys = st.sampled_from(["data", "id", "status", "pagination", "next", "tags", "0", ""])
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=20,
+)
+
+MAPPINGS: list[dict[str, Any]] = [
+    {"type": "string", "mapping": "$.id"},
+    {"type": "string", "mapping": "$.data[0].id"},
+    {"type": "array", "mapping": "$.data[*]", "items": {"type": "string", "mapping": "$.id"}},
+    {"type": "array", "mapping": "$.data", "items": {"type": "object", "properties": {"s": {"mapping": "$.status"}}}},
+    {"type": "array", "mapping": "$.tags", "items": {"type": "string"}},
+    {"type": "array", "mapping": "$..id", "items": {"type": "string"}},
+    {"type": "array", "mapping": "$.data[?(@.status == 'FAILED')]", "items": {"mapping": "$.id"}},
+    {"type": "array", "mapping": "$.data[?(@.n > 2)]", "items": {"mapping": "$.id"}},
+    {
+        "type": "object",
+        "mapping": "$.pagination",
+        "properties": {"next": {"type": "string", "mapping": "$.next"}, "kind": {"value": "page"}},
+    },
+    {
+        "type": "object",
+        "properties": {
+            "ids": {"type": "array", "mapping": "$.data[*]", "items": {"type": "string", "mapping": "$.id"}},
+            "next": {"type": "string", "mapping": "$.pagination.next"},
+            "count": {"type": "integer", "mapping": "$.data.length"},
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("mapping", MAPPINGS, ids=[str(index) for index in range(len(MAPPINGS))])
+@PROPERTY
+@given(body=json_values)
+def test_a_mapping_never_raises_on_any_json(mapping: dict[str, Any], body: Any) -> None:
+    projection = compile_output([OutputParameter.model_validate(mapping)])
+    assert projection is not None
+    answer = orjson.loads(apply_output(projection, orjson.dumps(body)))  # JSON, whatever the body
+    if mapping["type"] == "array":
+        assert isinstance(answer, list)
+    if mapping["type"] == "object":
+        assert isinstance(answer, dict) and set(answer) == set(mapping["properties"])
+
+
+@PROPERTY
+@given(items=st.lists(st.dictionaries(st.just("id"), st.text(max_size=5), min_size=1), max_size=4))
+def test_an_array_mapping_gives_every_item_whatever_their_number(items: list[dict[str, str]]) -> None:
+    """`$.data[*]` finds one match when the list has one item: still a list of one, not that item's keys."""
+    projection = compile_output([OutputParameter.model_validate(MAPPINGS[2])])
+    assert projection is not None
+    assert orjson.loads(apply_output(projection, orjson.dumps({"data": items}))) == [item["id"] for item in items]
