@@ -103,3 +103,20 @@ def test_rows_skip_a_line_cut_short_and_keep_lines_written_before_intents(tmp_pa
         ("2026-01-01T00:00:00Z", "ok"),
         ("2026-01-02T00:00:00Z", "sent, outcome unknown"),
     ]
+
+
+async def test_two_processes_appending_to_one_path_rotate_it_once_each_time(tmp_path: Path) -> None:
+    """Each `serve --workers` worker has its own descriptor; the lock file makes one rename, the other follow."""
+    path = tmp_path / "audit.jsonl"
+    logs = [AuditLog(path, rotate_bytes=2048), AuditLog(path, rotate_bytes=2048)]
+    for log in logs:
+        log.open()
+    try:
+        for index in range(120):
+            await logs[index % 2].append({"call": f"c{index}", "phase": "outcome", "n": index, "pad": "x" * 30})
+    finally:
+        for log in logs:
+            await log.close()
+    files = audit_files(path)
+    assert len(files) > 3 and max(file.stat().st_size for file in files) <= 2048
+    assert [row["n"] for row in read_rows(path)] == list(range(120))
