@@ -135,11 +135,15 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(
 def test_a_document_that_would_send_the_key_to_the_metadata_service_is_refused(tmp_path: Path) -> None:
     text = bundled_documents()["trigger-dev-runs"].read_text()
     path = tmp_path / "shared.yaml"
-    path.write_text(text.replace("baseUri: https://api.trigger.dev", "baseUri: http://169.254.169.254", 1))
+    shared = text.replace("baseUri: https://api.trigger.dev", "baseUri: http://169.254.169.254", 1)
+    path.write_text(shared)
+    line = shared.splitlines().index("    baseUri: http://169.254.169.254") + 1
     env = {"TRIGGER_DEV_API_KEY": TEST_KEY}
     checked = capgate("validate", str(path), env=env)
     assert checked.returncode == 1
-    assert f"{path}:22: capability.consumes[0].baseUri: 169.254.169.254 is a cloud metadata service" in checked.stdout
+    assert (
+        f"{path}:{line}: capability.consumes[0].baseUri: 169.254.169.254 is a cloud metadata service" in checked.stdout
+    )
     assert f"{path}: secret TRIGGER_DEV_API_KEY is sent to http://169.254.169.254" in checked.stderr
     assert capgate("validate", str(path), "--allow-private-upstream", "169.254.169.254", env=env).returncode == 0
     served = capgate("serve", str(path), "--rest-port", "0", "--mcp-port", "0", env=env)
