@@ -203,14 +203,14 @@ async def test_sigusr1_reopens_the_audit_log_and_sighup_still_reloads(
 ) -> None:
     """logrotate renames the file and sends SIGUSR1: the next entries go to a new file at the path, nothing is
     lost, and `capgate audit` reads both."""
-    log = tmp_path / "audit.jsonl"
+    audit = tmp_path / "audit.jsonl"
     with serving(
         "--rest-port",
         "0",
         "--mcp-port",
         "0",
         "--audit-log",
-        str(log),
+        str(audit),
         "--log-format",
         "json",
         "--base-uri",
@@ -219,24 +219,19 @@ async def test_sigusr1_reopens_the_audit_log_and_sighup_still_reloads(
     ) as (process, lines):
         assert process.stderr is not None
         rest = rest_url(lines)
-
-        def next_line_with(text: str) -> str:
-            while text not in (line := process.stderr.readline()):  # type: ignore[union-attr]
-                assert line, f"capgate serve stopped before logging {text!r}"
-            return line
-
+        log = LogLines(process.stderr)
         async with aiohttp.ClientSession() as session:
             for run in ("run_before", "run_after"):
                 async with session.post(f"{rest}/v1/api/v1/runs/{run}/replay") as response:
                     assert response.status == 200
                 if run == "run_before":
-                    log.rename(tmp_path / "audit.jsonl.1")
+                    audit.rename(tmp_path / "audit.jsonl.1")
                     process.send_signal(signal.SIGUSR1)
-                    line = await asyncio.wait_for(asyncio.to_thread(next_line_with, "reopening the audit log"), 10)
-                    assert str(log) in line
+                    line = await asyncio.to_thread(log.wait_for, "reopening the audit log", 10)
+                    assert str(audit) in line
             process.send_signal(signal.SIGHUP)
-            assert "reloaded" in await asyncio.wait_for(asyncio.to_thread(next_line_with, "capgate.reload"), 10)
+            assert "reloaded" in await asyncio.to_thread(log.wait_for, "capgate.reload", 10)
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
-    assert [row["resource"]["runId"] for row in read_rows(log)] == ["run_before", "run_after"]
-    assert len(log.read_text().splitlines()) == len((tmp_path / "audit.jsonl.1").read_text().splitlines()) == 2
+    assert [row["resource"]["runId"] for row in read_rows(audit)] == ["run_before", "run_after"]
+    assert len(audit.read_text().splitlines()) == len((tmp_path / "audit.jsonl.1").read_text().splitlines()) == 2
