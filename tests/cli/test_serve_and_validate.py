@@ -144,7 +144,6 @@ def test_a_document_that_would_send_the_key_to_the_metadata_service_is_refused(t
     assert (
         f"{path}:{line}: capability.consumes[0].baseUri: 169.254.169.254 is a cloud metadata service" in checked.stdout
     )
-    assert f"{path}: secret TRIGGER_DEV_API_KEY is sent to http://169.254.169.254" in checked.stderr
     assert capgate("validate", str(path), "--allow-private-upstream", "169.254.169.254", env=env).returncode == 0
     served = capgate("serve", str(path), "--rest-port", "0", "--mcp-port", "0", env=env)
     assert served.returncode == 2 and "--allow-private-upstream 169.254.169.254" in served.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from capgate.document.destinations import destination_problems, origin, secret_destinations
+from capgate.document.destinations import destination_problems, origin, secret_uses
 from capgate.document.load import parse_document
 
 DOCUMENT = """\
@@ -58,7 +58,7 @@ def problems(
 def test_a_document_that_sends_its_secret_to_its_own_api_has_no_problem() -> None:
     assert problems() == []
     loaded = parse_document(DOCUMENT % {"base": "https://shop.example", "other_header": "x", "tool_input": "y"}, "d")
-    assert secret_destinations(loaded.document) == {"API_KEY": ["https://shop.example"]}
+    assert [(use.variable, use.origin) for use in secret_uses(loaded.document)] == [("API_KEY", "https://shop.example")]
 
 
 @pytest.mark.parametrize(

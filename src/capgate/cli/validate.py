@@ -37,7 +37,7 @@ def run(options: argparse.Namespace) -> int:
     from capgate.document.bundled import resolve_source
 
     path = resolve_source(options.document)  # no such file: exit 2, as for every command
-    problems, extensions, secrets = _problems(path, strict=options.strict, allowed=options.allow_private_upstream)
+    problems, extensions = _problems(path, strict=options.strict, allowed=options.allow_private_upstream)
     for problem in problems:
         print(problem)
     errors = sum(problem.severity == "error" for problem in problems)
@@ -49,27 +49,23 @@ def run(options: argparse.Namespace) -> int:
             f"capgate reads (docs/format.md, capgate's extensions): {uses}",
             file=sys.stderr,
         )
-    for variable, origins in secrets.items():  # what to read before serving a document someone else wrote
-        print(f"{path}: secret {variable} is sent to {', '.join(origins)}", file=sys.stderr)
     return EXIT_FAILED if errors else EXIT_OK
 
 
-def _problems(
-    path: Path, *, strict: bool, allowed: list[str]
-) -> tuple[list[Problem], Counter[str], dict[str, list[str]]]:
-    """Every problem of the document at `path`, secrets redacted; (with `strict`) its extensions' uses; and the
-    origins each bound secret is sent to. `allowed`: the link-local or metadata hosts the operator allows."""
+def _problems(path: Path, *, strict: bool, allowed: list[str]) -> tuple[list[Problem], Counter[str]]:
+    """Every problem of the document at `path`, secrets redacted, and (with `strict`) its extensions' uses.
+    `allowed`: the link-local or metadata hosts the operator allows (--allow-private-upstream)."""
     from capgate.consumes.binds import bound_values, unset_variables
     from capgate.core import redaction
     from capgate.document.check import check
-    from capgate.document.destinations import destination_problems, secret_destinations
+    from capgate.document.destinations import destination_problems
     from capgate.document.load import parse_document
     from capgate.document.source import read_source
 
     try:
         loaded = parse_document(read_source(path), str(path))
     except DocumentError as exc:
-        return exc.problems, Counter(), {}
+        return exc.problems, Counter()
     problems = [*loaded.warnings, *check(loaded.document, loaded.source)]
     problems += destination_problems(loaded.document, loaded.source, allowed_private=allowed)
     for index, variable in unset_variables(loaded.document, os.environ):
@@ -89,7 +85,7 @@ def _problems(
         extensions = report.extensions
     redaction.register(bound_values(loaded.document, os.environ))  # a message quoting a value shows no secret
     redacted = [Problem(p.file, p.line, p.path, redaction.redact(p.message), p.severity) for p in problems]
-    return sorted(redacted, key=lambda problem: problem.line or 0), extensions, secret_destinations(loaded.document)
+    return sorted(redacted, key=lambda problem: problem.line or 0), extensions
 
 
 def _count(number: int, noun: str) -> str:

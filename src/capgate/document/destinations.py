@@ -86,16 +86,6 @@ def secret_uses(document: Document, base_uris: Mapping[str, str] | None = None) 
     ]
 
 
-def secret_destinations(document: Document) -> dict[str, list[str]]:
-    """Each bound variable a request carries -> the origins it is sent to, in document order (one, if valid)."""
-    found: dict[str, list[str]] = {}
-    for use in secret_uses(document):
-        origins = found.setdefault(use.variable, [])
-        if use.origin not in origins:
-            origins.append(use.origin)
-    return found
-
-
 def origin(url: str) -> str:
     """`https://api.trigger.dev:443/x` -> `https://api.trigger.dev`: scheme, host and port, the port only if not
     the scheme's own."""
