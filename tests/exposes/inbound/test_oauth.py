@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -270,8 +271,16 @@ async def test_the_caller_is_recorded_and_the_token_reaches_nothing(
 ) -> None:
     stack.upstream.requests.clear()
     token = stack.server.token(TEAM_A, stack.mcp_resource, "read write")["access_token"]
-    with caplog.at_level(logging.INFO, logger="capgate.access"):
-        assert (await mcp_post(stack, CANCEL, bearer(token))).status_code == 200
+    logged = _AccessLine()
+    access_logger = logging.getLogger("capgate.access")
+    access_logger.addHandler(logged)
+    try:
+        with caplog.at_level(logging.INFO, logger="capgate.access"):
+            assert (await mcp_post(stack, CANCEL, bearer(token))).status_code == 200
+            # The guard writes the access line once the answer is sent, in the gateway's thread: wait for it.
+            assert logged.written.wait(10), "no access line within 10 s"
+    finally:
+        access_logger.removeHandler(logged)
     access = [record for record in caplog.records if record.name == "capgate.access"]
     assert [(r.caller, r.client, r.route) for r in access] == [("team-a", "team-a", "tools/call cancel-run")]
     assert "caller=team-a client=team-a" in access[0].getMessage()
@@ -321,3 +330,14 @@ async def test_opaque_tokens_are_introspected(introspecting: Stack) -> None:
     )
     assert status == 401 and "not active" in orjson.loads(body)["detail"]
     assert stack.upstream.requests[0].headers["authorization"] == f"Bearer {TEST_KEY}"
+
+
+class _AccessLine(logging.Handler):
+    """Sets `written` when an access line is logged, from whichever thread logs it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.written.set()
