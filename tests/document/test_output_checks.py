@@ -124,3 +124,23 @@ def test_tool_names_and_counts_that_clients_refuse_are_warnings_without_strict(t
     assert "capability.exposes[1].tools[1].name: warning: clients that pass tools to the Anthropic or OpenAI APIs " in (
         output
     )
+
+
+EVENTS_TEXT = "fields: [spanId, message, level, isError, exceptions.type, exceptions.message, exceptions.stacktrace]"
+EVENTS_LINK = "              link: {resource: run}\n              properties:\n                spanId:"
+
+
+def test_a_text_field_may_step_through_an_array_and_a_link_may_not() -> None:
+    assert EVENTS_TEXT in DEFAULT, "get-run-events shows its spans' exceptions, an array in each"
+    misspelt = messages(changed(EVENTS_TEXT, "fields: [spanId, exceptions.kind]"))
+    assert [re.sub(r"tools\[\d+\]", "tools[…]", message) for message in misspelt] == [
+        "capability.exposes[1].tools[…].outputParameters[0].text.fields[1]: 'exceptions.kind' is not a field here "
+        "(fields: spanId, parentId, runId, message, startTime, duration, level, isError, isPartial, isCancelled, "
+        "attemptNumber, exceptions)"
+    ]
+    through = EVENTS_LINK.replace("{resource: run}", "{resource: run, with: {runId: exceptions.type}}")
+    [refused] = messages(changed(EVENTS_LINK, through))
+    assert refused.endswith(
+        "properties.events.items.link: the URI trigger://runs/{runId} needs {runId}, and the object has no field "
+        "'exceptions.type'; map it in `link.with` (runId: <field>)"
+    )

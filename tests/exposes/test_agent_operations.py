@@ -155,7 +155,7 @@ async def test_the_new_tools_are_listed_with_their_hints_and_inputs(fresh: Stack
                   annotations.open_world_hint)  # fmt: skip
         assert stated == hints, name
     trigger = tools["trigger-task"].input_schema
-    assert set(trigger["properties"]) == {"taskIdentifier", "payload", "options"}
+    assert set(trigger["properties"]) == {"taskIdentifier", "payload", "options", "verbose"}  # verbose: capgate's
     assert trigger["required"] == ["taskIdentifier"]
     assert "idempotencyKey" in trigger["properties"]["options"]["properties"]
     trace = tools["get-run-trace"].input_schema["properties"]
@@ -163,7 +163,7 @@ async def test_the_new_tools_are_listed_with_their_hints_and_inputs(fresh: Stack
     replay_body = tools["replay-run"].input_schema["properties"]["body"]
     assert replay_body["additionalProperties"] is False and "payload" in replay_body["properties"]
     metadata = tools["update-run-metadata"].input_schema["properties"]
-    assert set(metadata) == {"runId", "metadata", "operations", "parentOperations", "rootOperations"}
+    assert set(metadata) == {"runId", "metadata", "operations", "parentOperations", "rootOperations", "verbose"}
     assert metadata["operations"]["items"]["properties"]["type"]["enum"] == [
         "set", "delete", "append", "remove", "increment", "update",
     ]  # fmt: skip
@@ -247,8 +247,8 @@ async def test_an_agent_reads_why_a_run_failed_replays_it_fixed_and_follows_the_
         errors = [span["message"] for span in spans if span["level"] == "ERROR"]
         assert run["error"]["message"] in errors
         events = structured(await client.call_tool("get-run-events", {"runId": run_id}))["events"]
-        exceptions = [e for event in events for e in event["events"] if e["name"] == "exception"]
-        assert exceptions and exceptions[-1]["properties"]["exception"]["message"] == run["error"]["message"]
+        exceptions = [exception for event in events for exception in event["exceptions"]]
+        assert exceptions and exceptions[-1]["message"] == run["error"]["message"]
         replayed = structured(
             await client.call_tool("replay-run", {"runId": run_id, "body": {"payload": {"fixed": 1}}})
         )

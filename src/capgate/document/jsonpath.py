@@ -52,11 +52,6 @@ def plain_key(expression: str) -> str | None:
     return steps[0] if steps is not None and len(steps) == 1 and isinstance(steps[0], str) else None
 
 
-def keys_getter(keys: list[str]) -> Getter:
-    """A getter for the value under `keys`, one object in another: `["error", "message"]`."""
-    return lambda value: _walk(value, keys)
-
-
 def is_valid(expression: str) -> bool:
     """Whether `expression` compiles (for `capgate validate`)."""
     try:

@@ -84,8 +84,9 @@ class OutputLink(_Model):
 class TextLayout(_Model):
     """capgate extension on a tool's output: the compact text an MCP result shows a model.
 
-    `fields` are names (dotted for nested objects) in the mapped result; with `items`, the name of an
-    array of objects in it, each item is one line of those fields, under a header that `label` names.
+    `fields` are names (dotted for nested objects, and through arrays into their elements) in the mapped result;
+    with `items`, the name of an array of objects in it, each item is one line of those fields, under a header
+    that `label` names.
     """
 
     fields: list[str]

@@ -116,17 +116,20 @@ def _check_text(output: OutputParameter, where: Path, source: SourceMap, *, root
             return
         described = items.items
     for position, name in enumerate(text.fields):
-        if _field(described, name) is None:
+        if _field(described, name, through_arrays=True) is None:
             known = ", ".join(described.properties or {})
             yield source.problem(
                 (*where, "text", "fields", position), f"{name!r} is not a field here (fields: {known})"
             )
 
 
-def _field(output: OutputParameter, dotted: str) -> OutputParameter | None:
-    """The output parameter at `dotted` (`error.message`) inside an object output, or None."""
+def _field(output: OutputParameter, dotted: str, *, through_arrays: bool = False) -> OutputParameter | None:
+    """The output parameter at `dotted` (`error.message`) inside an object output, or None. A text field may step
+    through an array into its elements (`exceptions.message`); a link's field names one value, so it may not."""
     current: OutputParameter | None = output
     for part in dotted.split("."):
+        if through_arrays and current is not None and current.type == "array" and current.items is not None:
+            current = current.items
         current = (current.properties or {}).get(part) if current is not None else None
     return current
 

@@ -25,7 +25,7 @@ async def test_every_result_validates_against_its_tools_output_schema(served: Se
     served.emulator.reset()
     _, page = fetch(served.emulator, "/api/v1/runs?page%5Bsize%5D=100")
     statuses = {run["status"]: run["id"] for run in page["data"]}
-    assert {"FAILED", "COMPLETED", "DELAYED", "QUEUED"} <= statuses.keys(), "the seed has runs in every state"
+    assert {"FAILED", "COMPLETED", "DELAYED", "QUEUED", "EXECUTING"} <= statuses.keys(), "runs in every state"
     calls: list[tuple[str, dict[str, Any]]] = [
         ("list-runs", {}),
         ("list-runs", {"page.size": 1}),
@@ -36,7 +36,11 @@ async def test_every_result_validates_against_its_tools_output_schema(served: Se
         ("reschedule-run", {"runId": statuses["DELAYED"], "body": {"delay": "2h"}}),
         ("replay-run", {"runId": statuses["FAILED"]}),
         ("cancel-run", {"runId": statuses["QUEUED"]}),
-    ]
+        ("trigger-task", {"taskIdentifier": "send-welcome-email", "payload": {"userId": "u_1"}}),
+        ("get-run-trace", {"runId": statuses["FAILED"], "page.size": 2}),
+        ("get-run-events", {"runId": statuses["FAILED"]}),
+        ("update-run-metadata", {"runId": statuses["EXECUTING"], "metadata": {"checked": True}}),
+    ]  # test_agent_tool_results.py checks the last four with every kind of run
     async with Client(served.gateway.mcp, mode=mode) as client:
         schemas = await validators(client)
         assert set(schemas) == {name for name, _ in calls}, "every tool of the default document maps its output"

@@ -2,8 +2,10 @@
 
 A list is a header naming the columns, then one line per item with its fields' values separated by spaces
 (a value with spaces in it is JSON-quoted, an absent one is `-`); one object is one `name: value` line per
-field it has. This text departs on purpose from the spec's SHOULD that the text repeat the structured
-content as JSON: the JSON is in `structuredContent`, and `capgate serve --mcp-text json` restores it here.
+field it has. A dotted field reads nested objects (`error.message`) and, through an array, each element's
+value (`exceptions.message`: the message of every exception). This text departs on purpose from the spec's
+SHOULD that the text repeat the structured content as JSON: the JSON is in `structuredContent`, and
+`capgate serve --mcp-text json` restores it here.
 """
 
 from __future__ import annotations
@@ -14,17 +16,31 @@ from typing import Any
 
 import orjson
 
-from capgate.document.jsonpath import ABSENT, Getter, keys_getter
+from capgate.document.jsonpath import ABSENT, Getter
 from capgate.document.models import TextLayout
 
 _NEEDS_QUOTES = re.compile(r'[\s"]').search
 
 
 def field_getter(name: str) -> Getter:
-    """A getter for a field of a mapped object, dotted for nested objects: `error.message`."""
+    """A getter for a field of a mapped object, dotted for nested objects (`error.message`); through an array, the
+    list of what its elements hold there (`exceptions.message`)."""
     if "." not in name:
         return lambda value: value.get(name, ABSENT) if type(value) is dict else ABSENT
-    return keys_getter(name.split("."))
+    keys = tuple(name.split("."))
+    return lambda value: _nested(value, keys)
+
+
+def _nested(value: Any, keys: tuple[str, ...]) -> Any:
+    for position, key in enumerate(keys):
+        if type(value) is list:  # each element's value, one list for all (an element's own list spread into it)
+            found = [_nested(element, keys[position:]) for element in value]
+            values = [item for each in found if each is not ABSENT for item in (each if type(each) is list else [each])]
+            return values or ABSENT
+        if type(value) is not dict or key not in value:
+            return ABSENT
+        value = value[key]
+    return value
 
 
 @dataclass(frozen=True)
@@ -74,9 +90,7 @@ def _value(value: Any) -> str:
     """One value on a line of its own."""
     if value is None or value == "" or value == []:
         return "-"
-    if isinstance(value, list):
-        return ", ".join(_scalar(item) for item in value)
-    text = _scalar(value)
+    text = ", ".join(_scalar(item) for item in value) if isinstance(value, list) else _scalar(value)
     return orjson.dumps(text).decode() if "\n" in text or "\r" in text else text
 
 
