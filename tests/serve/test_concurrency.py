@@ -105,7 +105,7 @@ async def rest_step(
         tag = f"c{index}-{call}"
         run_id = runs[(index * CALLS_EACH + call) % len(runs)]
         method, path, body = "POST", f"/v1/api/v1/runs/{run_id}/tags", {"tags": [tag]}
-    async with session.request(method, gateway.rest + path, data=orjson.dumps(body) if body else None) as response:
+    async with session.request(method, gateway.rest + path, json=body) as response:
         content = await response.read()
     if response.status >= 400:
         tally.failures[str(response.status)] += 1

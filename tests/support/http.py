@@ -14,8 +14,9 @@ async def rest_call(
     """One request; its status, headers (lower-case names) and body."""
     url = base + path + ("?" + query if query else "")
     data = None if body is None else orjson.dumps(body)
+    labelled = {"content-type": "application/json"} if body is not None else {}
     async with (
         aiohttp.ClientSession() as session,
-        session.request(method, url, data=data, headers=headers or {}) as response,
+        session.request(method, url, data=data, headers=labelled | (headers or {})) as response,
     ):
         return response.status, {k.lower(): v for k, v in response.headers.items()}, await response.read()

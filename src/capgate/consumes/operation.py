@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus
@@ -23,6 +24,7 @@ from capgate.document.templates import render
 from capgate.observe import tracing
 
 WHOLE_BODY = "body"  # an `in: body` parameter with this name is the whole JSON body; others are its fields
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what no header value may hold (RFC 9110 §5.5)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,11 @@ class Operation:
                 if problem := shape_problem(value):
                     errors.append((parameter.name, problem))
                     continue
+            elif parameter.location == "header" and _CONTROL.search(_text(value)):
+                # A CR or LF would end the header and start another (header injection); HTTP clients refuse
+                # to send it, so it is the caller's error, not the upstream's.
+                errors.append((parameter.name, "must be one line: control characters such as CR and LF are refused"))
+                continue
             values[parameter.key] = value
         if errors:
             raise ArgumentError(errors)

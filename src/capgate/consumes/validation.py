@@ -3,6 +3,10 @@
 A compiled validator returns the value in its canonical type (REST query strings become numbers, booleans
 and lists) or raises Invalid with a message that says what is allowed. Only the keywords documents use are
 supported; the rest are ignored, as JSON Schema ignores unknown keywords.
+
+Sizes are always bounded: an array or string whose schema states no `maxItems` / `maxLength` gets capgate's
+(`capgate.core.bounds`), and so does every array and string inside a part of a value that the schema does not
+describe (an object's undeclared properties, an array without `items`, a value of no declared type).
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from typing import Any
 
 import orjson
 
+from capgate.core.bounds import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
+
 Validator = Callable[[Any], Any]
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+# Keywords that describe what a value holds; a schema of no type with none of them describes nothing.
+_STRUCTURE = {"anyOf", "oneOf", "enum", "const", "properties", "items", "required", "additionalProperties"}
 
 
 class Invalid(ValueError):
@@ -42,6 +50,8 @@ def compile_schema(schema: Mapping[str, Any]) -> Validator:
     if "const" in schema:
         checks.append(_enum([schema["const"]]))
     checks += _string_checks(schema) + _number_checks(schema) + _array_checks(schema) + _object_checks(schema)
+    if not kind and not _STRUCTURE & set(schema):
+        checks.append(_bounded)  # nothing says what this is: only its size is checked
 
     def validate(value: Any) -> Any:
         for check in checks:
@@ -173,7 +183,7 @@ def _enum(allowed: list[Any]) -> Validator:
 
 def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
     checks: list[Validator] = []
-    low, high = schema.get("minLength"), schema.get("maxLength")
+    low, high = schema.get("minLength"), schema.get("maxLength", _default_for(schema, "string", DEFAULT_MAX_LENGTH))
     if low is not None or high is not None:
 
         def length(value: Any) -> Any:
@@ -219,9 +229,9 @@ def _number_checks(schema: Mapping[str, Any]) -> list[Validator]:
 
 
 def _array_checks(schema: Mapping[str, Any]) -> list[Validator]:
-    item = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else None
-    low, high = schema.get("minItems"), schema.get("maxItems")
-    if item is None and low is None and high is None:
+    item = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else _bounded
+    low, high = schema.get("minItems"), schema.get("maxItems", _default_for(schema, "array", DEFAULT_MAX_ITEMS))
+    if item is _bounded and low is None and high is None:
         return []
 
     def check(value: Any) -> Any:
@@ -231,8 +241,6 @@ def _array_checks(schema: Mapping[str, Any]) -> list[Validator]:
             raise Invalid(f"must have at least {low} items (got {len(value)})")
         if high is not None and len(value) > high:
             raise Invalid(f"must have at most {high} items (got {len(value)})")
-        if item is None:
-            return value
         result = []
         for index, element in enumerate(value):
             try:
@@ -248,7 +256,7 @@ def _object_checks(schema: Mapping[str, Any]) -> list[Validator]:
     properties = {name: compile_schema(s) for name, s in (schema.get("properties") or {}).items()}
     required = list(schema.get("required") or [])
     closed = schema.get("additionalProperties") is False
-    if not properties and not required and not closed:
+    if not properties and not required and not closed and not _declares(schema, "object"):
         return []
 
     def check(value: Any) -> Any:
@@ -260,12 +268,49 @@ def _object_checks(schema: Mapping[str, Any]) -> list[Validator]:
         if closed and (unknown := sorted(set(value) - set(properties))):
             raise Invalid(f"is not allowed (allowed: {', '.join(properties) or 'none'})", f".{unknown[0]}")
         result = dict(value)
-        for name, validate in properties.items():
-            if name in value:
-                try:
-                    result[name] = validate(value[name])
-                except Invalid as exc:
-                    raise Invalid(exc.reason, f".{name}{exc.path}") from None
+        for name, item in value.items():
+            try:
+                result[name] = properties.get(name, _bounded)(item)
+            except Invalid as exc:
+                raise Invalid(exc.reason, f".{name}{exc.path}") from None
         return result
 
     return [check]
+
+
+def _declares(schema: Mapping[str, Any], kind: str) -> bool:
+    declared = schema.get("type")
+    return kind in declared if isinstance(declared, list) else declared == kind
+
+
+def _default_for(schema: Mapping[str, Any], kind: str, bound: int) -> int | None:
+    """capgate's bound for a schema of `kind` that states none; None for other schemas."""
+    return bound if _declares(schema, kind) else None
+
+
+def _bounded(value: Any) -> Any:
+    """`value`, if no array inside it has more than DEFAULT_MAX_ITEMS items nor any string more than
+    DEFAULT_MAX_LENGTH characters; else Invalid, located."""
+    pending: list[tuple[Any, str]] = [(value, "")]
+    while pending:
+        node, where = pending.pop()
+        if isinstance(node, str):
+            _check_size(len(node), DEFAULT_MAX_LENGTH, "characters long", where)
+            continue
+        if isinstance(node, list):
+            _check_size(len(node), DEFAULT_MAX_ITEMS, "items", where)
+            children: Any = ((f"{where}[{index}]", item) for index, item in enumerate(node))
+        elif isinstance(node, dict):
+            children = ((f"{where}.{key}", item) for key, item in node.items())
+        else:
+            continue
+        pending.extend((item, path) for path, item in children if isinstance(item, (str, list, dict)))
+    return value
+
+
+def _check_size(size: int, bound: int, unit: str, where: str) -> None:
+    if size > bound:
+        verb = "have" if unit == "items" else "be"
+        raise Invalid(
+            f"must {verb} at most {bound} {unit} (got {size}); capgate's bound where the document states none", where
+        )

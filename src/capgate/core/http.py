@@ -31,3 +31,5 @@ CONNECTION_FIELDS = frozenset(
         "content-encoding",
     }
 )
+# nginx's status for a request its client closed before the answer: logged, never sent (nobody is left to read it).
+CLIENT_CLOSED_REQUEST = 499

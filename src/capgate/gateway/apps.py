@@ -45,7 +45,7 @@ def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
     served = []
     for rest in gateway.rest:
         routes = len({(operation.path, operation.method) for operation in rest.operations})
-        routed = build_rest_app(rest.operations, max_body_bytes=safeguards.hardening.max_body_bytes)
+        routed = build_rest_app(rest.operations, body_limits=safeguards.body_limits)
         app = rest_facade(
             routed, description=build_openapi(document, rest, server_url=_SERVER_URL), readiness=readiness
         )

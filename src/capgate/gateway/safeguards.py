@@ -21,10 +21,17 @@ from capgate.consumes.caller_binds import CallerBinds
 from capgate.consumes.client import ClientSettings
 from capgate.consumes.limiter import Limiter, LocalLimiter, RateLimit
 from capgate.consumes.resilience import DEFAULT_RESILIENCE, ResilienceSettings
-from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
+from capgate.core.bounds import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_TARGET_BYTES,
+    DEFAULT_SHUTDOWN_GRACE,
+)
 from capgate.core.destinations import is_loopback
 from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.authentication import Authentication
+from capgate.exposes.inbound.body import BodyLimits
 from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.guard import Guard, GuardSettings
 from capgate.exposes.inbound.oauth import OAuth
@@ -50,6 +57,8 @@ class Hardening:
     allow_unauthenticated: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_target_bytes: int = DEFAULT_MAX_TARGET_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     audit_log: Path | None = field(default_factory=default_audit_path)  # None: no audit log
     audit_max_entry: int = DEFAULT_MAX_ENTRY  # bytes of one line; larger values are cut to their size and digest
     audit_rotate_bytes: int = 0  # rotate the audit log past this size; 0: never (logrotate may, with SIGUSR1)
@@ -171,12 +180,17 @@ class Safeguards:
             self.audit.watch(gateway.operations)
         return gateway
 
+    @property
+    def body_limits(self) -> BodyLimits:
+        """What a request body may be, on every adapter."""
+        hardening = self.hardening
+        return BodyLimits(hardening.max_body_bytes, hardening.max_json_depth, hardening.body_timeout)
+
     def guard_rest(self, app: ASGIApp) -> ASGIApp:
-        origins = Origins.allowed(self.host, self.allowed_hosts, self.allowed_origins)
-        return Guard(app, "rest", self._settings("/"), origins=origins)
+        return Guard(app, "rest", self._settings("/"), origins=self._origins())
 
     def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
-        return Guard(app, "mcp", self._settings(MCP_PATH), write_tools=adapter.write_tools)
+        return Guard(app, "mcp", self._settings(MCP_PATH), origins=self._origins(), write_tools=adapter.write_tools)
 
     def reopen_audit(self) -> None:
         """Open the audit log's path again (SIGUSR1, once logrotate has renamed the file)."""
@@ -190,13 +204,14 @@ class Safeguards:
         if self.oauth is not None:
             await self.oauth.close()
 
+    def _origins(self) -> Origins:
+        return Origins.allowed(self.host, self.allowed_hosts, self.allowed_origins)
+
     def _settings(self, local_path: str) -> GuardSettings:
         authentication = Authentication(
             self.tokens, oauth=self.oauth, host=self.host, local_path=local_path, callers=self.caller_binds
         )
-        return GuardSettings(
-            authentication, max_body=self.hardening.max_body_bytes, max_target=self.hardening.max_target_bytes
-        )
+        return GuardSettings(authentication, body=self.body_limits, max_target=self.hardening.max_target_bytes)
 
 
 async def _start_oauth(settings: OAuthSettings, host: str) -> OAuth:

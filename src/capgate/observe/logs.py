@@ -7,6 +7,10 @@ tracebacks included, so a secret cannot reach the log whichever code path wrote 
 token id or the access token's subject, and its OAuth client; never the token), and for each operation called
 its name and the upstream's status.
 
+A text line cannot be forged: control characters in it (a `%0a` in a request path, an escape sequence for the
+terminal) are written as escapes (`\\n`, `\\x1b`), and the lines of a traceback are indented, so every line
+that starts at the margin starts a record. JSON lines escape them by being JSON.
+
 Access lines are the one log on the hot path, so once `configure_logging` has set the handler up they skip
 `logging`'s record machinery: `log_access` formats the line itself (same formatter, same redaction, same
 bytes) and the handler writes the lines of one event-loop turn together, before anything logged after them.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -32,6 +37,9 @@ LOG_FORMATS = ("auto", "text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 access_logger = logging.getLogger("capgate.access")
 
+# C0 and C1 controls, DEL, and the two Unicode line separators some viewers break lines at.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 _second: tuple[int, str] = (-1, "")  # the last whole second formatted: most lines share it
 
@@ -43,6 +51,18 @@ def _timestamp(created: float) -> str:
     if whole != _second[0]:
         _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
     return f"{_second[1]}.{int((created - whole) * 1000):03d}Z"
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line, each control character written as an escape."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    character = match.group()
+    return _ESCAPES.get(character) or (
+        f"\\x{ord(character):02x}" if ord(character) < 0x100 else f"\\u{ord(character):04x}"
+    )
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -81,9 +101,9 @@ class TextFormatter(LineFormatter):
         fields: Mapping[str, Any],
         exception: str | None = None,
     ) -> str:
-        line = f"{_timestamp(created)} {level} {name} {message}"
+        line = f"{_timestamp(created)} {level} {name} {escape_controls(message)}"
         if exception:
-            line += "\n" + exception
+            line += "".join(f"\n    {escape_controls(part)}" for part in exception.splitlines())
         return redact(line)
 
 

@@ -1,13 +1,15 @@
 """The guard in front of each adapter: who is calling, whether they may, and whether the request is sane.
 
 In order, before the adapter sees the request:
-1. REST only: Host and Origin must be allowed (the MCP SDK checks them itself with the same lists), so a
-   web page cannot drive a gateway on this machine (DNS rebinding, cross-site POSTs to cancel or replay).
+1. Host and Origin must be allowed (`capgate.exposes.inbound.origins`), so that a web page cannot drive a
+   gateway on this machine (DNS rebinding, cross-site POSTs to cancel or replay). On MCP the SDK checks its
+   copy of the same lists afterwards; capgate checks first because the SDK's port patterns match by prefix.
 2. The request target (path and query) is at most `max_target` bytes, else 414.
 3. With tokens or OAuth configured, a valid bearer token is required (401), except on the probe and docs paths
    (`capgate.exposes.inbound.authentication`, which also answers the OAuth resource metadata).
    REST: a `read` token may use GET and HEAD only (403 otherwise).
-   MCP: the JSON-RPC body is read (at most `max_body` bytes, else 413); a `read` token calling a tool that
+   MCP: the JSON-RPC body is read and checked as REST bodies are (`capgate.exposes.inbound.body`: size once
+   inflated, JSON only, depth, time; the SDK then gets the checked bytes); a `read` token calling a tool that
    is not read-only gets 403, and its `tools/list` shows only read-only tools (`capgate.exposes.mcp.server`).
 Then it writes one access log line when the response is done, whatever happened.
 """
@@ -22,19 +24,23 @@ import orjson
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES
-from capgate.core.http import SAFE_METHODS
+from capgate.core.bounds import DEFAULT_MAX_TARGET_BYTES
+from capgate.core.errors import ArgumentError
+from capgate.core.http import CLIENT_CLOSED_REQUEST, SAFE_METHODS
 from capgate.exposes.inbound.authentication import Authentication
+from capgate.exposes.inbound.body import BodyLimits, BodyRefused, ClientGone, parse_json, read_body
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.problem import problem
 from capgate.observe.exchange import SCOPE_KEY, Exchange
 from capgate.observe.logs import log_access
 
+JSONRPC_PARSE_ERROR = -32700
+
 
 @dataclass(frozen=True)
 class GuardSettings:
     authentication: Authentication
-    max_body: int = DEFAULT_MAX_BODY_BYTES
+    body: BodyLimits = BodyLimits()
     max_target: int = DEFAULT_MAX_TARGET_BYTES
 
 
@@ -77,18 +83,21 @@ class Guard:
     async def _handle(self, scope: Scope, receive: Receive, send: Send, exchange: Exchange) -> None:
         refusal = await self._check_request(scope, exchange)
         if refusal is None and self._write_tools is not None and scope["method"] == "POST":
-            body = await _read_body(receive, self.settings.max_body)
-            if body is None:
-                refusal = _refuse(
-                    exchange,
-                    "body too large",
-                    problem(
-                        413, "Content Too Large", f"the request body is larger than {self.settings.max_body} bytes"
-                    ),
-                )
+            try:
+                body = await read_body(scope, receive, self.settings.body, since=exchange.started)
+                parsed = parse_json(body, self.settings.body.max_depth)
+            except ClientGone:
+                exchange.refused, exchange.status = "client gone", CLIENT_CLOSED_REQUEST
+                return  # nobody is left to answer
+            except BodyRefused as exc:
+                # The rest of the body is unread: the connection cannot carry another request.
+                answer = problem(exc.status, exc.title, exc.detail, headers={"Connection": "close"})
+                refusal = _refuse(exchange, exc.reason, answer)
+            except ArgumentError as exc:  # what the SDK answers to JSON it cannot parse, from a stricter parser
+                refusal = _refuse(exchange, "not json", _jsonrpc_parse_error(f"the request body {exc.errors[0][1]}"))
             else:
-                refusal = self._check_tools(scope, body, exchange)
-                receive = _replay(body, receive)
+                refusal = self._check_tools(scope, parsed, exchange)
+                scope, receive = _with_body(scope, body), _replay(body, receive)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -138,13 +147,9 @@ class Guard:
             )
         return None
 
-    def _check_tools(self, scope: Scope, body: bytes, exchange: Exchange) -> Response | None:
+    def _check_tools(self, scope: Scope, parsed: Any, exchange: Exchange) -> Response | None:
         """For MCP: note the JSON-RPC method and tool, and refuse a read token a tool that is not read-only."""
         assert self._write_tools is not None
-        try:
-            parsed: Any = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None  # the SDK answers malformed JSON-RPC itself
         for message in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(message, dict) or not isinstance(message.get("method"), str):
                 continue
@@ -173,20 +178,17 @@ def _refuse(exchange: Exchange, reason: str, response: Response) -> Response:
     return response
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or None once it passes `limit` bytes."""
-    chunks, size, more = [], 0, True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        more = message.get("more_body", False)
-    return b"".join(chunks)
+def _jsonrpc_parse_error(message: str) -> Response:
+    error = {"jsonrpc": "2.0", "id": None, "error": {"code": JSONRPC_PARSE_ERROR, "message": f"Parse error: {message}"}}
+    return Response(orjson.dumps(error), status_code=400, media_type="application/json")
+
+
+def _with_body(scope: Scope, body: bytes) -> Scope:
+    """`scope` as the SDK must see the body it is handed: inflated, of this length."""
+    if not any(name == b"content-encoding" for name, _ in scope["headers"]):
+        return scope
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+    return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

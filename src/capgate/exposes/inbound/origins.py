@@ -1,23 +1,52 @@
-"""Which Host and Origin values a gateway answers: the same lists for the REST guard and the MCP SDK.
+"""Which Host and Origin values a gateway answers: the same lists for the guard and the MCP SDK.
 
 A web page must not drive a gateway on this machine (DNS rebinding, cross-site POSTs to cancel or replay),
-so a request is answered only when its Host names this gateway and its Origin, if any, is allowed. The MCP
-SDK checks its own copy of these lists (`capgate.exposes.mcp.server.transport_security`); the REST guard checks
-them here, with the SDK's rule — an exact match, or `NAME:*` for NAME with any port — so that the REST
-path does not import the SDK (half a second of start-up).
+so a request is answered only when its Host names this gateway and its Origin, if any, is allowed. The rule
+is the MCP SDK's — a pattern is an exact value, or `NAME:*` for NAME with any port — but values are parsed
+before they are compared: the SDK's `NAME:*` is a prefix match, which takes `127.0.0.1:evil.example` for
+`127.0.0.1` with a port. So the guard checks both adapters with this module first, and the SDK checks its
+copy of the lists (`capgate.exposes.mcp.server.transport_security`) on what is left.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from capgate.core.errors import ConfigurationError
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+ANY_PORT = "*"
+
+# RFC 9110 §7.2 `uri-host [":" port]`: a DNS name or IPv4 address, or an IPv6 address in brackets.
+_NAME = r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+_HOST = re.compile(rf"{_NAME}(?::(?P<port>\d{{1,5}}|\*))?")
+_ORIGIN = re.compile(rf"(?P<scheme>[a-z][a-z0-9+.-]*)://{_NAME}(?::(?P<port>\d{{1,5}}|\*))?")
 
 
 @dataclass(frozen=True)
+class Authority:
+    """A Host or Origin, parsed: scheme ("" for a Host), name, port (None: none given; `*` in a pattern)."""
+
+    scheme: str
+    name: str
+    port: str | None
+
+    def matches(self, value: Authority) -> bool:
+        if (self.scheme, self.name) != (value.scheme, value.name):
+            return False
+        return value.port is not None if self.port == ANY_PORT else self.port == value.port
+
+
 class Origins:
-    hosts: tuple[str, ...]
-    origins: tuple[str, ...]
+    """The Host and Origin patterns one gateway answers; ConfigurationError names one that is not a pattern."""
+
+    def __init__(self, hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
+        self.hosts = hosts  # as given: the SDK gets the same lists
+        self.origins = origins
+        self._hosts = [_pattern(host, parse_host) for host in hosts]
+        self._origins = [_pattern(origin, parse_origin) for origin in origins]
 
     @classmethod
     def allowed(
@@ -31,14 +60,46 @@ class Origins:
         )
 
     def host_ok(self, host: str) -> bool:
-        return bool(host) and _matches(host, self.hosts)
+        parsed = parse_host(host)
+        return parsed is not None and any(pattern.matches(parsed) for pattern in self._hosts)
 
     def origin_ok(self, origin: str) -> bool:
-        return not origin or _matches(origin, self.origins)  # browsers send no Origin on same-origin GETs
+        if not origin:
+            return True  # browsers send no Origin on same-origin GETs
+        parsed = parse_origin(origin)
+        return parsed is not None and any(pattern.matches(parsed) for pattern in self._origins)
 
 
-def _matches(value: str, patterns: tuple[str, ...]) -> bool:
-    return any(value == pattern or (pattern.endswith(":*") and value.startswith(pattern[:-1])) for pattern in patterns)
+def parse_host(value: str, *, pattern: bool = False) -> Authority | None:
+    """A Host header (or, with `pattern`, an allowed-host pattern) parsed; None when it is not one."""
+    return _parsed(_HOST.fullmatch(value), "", pattern)
+
+
+def parse_origin(value: str, *, pattern: bool = False) -> Authority | None:
+    """An Origin header (RFC 6454 serialisation: scheme://host[:port], nothing more) parsed; None if not one."""
+    match = _ORIGIN.fullmatch(value)
+    return _parsed(match, match["scheme"] if match else "", pattern)
+
+
+def _pattern(text: str, parse: Callable[..., Authority | None]) -> Authority:
+    parsed = parse(text, pattern=True)
+    if parsed is None:
+        raise ConfigurationError(
+            f"{text!r} is not a host or origin capgate can allow: give --allow-host HOST, HOST:PORT or HOST:*, "
+            "and --allow-origin SCHEME://HOST, SCHEME://HOST:PORT or SCHEME://HOST:*"
+        )
+    return parsed
+
+
+def _parsed(match: re.Match[str] | None, scheme: str, pattern: bool) -> Authority | None:
+    if match is None:
+        return None
+    port = match["port"]
+    if port == ANY_PORT and not pattern:
+        return None
+    if port is not None and port != ANY_PORT and int(port) > 65535:
+        return None
+    return Authority(scheme, match["name"], port)
 
 
 def _bracketed(host: str) -> str:

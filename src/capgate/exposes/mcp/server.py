@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from opentelemetry import trace
 from starlette.applications import Starlette
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capgate import __version__
@@ -27,6 +28,7 @@ from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, er
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.observe.exchange import exchange_of, start_call
 
+INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
 RATE_LIMITED = -32010  # implementation-defined (-32000..-32019): a resource read over the caller's budget
 
@@ -285,7 +287,11 @@ class McpAdapter:
 class _Endpoint:
     """The SDK's app, with requests to /mcp handed straight to its session manager: the Starlette router and
     error middleware the SDK puts in front of that one route cost ~1% of a call. The lifespan (which runs the
-    session manager) and every other path still go through the SDK's app."""
+    session manager) and every other path still go through the SDK's app.
+
+    Stateless, the endpoint takes POST only: a GET would open a stream that no message ever reaches (the SDK
+    keeps it open for good, ~75 kB each), and a DELETE ends no session. The spec lets a server answer 405.
+    """
 
     def __init__(self, app: Starlette, handle: ASGIApp) -> None:
         self._app = app
@@ -293,9 +299,30 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == MCP_PATH:
-            await self._handle(scope, receive, send)
+            if scope["method"] == "POST":
+                await self._handle(scope, receive, send)
+            else:
+                await _POST_ONLY(scope, receive, send)
         else:
             await self._app(scope, receive, send)
+
+
+_POST_ONLY = Response(
+    orjson.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {
+                "code": INVALID_REQUEST,
+                "message": "Method Not Allowed: this stateless endpoint takes POST only; it has no stream to GET "
+                "and no session to DELETE",
+            },
+        }
+    ),
+    status_code=405,
+    headers={"Allow": "POST"},
+    media_type="application/json",
+)
 
 
 def _spans_recorded() -> bool:

@@ -7,21 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
-from capgate.core.http import ROUTED_METHODS
+from capgate.core.http import CLIENT_CLOSED_REQUEST, ROUTED_METHODS
 from capgate.document.models import ExposesRest
 from capgate.document.references import braced_path, input_key, path_variables
 from capgate.exposes.binding import Binding
+from capgate.exposes.inbound.body import BodyLimits, BodyRefused, ClientGone, parse_json, read_body
 from capgate.exposes.problem import problem
-from capgate.observe.exchange import start_call
+from capgate.observe.exchange import exchange_of, start_call
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
@@ -43,31 +42,28 @@ class RestAdapter:
     operations: list[RestOperation]
 
 
-class RequestTooLarge(Exception):
-    pass
-
-
-def build_rest_app(operations: list[RestOperation], *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> Starlette:
+def build_rest_app(operations: list[RestOperation], *, body_limits: BodyLimits | None = None) -> Starlette:
     """An ASGI app serving every exposed resource; routes and their variables are compiled here, once."""
     by_path: dict[str, dict[str, Binding]] = {}
     for operation in operations:
         by_path.setdefault(braced_path(operation.path), {})[operation.method.upper()] = operation.binding
     # Every method reaches the endpoint, which answers 405 itself with the resource's own Allow list.
     routes = [
-        Route(path, _endpoint(path, methods, max_body_bytes), methods=list(ROUTED_METHODS))
+        Route(path, _endpoint(path, methods, body_limits or BodyLimits()), methods=list(ROUTED_METHODS))
         for path, methods in by_path.items()
     ]
     handlers: Mapping[Any, Any] = {
         ArgumentError: _invalid_arguments,
         UpstreamError: _upstream_failed,
         AuditUnavailable: _not_audited,
-        RequestTooLarge: _too_large,
+        BodyRefused: _body_refused,
+        ClientGone: _client_gone,
         HTTPException: _http_exception,
     }
     return Starlette(routes=routes, exception_handlers=handlers)
 
 
-def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> Any:
+def _endpoint(path: str, methods: dict[str, Binding], body_limits: BodyLimits) -> Any:
     allow = ", ".join(sorted(methods))
     # Path variables match `with` references case-insensitively: `{runid}` feeds `rest.runId`.
     variables = {input_key(name).lower(): name for name in path_variables(path)}
@@ -84,7 +80,7 @@ def _endpoint(path: str, methods: dict[str, Binding], max_body_bytes: int) -> An
             )
         accepted[binding].check(request)
         query = _query(request)
-        body = await _json_body(request, max_body_bytes)
+        body = await _json_body(request, body_limits)
 
         def lookup(key: str) -> Any:
             variable = variables.get(key.lower())
@@ -141,21 +137,10 @@ def _query(request: Request) -> dict[str, Any]:
     return values
 
 
-async def _json_body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(limit)
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > limit:
-            raise RequestTooLarge(limit)
-    if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ArgumentError([("body", f"is not valid JSON ({exc.args[0]}); send a JSON document")]) from None
+async def _json_body(request: Request, limits: BodyLimits) -> Any:
+    exchange = exchange_of(request.scope)
+    raw = await read_body(request.scope, request.receive, limits, since=exchange.started if exchange else None)
+    return parse_json(raw, limits.max_depth)
 
 
 async def _invalid_arguments(request: Request, exc: Exception) -> Response:
@@ -184,8 +169,21 @@ async def _not_audited(request: Request, exc: Exception) -> Response:
     return problem(exc.status, exc.title, str(exc))
 
 
-async def _too_large(request: Request, exc: Exception) -> Response:
-    return problem(413, "Content Too Large", f"the request body is larger than {exc.args[0]} bytes")
+async def _body_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BodyRefused)
+    exchange = exchange_of(request.scope)
+    if exchange is not None:
+        exchange.refused = exc.reason
+    # The rest of the body is unread: the connection cannot carry another request (capgate.serve.connections
+    # reads and drops what is still coming before it closes, so that the client reads this answer).
+    return problem(exc.status, exc.title, exc.detail, headers={"Connection": "close"})
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    exchange = exchange_of(request.scope)
+    if exchange is not None:
+        exchange.refused = "client gone"
+    return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody reads it; the access log says what happened
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:
