@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from capgate.cli.serve_options import add_hardening_options, client_settings, hardening
+from capgate.cli.serve_options import add_hardening_options, client_settings, connection_limits, hardening
 from capgate.cli.shell import (
     EXIT_OK,
     Commands,
@@ -107,6 +107,7 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
         mcp_text=options.mcp_text,
         serve_rest=not options.no_rest,
         hardening=hardening(options),
+        connections=connection_limits(options),
         client_settings=client_settings(options),
     )
 

@@ -1,5 +1,6 @@
-"""The `capgate serve` options for timeouts, retries, the breaker, the request budget, access, limits, logs,
-the audit log and shutdown; `hardening(options)` turns them into a `Hardening`. docs/hardening.md has each.
+"""The `capgate serve` options for timeouts, retries, the breaker, the request budget, access, limits,
+connections, logs, the audit log and shutdown; `hardening(options)` turns them into a `Hardening`, and
+`connection_limits(options)` into the serving layer's `ConnectionLimits`. docs/hardening.md has each.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from urllib.parse import urlsplit
 from capgate.consumes.breaker import BreakerSettings
 from capgate.consumes.limiter import DEFAULT_QUEUE_WAIT, RateLimit
 from capgate.consumes.retry import RetryPolicy
-from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TARGET_BYTES, DEFAULT_SHUTDOWN_GRACE
+from capgate.core.bounds import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_TARGET_BYTES,
+    DEFAULT_SHUTDOWN_GRACE,
+)
 from capgate.core.errors import ConfigurationError
 from capgate.exposes.inbound.oauth_settings import CLIENT_SECRET_VARIABLE
 
@@ -27,6 +35,7 @@ if TYPE_CHECKING:
     from capgate.consumes.client import ClientSettings
     from capgate.exposes.inbound.oauth_settings import OAuthSettings
     from capgate.gateway.safeguards import Hardening
+    from capgate.serve.connections import ConnectionLimits
 
 REDIS_VARIABLE = "CAPGATE_REDIS_URL"
 _RATE = re.compile(r"^(\d+)/(\d+)/(\d+(?:\.\d+)?)s?$")
@@ -199,6 +208,43 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="longest path plus query string; longer ones get 414 (default: %(default)s)",
     )
+    access.add_argument(
+        "--max-json-depth",
+        type=_positive,
+        default=DEFAULT_MAX_JSON_DEPTH,
+        metavar="N",
+        help="deepest nesting of arrays and objects in a JSON body; deeper ones get 400 (default: %(default)s)",
+    )
+    connections = command.add_argument_group("connections")
+    connections.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="S",
+        help="seconds a connection has to send a request's line and headers, once open or after an answer; "
+        "then it is closed (default: %(default)g)",
+    )
+    connections.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="S",
+        help="seconds a request's body has to arrive after its headers; slower ones get 408 (default: %(default)g)",
+    )
+    connections.add_argument(
+        "--max-connections",
+        type=_positive,
+        metavar="N",
+        help="connections open at once on each port; more get 503 (default: what the file limit, ulimit -n, "
+        "leaves for each port, at most 10000)",
+    )
+    connections.add_argument(
+        "--max-connections-per-client",
+        type=_positive,
+        metavar="N",
+        help="connections one client address may have open on each port; more get 503 (default: half of "
+        "--max-connections; behind a proxy, all callers share its address)",
+    )
     logs = command.add_argument_group("logs and audit")
     logs.add_argument(
         "--log-format",
@@ -290,6 +336,8 @@ def hardening(options: argparse.Namespace) -> Hardening:
         allow_unauthenticated=options.allow_unauthenticated,
         max_body_bytes=options.max_body,
         max_target_bytes=options.max_query,
+        max_json_depth=options.max_json_depth,
+        body_timeout=options.body_timeout,
         audit_log=audit_log,
         audit_max_entry=options.audit_max_entry,
         audit_rotate_bytes=options.audit_rotate_bytes,
@@ -350,6 +398,17 @@ def _check_issuer(issuer: str) -> None:
         )
 
 
+def connection_limits(options: argparse.Namespace) -> ConnectionLimits:
+    """The caps and the head timeout of every listening port (unset caps follow the file limit at start-up)."""
+    from capgate.serve.connections import ConnectionLimits
+
+    return ConnectionLimits(
+        max_connections=options.max_connections,
+        max_per_client=options.max_connections_per_client,
+        header_timeout=options.header_timeout,
+    )
+
+
 def client_settings(options: argparse.Namespace) -> ClientSettings:
     """The upstream client's settings: the defaults, with --max-upstream-body and --allow-private-upstream."""
     from capgate.consumes.client import ClientSettings
@@ -390,6 +449,16 @@ def _bytes(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 65536, 64KiB or 100MiB")
     unit = (match[2] or " ").upper()
     return int(match[1]) << (10 * " KMG".index(unit))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be 1 or more")
+    return value
 
 
 def _seconds(text: str) -> float:

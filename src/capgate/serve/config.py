@@ -9,6 +9,7 @@ from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
 from capgate.document.bundled import DEFAULT_DOCUMENT
 from capgate.exposes.mcp import TextMode
 from capgate.gateway.safeguards import Hardening
+from capgate.serve.connections import ConnectionLimits
 from capgate.serve.sockets import Listen, listen
 
 
@@ -28,5 +29,6 @@ class ServeConfig:
     mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
     mcp_text: TextMode = "compact"  # "json": the text of mapped MCP results is their JSON, as the spec suggests
     hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
+    connections: ConnectionLimits = field(default_factory=ConnectionLimits)  # per port and client, head timeout
     serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)
     listen: Listen = listen  # opens each adapter's socket; `serve --workers` shares them (capgate.serve.workers)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from capgate.core.errors import ConfigurationError
 from capgate.document.models import ExposesMcp
@@ -21,6 +22,7 @@ from capgate.gateway.assembly import Gateway
 from capgate.gateway.reload import Reloader, Swappable
 from capgate.gateway.safeguards import Safeguards
 from capgate.serve.config import ServeConfig
+from capgate.serve.connections import ConnectionGate, ConnectionLimits
 
 if TYPE_CHECKING:  # imported when the MCP adapters are built, after the REST facade answers
     from capgate.exposes.mcp.server import McpAdapter
@@ -64,12 +66,15 @@ async def serve(
     )
     try:
         gateway = _load(config, safeguards)
-        sockets = [config.listen(config.host, port, flag) for port, flag in _ports(gateway, config)]
+        ports = _ports(gateway, config)
+        upstream = config.client_settings.max_connections * len(gateway.clients)
+        limits = config.connections.resolved(max(len(ports), 1), upstream)
+        sockets = [config.listen(config.host, port, flag) for port, flag in ports]
     except BaseException:
         await safeguards.close()
         raise
     await gateway.open()
-    servers = _Servers(config.hardening.shutdown_grace, announce)
+    servers = _Servers(config.hardening.shutdown_grace, announce, limits)
     reloader = Reloader(
         gateway,
         servers.swappables,
@@ -170,10 +175,12 @@ class _Signals:
 class _Servers:
     """The uvicorn servers (and stdio sessions) of one process: started in steps, stopped together."""
 
-    def __init__(self, grace: float, announce: Announce) -> None:
+    def __init__(self, grace: float, announce: Announce, limits: ConnectionLimits) -> None:
         self.swappables: list[Swappable] = []  # what a reload swaps, one per HTTP adapter in socket order
         self._grace = grace
         self._announce = announce
+        self._limits = limits
+        self._gates: list[ConnectionGate] = []
         self._servers: list[ManagedServer] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._stdio: list[asyncio.Task[None]] = []
@@ -183,12 +190,16 @@ class _Servers:
         started = []
         for listener in listeners:
             swappable = Swappable(listener.served.app)
+            gate = ConnectionGate(self._limits)
             # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.observe.logs), not its own.
             # uvicorn types timeout_graceful_shutdown int, but waits any float (asyncio.wait_for).
             grace: Any = self._grace
             server = ManagedServer(
                 uvicorn.Config(
-                    swappable,
+                    gate.app(swappable),
+                    http=_behind(gate),
+                    ws="none",  # capgate serves no WebSocket: an upgrade request is an ordinary request
+                    proxy_headers=False,  # the scope's client is the peer (capgate.serve.connections counts by it)
                     lifespan="on",
                     log_level="warning",
                     access_log=False,
@@ -196,6 +207,7 @@ class _Servers:
                     timeout_graceful_shutdown=grace,
                 )
             )
+            self._gates.append(gate)
             self.swappables.append(swappable)
             self._servers.append(server)
             started.append(server)
@@ -232,7 +244,20 @@ class _Servers:
             server.should_exit = True
         for task in self._stdio:  # stdio ends with its input; on a signal, stop reading it
             task.cancel()
-        return await asyncio.gather(*self._tasks, return_exceptions=True)
+        outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
+        for gate in self._gates:
+            gate.close()
+        return outcomes
+
+
+def _behind(gate: ConnectionGate) -> Any:
+    """uvicorn's HTTP protocol (httptools, else h11), each connection behind `gate`: where capgate's connection
+    defences meet uvicorn, which takes a protocol class and calls it with its own keyword arguments."""
+
+    def protocol(**server_arguments: Any) -> asyncio.Protocol:
+        return gate.protocol(AutoHTTPProtocol(**server_arguments))
+
+    return protocol
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:
