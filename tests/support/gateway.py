@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -24,8 +24,11 @@ class Running:
 
 
 @contextmanager
-def running_gateway(config: ServeConfig, timeout: float = 15.0) -> Iterator[Running]:
-    """Serve `config` on loopback (ports 0 unless given) until the block ends."""
+def running_gateway(
+    config: ServeConfig, timeout: float = 15.0, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+) -> Iterator[Running]:
+    """Serve `config` on loopback (ports 0 unless given) until the block ends, on asyncio's own event loop
+    unless `loop_factory` makes another (`uvloop.new_event_loop`, as `capgate serve` runs)."""
     lines: list[str] = []
     ready = threading.Event()
     failure: list[BaseException] = []
@@ -37,7 +40,7 @@ def running_gateway(config: ServeConfig, timeout: float = 15.0) -> Iterator[Runn
             ready.set()
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
+        loop = (loop_factory or asyncio.new_event_loop)()
         stop = asyncio.Event()
         holder["loop"], holder["stop"] = loop, stop
         try:

@@ -39,8 +39,8 @@ logger = logging.getLogger("capgate.connections")
 
 LINGER_SECONDS = 5.0  # after the server closes a connection its client may still be sending on
 LINGER_BYTES = 64 * 1024 * 1024  # read and dropped at most, in that time
-REFUSAL_LINGER_SECONDS = 1.0  # the same, after a 503 for one connection too many
-MAX_LINGERING_REFUSALS = 16  # per port; more refused at once close at once (their descriptors matter more)
+REFUSAL_LINGER_SECONDS = 0.5  # the same, after a 503 for one connection too many
+MAX_LINGERING_REFUSALS = 32  # per port; more refused at once close at once (their descriptors matter more)
 SWEEP_SECONDS = 0.25  # how often deadlines are checked: timeouts are this precise
 RESERVED_DESCRIPTORS = 64  # kept for what is not a connection: logs, the audit log, the event loop, imports
 CONNECTIONS_CEILING = 10_000  # per port, the most the default gives whatever the file limit
@@ -63,14 +63,15 @@ class ConnectionLimits:
         pools (`upstream_connections`) fit in the process's file limit; ConfigurationError if they cannot."""
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         limit = 2**31 if soft == resource.RLIM_INFINITY else soft
-        spare = limit - RESERVED_DESCRIPTORS - upstream_connections
+        spare = limit - RESERVED_DESCRIPTORS - upstream_connections - ports * MAX_LINGERING_REFUSALS
         fits = spare // ports
         per_port = self.max_connections or min(CONNECTIONS_CEILING, fits)
         if per_port < 1 or per_port > fits:
             raise ConfigurationError(
                 f"this process may open {limit} files (ulimit -n), too few for {per_port} connections on each of "
-                f"{ports} ports, {upstream_connections} to the upstream and {RESERVED_DESCRIPTORS} more: raise the "
-                f"limit (ulimit -n, LimitNOFILE= in systemd) or pass --max-connections {max(fits, 1)} or less"
+                f"{ports} ports, {upstream_connections} to the upstream and {limit - spare - upstream_connections} "
+                f"more: raise the limit (ulimit -n, LimitNOFILE= in systemd) or pass --max-connections "
+                f"{max(fits, 1)} or less"
             )
         per_client = self.max_per_client or max(1, per_port // 2)
         if per_client > per_port:
@@ -173,7 +174,7 @@ class GatedConnection(asyncio.Protocol):
 
     Between requests (`active` 0) a deadline runs: `header_timeout` for the next request line and headers to
     arrive. While the app handles a request, none does (the body's deadline is the app's; the answer may take
-    as long as the upstream). Lingering, the deadline is the end of the linger.
+    as long as the upstream). Closing gently, the deadline is the end of the linger.
     """
 
     def __init__(self, inner: asyncio.Protocol, gate: ConnectionGate) -> None:
@@ -189,7 +190,7 @@ class GatedConnection(asyncio.Protocol):
         self.head_complete = False  # they have all arrived; the server is about to start the request
         self._tail = b""  # the last bytes received, in case the end of the headers straddles two reads
         self.body_unread = False  # the last request declared a body that the app did not read to its end
-        self.lingering = False
+        self.closing = False  # capgate is closing it: the server gets nothing more, what arrives is dropped
         self._drained = 0
 
     # asyncio.Protocol, as the event loop calls it
@@ -208,7 +209,7 @@ class GatedConnection(asyncio.Protocol):
         self._inner.connection_made(_ServerTransport(self._real_transport(), self))
 
     def data_received(self, data: bytes) -> None:
-        if self.lingering:
+        if self.closing:
             self._drained += len(data)
             if self._drained > LINGER_BYTES:
                 self.abort()
@@ -217,7 +218,9 @@ class GatedConnection(asyncio.Protocol):
             self._count_head(data)
             if self.head_bytes > self._gate.max_head_bytes:
                 detail = f"the request line and headers are larger than {self._gate.max_head_bytes} bytes"
-                self._answer(431, "Request Header Fields Too Large", detail + "; send fewer or shorter headers")
+                self._answer(
+                    431, "Request Header Fields Too Large", detail + "; send fewer or shorter headers", linger=True
+                )
                 return
         self._inner.data_received(data)
 
@@ -238,7 +241,7 @@ class GatedConnection(asyncio.Protocol):
             self._tail = (self._tail + data)[-3:]
 
     def eof_received(self) -> bool | None:
-        if self.lingering:  # the client has sent all it will: the answer is read, or will be
+        if self.closing:  # the client has sent all it will: the answer is read, or will be
             return False  # asyncio closes the transport
         return self._inner.eof_received()
 
@@ -267,7 +270,7 @@ class GatedConnection(asyncio.Protocol):
 
     def request_ended(self) -> None:
         self.active -= 1
-        if not self.active and not self.lingering:
+        if not self.active and not self.closing:
             self.deadline = self._now() + self._gate.header_timeout
             self._between_requests()
 
@@ -278,7 +281,7 @@ class GatedConnection(asyncio.Protocol):
 
     def server_closed(self) -> None:
         """The server closes the connection: at once if the client has nothing more to send, else gently."""
-        if self.lingering:
+        if self.closing:
             return
         if self.body_unread or (not self.active and (self.head_bytes or self.head_complete)):
             self._linger(LINGER_SECONDS)
@@ -287,7 +290,7 @@ class GatedConnection(asyncio.Protocol):
 
     def expire(self) -> None:
         """The deadline has passed."""
-        if self.lingering:
+        if self.closing:
             self.abort()
         elif self.body_unread:  # what is still coming is the unread body of a request already answered
             self._linger(LINGER_SECONDS)
@@ -302,6 +305,7 @@ class GatedConnection(asyncio.Protocol):
                 "Request Timeout",
                 f"the request line and headers did not arrive within "
                 f"{self._gate.header_timeout:g} seconds; send them at once",
+                linger=False,  # the client has stopped sending
             )
         else:  # idle between requests, or sent only blank lines (or, just now, all its headers)
             self._real_transport().close()
@@ -321,13 +325,19 @@ class GatedConnection(asyncio.Protocol):
         else:
             transport.close()
 
-    def _answer(self, status: int, title: str, detail: str) -> None:
-        """Answer for the server (which has no request in progress to answer), and close."""
-        self._real_transport().write(_raw_answer(status, title, detail))
-        self._linger(LINGER_SECONDS)
+    def _answer(self, status: int, title: str, detail: str, *, linger: bool) -> None:
+        """Answer for the server (which has no request in progress to answer), and close: gently (`linger`)
+        when the client is still sending, at once when it has stopped."""
+        transport = self._real_transport()
+        transport.write(_raw_answer(status, title, detail))
+        if linger:
+            self._linger(LINGER_SECONDS)
+        else:
+            self.closing = True
+            transport.close()
 
     def _linger(self, seconds: float) -> None:
-        self.lingering = True
+        self.closing = True
         self.deadline = self._now() + seconds
         transport = self._real_transport()
         transport.resume_reading()  # the server may have paused it
@@ -385,7 +395,7 @@ class _ServerTransport(asyncio.Transport):
         return self._transport.can_write_eof()
 
     def pause_reading(self) -> None:
-        if not self._connection.lingering:
+        if not self._connection.closing:
             self._transport.pause_reading()
 
     def resume_reading(self) -> None:
