@@ -112,21 +112,18 @@ def parse_json(raw: bytes, max_depth: int) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         reason = exc.args[0]
-        if "recursion" in reason:
-            reason = f"nests arrays and objects more than {max_depth} deep"
+        if "depth" in reason or "recursion" in reason:  # orjson's own limit, far above any --max-json-depth
+            raise _too_deep(max_depth) from None
         raise ArgumentError([("body", f"is not valid JSON ({reason}); send a JSON document")]) from None
     # Cheap first: a body with few brackets cannot be deep, whatever they are (in strings or not).
     if raw.count(b"[") + raw.count(b"{") > max_depth and _deeper_than(value, max_depth):
-        raise ArgumentError(
-            [
-                (
-                    "body",
-                    f"nests arrays and objects more than {max_depth} deep; send a flatter document "
-                    "(the operator can allow more with --max-json-depth)",
-                )
-            ]
-        )
+        raise _too_deep(max_depth)
     return value
+
+
+def _too_deep(max_depth: int) -> ArgumentError:
+    reason = f"nests arrays and objects more than {max_depth} deep; send a flatter document"
+    return ArgumentError([("body", reason + " (the operator can allow more with --max-json-depth)")])
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
