@@ -23,6 +23,7 @@ from capgate.core.bounds import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
 Validator = Callable[[Any], Any]
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+_DEFAULT_BOUND = "; capgate's bound where the document states none"
 # Keywords that describe what a value holds; a schema of no type with none of them describes nothing.
 _STRUCTURE = {"anyOf", "oneOf", "enum", "const", "properties", "items", "required", "additionalProperties"}
 
@@ -184,6 +185,7 @@ def _enum(allowed: list[Any]) -> Validator:
 def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
     checks: list[Validator] = []
     low, high = schema.get("minLength"), schema.get("maxLength", _default_for(schema, "string", DEFAULT_MAX_LENGTH))
+    whose = "" if "maxLength" in schema else _DEFAULT_BOUND
     if low is not None or high is not None:
 
         def length(value: Any) -> Any:
@@ -191,7 +193,7 @@ def _string_checks(schema: Mapping[str, Any]) -> list[Validator]:
                 if low is not None and len(value) < low:
                     raise Invalid(f"must be at least {low} characters long (got {len(value)})")
                 if high is not None and len(value) > high:
-                    raise Invalid(f"must be at most {high} characters long (got {len(value)})")
+                    raise Invalid(f"must be at most {high} characters long (got {len(value)}){whose}")
             return value
 
         checks.append(length)
@@ -231,6 +233,7 @@ def _number_checks(schema: Mapping[str, Any]) -> list[Validator]:
 def _array_checks(schema: Mapping[str, Any]) -> list[Validator]:
     item = compile_schema(schema["items"]) if isinstance(schema.get("items"), Mapping) else _bounded
     low, high = schema.get("minItems"), schema.get("maxItems", _default_for(schema, "array", DEFAULT_MAX_ITEMS))
+    whose = "" if "maxItems" in schema else _DEFAULT_BOUND
     if item is _bounded and low is None and high is None:
         return []
 
@@ -240,7 +243,7 @@ def _array_checks(schema: Mapping[str, Any]) -> list[Validator]:
         if low is not None and len(value) < low:
             raise Invalid(f"must have at least {low} items (got {len(value)})")
         if high is not None and len(value) > high:
-            raise Invalid(f"must have at most {high} items (got {len(value)})")
+            raise Invalid(f"must have at most {high} items (got {len(value)}){whose}")
         result = []
         for index, element in enumerate(value):
             try:
@@ -311,6 +314,4 @@ def _bounded(value: Any) -> Any:
 def _check_size(size: int, bound: int, unit: str, where: str) -> None:
     if size > bound:
         verb = "have" if unit == "items" else "be"
-        raise Invalid(
-            f"must {verb} at most {bound} {unit} (got {size}); capgate's bound where the document states none", where
-        )
+        raise Invalid(f"must {verb} at most {bound} {unit} (got {size}){_DEFAULT_BOUND}", where)

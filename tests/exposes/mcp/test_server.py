@@ -40,6 +40,26 @@ async def test_the_mcp_port_answers_other_paths_as_the_sdk_does(stack: Stack) ->
         assert response.status == 404
 
 
+@pytest.mark.parametrize("method", ["GET", "DELETE", "PUT"])
+async def test_the_stateless_endpoint_takes_post_only_and_opens_no_stream(stack: Stack, method: str) -> None:
+    """A GET used to open an event stream no message ever reached, kept open for good (150 MB for 2000)."""
+    headers = {"accept": "text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.request(method, stack.gateway.mcp, headers=headers) as response,
+    ):
+        answer = await response.json()
+    assert response.status == 405 and response.headers["allow"] == "POST"
+    assert answer["error"]["code"] == -32600 and "POST only" in answer["error"]["message"]
+
+
+async def test_clients_of_both_protocol_eras_work_without_a_stream(stack: Stack) -> None:
+    for mode in ("auto", "legacy"):
+        async with Client(stack.gateway.mcp, mode=mode) as client:
+            assert len((await client.list_tools()).tools) == 6
+
+
 async def test_with_traces_on_each_tool_call_gets_the_sdks_mcp_span(upstream: RecordingUpstream) -> None:
     env = cli_env(OTEL_EXPORTER_OTLP_ENDPOINT=upstream.url, OTEL_BSP_SCHEDULE_DELAY="50")
     process = subprocess.Popen(
