@@ -133,14 +133,26 @@ def _responses(route: Route, signals: Signals) -> dict[str, Any]:
             "content": {"application/json": {"schema": {}}},
         },
         "400": _problem(
-            "Invalid input: a parameter or the body does not match its declaration. Nothing was "
-            "sent upstream; `errors` names each bad input."
+            "Invalid input: a parameter or the body does not match its declaration (nothing was sent upstream; "
+            "`errors` names each bad input), or the upstream's own 400, passed through.",
+            passed_through=True,
         ),
-        "401": _problem("No bearer token, or an unknown one (when the gateway requires inbound tokens)."),
-        "403": _problem("The bearer token's scope does not allow this route."),
+        "401": _problem(
+            "No bearer token, or an unknown one (when the gateway requires inbound tokens); or the upstream's own "
+            "401, passed through.",
+            passed_through=True,
+        ),
+        "403": _problem(
+            "The bearer token's scope does not allow this route; or the upstream's own 403, passed through.",
+            passed_through=True,
+        ),
     }
     if route.method in BODY_METHODS:
-        responses["413"] = _problem("The request body is larger than the gateway accepts.")
+        responses["408"] = _problem("The request body did not arrive in time after its headers (--body-timeout).")
+        responses["413"] = _problem("The request body, once inflated, is larger than the gateway accepts.")
+        responses["415"] = _problem(
+            "The request body is not labelled JSON, or is compressed otherwise than gzip or deflate."
+        )
     responses["502"] = _problem("The upstream could not be reached or answered something unusable.")
     responses["504"] = _problem("The upstream did not answer in time.")
     responses["default"] = {
@@ -193,8 +205,12 @@ def _passed_back_headers(signals: Signals) -> dict[str, Any]:
     }
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
+def _problem(description: str, *, passed_through: bool = False) -> dict[str, Any]:
+    """A gateway's problem answer; `passed_through`: or the upstream's own answer of the same status."""
+    content: dict[str, Any] = {"application/problem+json": {"schema": PROBLEM}}
+    if passed_through:
+        content["application/json"] = {"schema": {}}
+    return {"description": description, "content": content}
 
 
 def _probes() -> dict[str, Any]:
