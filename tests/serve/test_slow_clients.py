@@ -134,8 +134,9 @@ def _held(gateway: Gateway, count: int) -> Iterator[list[socket.socket]]:
 
 def _answer(sock: socket.socket) -> int:
     """The status the gateway answered on `sock`, if it has; 0 if not (or if it reset the connection)."""
+    sock.setblocking(False)  # what has come already, without waiting
     try:
-        head = sock.recv(64, socket.MSG_DONTWAIT | socket.MSG_PEEK)
+        head = sock.recv(64, socket.MSG_PEEK)
     except OSError:
         return 0
     return int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else 0
