@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from capgate.core.errors import ConfigurationError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_REMEMBERED = 256  # Host and Origin values whose answer is kept
 ANY_PORT = "*"
 
 # RFC 9110 §7.2 `uri-host [":" port]`: a DNS name or IPv4 address, or an IPv6 address in brackets.
@@ -47,6 +48,7 @@ class Origins:
         self.origins = origins
         self._hosts = [_pattern(host, parse_host) for host in hosts]
         self._origins = [_pattern(origin, parse_origin) for origin in origins]
+        self._answers: dict[tuple[str, str], bool] = {}  # (which, value) -> allowed: most requests repeat one
 
     @classmethod
     def allowed(
@@ -60,10 +62,26 @@ class Origins:
         )
 
     def host_ok(self, host: str) -> bool:
+        return self._remembered(self._host_ok, host)
+
+    def origin_ok(self, origin: str) -> bool:
+        return self._remembered(self._origin_ok, origin)
+
+    def _remembered(self, check: Callable[[str], bool], value: str) -> bool:
+        key = (check.__name__, value)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = check(value)
+            if len(self._answers) >= _REMEMBERED:  # whoever sends many values pays for parsing them
+                self._answers.clear()
+            self._answers[key] = answer
+        return answer
+
+    def _host_ok(self, host: str) -> bool:
         parsed = parse_host(host)
         return parsed is not None and any(pattern.matches(parsed) for pattern in self._hosts)
 
-    def origin_ok(self, origin: str) -> bool:
+    def _origin_ok(self, origin: str) -> bool:
         if not origin:
             return True  # browsers send no Origin on same-origin GETs
         parsed = parse_origin(origin)
