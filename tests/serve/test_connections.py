@@ -163,6 +163,19 @@ def test_a_413_reaches_a_client_that_sends_its_whole_body_before_reading(fresh: 
     assert fresh.upstream.requests == []
 
 
+def test_an_answer_given_before_the_body_was_read_closes_the_connection_after_it(fresh: Served) -> None:
+    """What is left of the body would come before any next request: no next request comes on it."""
+    with socket.create_connection(fresh.rest, timeout=10) as sock:
+        body = b'{"tags": ["a"]}'
+        sock.sendall(
+            b"POST /v1/nothing/here HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body) + b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        answer = _read_to_the_end(sock)
+    assert answer.startswith(b"HTTP/1.1 404 ") and b"connection: close" in answer.lower()
+    assert answer.count(b"HTTP/1.1 ") == 1
+
+
 @pytest.mark.parametrize("adapter", ["rest", "mcp"])
 def test_a_body_that_does_not_arrive_in_time_gets_408(fresh: Served, adapter: str) -> None:
     path = RESCHEDULE if adapter == "rest" else "/mcp"

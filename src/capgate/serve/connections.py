@@ -11,11 +11,13 @@ capgate's own, in front of the HTTP server that parses the requests:
   its own sending side, then reads and drops what still comes for up to LINGER_SECONDS and LINGER_BYTES, as
   nginx's lingering close does, so that the client reads the answer instead of a reset.
 - `ConnectionGate.app(app)` wraps the ASGI app, to tell each connection where its requests begin and end and
-  whether the app read each body to its end: things only the HTTP server knows.
+  whether the app read each body to its end (things only the HTTP server knows); an answer sent before its
+  request's body was read closes the connection after it.
 A body's own deadline (`--body-timeout`, 408) belongs to the inbound reader (capgate.exposes.inbound.body).
 
-Of the HTTP server this takes two things: that it runs on asyncio protocols (uvicorn, hypercorn), and that
-the ASGI scope's `client` is the connection's peer address (`capgate.serve.server` plugs both into uvicorn).
+Of the HTTP server this takes three things: that it runs on asyncio protocols, as uvicorn does; that the ASGI
+scope's `client` is the connection's peer address; and that an answer with `Connection: close` closes the
+connection after it (`capgate.serve.server` plugs capgate's part into uvicorn).
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ class ConnectionGate:
         self.max_per_client = limits.max_per_client
         self.header_timeout = limits.header_timeout
         self.max_head_bytes = limits.max_head_bytes
-        self.by_peer: dict[Peer, GatedConnection] = {}  # admitted, by peer, for the ASGI wrapper
+        self.admitted: set[GatedConnection] = set()
+        self.by_peer: dict[Peer, GatedConnection] = {}  # the admitted, by peer, for the ASGI wrapper
         self.per_client: Counter[str] = Counter()
         self.refused: set[GatedConnection] = set()  # refused, lingering until their client has read the 503
         self._sweeper: asyncio.TimerHandle | None = None
@@ -115,14 +118,15 @@ class ConnectionGate:
 
     def admit(self, connection: GatedConnection) -> str | None:
         """None if `connection` may be served (then it is counted), else why not."""
-        if len(self.by_peer) >= self.max_connections:
-            return f"this port has {len(self.by_peer)} connections open, the most it takes (--max-connections)"
+        if len(self.admitted) >= self.max_connections:
+            return f"this port has {len(self.admitted)} connections open, the most it takes (--max-connections)"
         client = connection.client
         if self.per_client[client] >= self.max_per_client:
             return (
                 f"{client} has {self.per_client[client]} connections open to this port, the most one client "
                 "address may have (--max-connections-per-client); close idle ones, or reuse them"
             )
+        self.admitted.add(connection)
         if connection.peer is not None:
             self.by_peer[connection.peer] = connection
         self.per_client[client] += 1
@@ -138,7 +142,8 @@ class ConnectionGate:
         return True
 
     def forget(self, connection: GatedConnection) -> None:
-        if connection.admitted:
+        if connection in self.admitted:
+            self.admitted.discard(connection)
             if connection.peer is not None:
                 self.by_peer.pop(connection.peer, None)
             self.per_client[connection.client] -= 1
@@ -160,12 +165,10 @@ class ConnectionGate:
     def _sweep(self) -> None:
         self._sweeper = None
         now = asyncio.get_running_loop().time()
-        expired = [
-            c for c in _chain(self.by_peer.values(), self.refused) if c.deadline is not None and c.deadline <= now
-        ]
+        expired = [c for c in [*self.admitted, *self.refused] if c.deadline is not None and c.deadline <= now]
         for connection in expired:
             connection.expire()
-        if self.by_peer or self.refused:
+        if self.admitted or self.refused:
             self._keep_time()
 
 
@@ -183,13 +186,13 @@ class GatedConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.peer: Peer | None = None
         self.client = ""
-        self.admitted = False
+        self.served = False  # admitted: the server's protocol has it
         self.active = 0  # requests the app is handling now
         self.deadline: float | None = None  # loop time at which `expire` runs
         self.head_bytes = 0  # of the next request line and headers, received so far (between requests)
         self.head_complete = False  # they have all arrived; the server is about to start the request
         self._tail = b""  # the last bytes received, in case the end of the headers straddles two reads
-        self.body_unread = False  # the last request declared a body that the app did not read to its end
+        self.body_unread = False  # the request declares a body that the app has not read to its end
         self.closing = False  # capgate is closing it: the server gets nothing more, what arrives is dropped
         self._drained = 0
 
@@ -204,7 +207,7 @@ class GatedConnection(asyncio.Protocol):
         if refusal is not None:
             self._refuse(refusal)
             return
-        self.admitted = True
+        self.served = True
         self.deadline = self._now() + self._gate.header_timeout
         self._inner.connection_made(_ServerTransport(self._real_transport(), self))
 
@@ -214,7 +217,7 @@ class GatedConnection(asyncio.Protocol):
             if self._drained > LINGER_BYTES:
                 self.abort()
             return
-        if not self.active and not self.head_complete and not self.body_unread:
+        if not self.active and not self.head_complete:
             self._count_head(data)
             if self.head_bytes > self._gate.max_head_bytes:
                 detail = f"the request line and headers are larger than {self._gate.max_head_bytes} bytes"
@@ -247,15 +250,15 @@ class GatedConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._gate.forget(self)
-        if self.admitted:
+        if self.served:
             self._inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        if self.admitted:
+        if self.served:
             self._inner.pause_writing()
 
     def resume_writing(self) -> None:
-        if self.admitted:
+        if self.served:
             self._inner.resume_writing()
 
     # what the ASGI wrapper tells it
@@ -286,14 +289,12 @@ class GatedConnection(asyncio.Protocol):
         if self.body_unread or (not self.active and (self.head_bytes or self.head_complete)):
             self._linger(LINGER_SECONDS)
         else:
-            self._real_transport().close()
+            self._close()
 
     def expire(self) -> None:
         """The deadline has passed."""
         if self.closing:
             self.abort()
-        elif self.body_unread:  # what is still coming is the unread body of a request already answered
-            self._linger(LINGER_SECONDS)
         elif self.head_bytes and not self.head_complete:
             self._gate.warn(
                 "header timeout",
@@ -308,7 +309,7 @@ class GatedConnection(asyncio.Protocol):
                 linger=False,  # the client has stopped sending
             )
         else:  # idle between requests, or sent only blank lines (or, just now, all its headers)
-            self._real_transport().close()
+            self._close()
 
     def abort(self) -> None:
         if self._transport is not None:
@@ -323,7 +324,7 @@ class GatedConnection(asyncio.Protocol):
         if self._gate.hold_refused(self):
             self._linger(REFUSAL_LINGER_SECONDS)
         else:
-            transport.close()
+            self._close()
 
     def _answer(self, status: int, title: str, detail: str, *, linger: bool) -> None:
         """Answer for the server (which has no request in progress to answer), and close: gently (`linger`)
@@ -333,8 +334,11 @@ class GatedConnection(asyncio.Protocol):
         if linger:
             self._linger(LINGER_SECONDS)
         else:
-            self.closing = True
-            transport.close()
+            self._close()
+
+    def _close(self) -> None:
+        self.closing, self.deadline = True, None
+        self._real_transport().close()
 
     def _linger(self, seconds: float) -> None:
         self.closing = True
@@ -437,7 +441,10 @@ class _RequestBoundaries:
         declares_body = _declares_body(scope["headers"])
         connection.request_started(declares_body)
         try:
-            await self._app(scope, _noting_the_end(receive, connection) if declares_body else receive, send)
+            if declares_body:
+                await self._app(scope, _noting_the_end(receive, connection), _closing_if_unread(send, connection))
+            else:
+                await self._app(scope, receive, send)
         finally:
             connection.request_ended()
 
@@ -450,6 +457,21 @@ def _noting_the_end(receive: Receive, connection: GatedConnection) -> Receive:
         return message
 
     return noting
+
+
+def _closing_if_unread(send: Send, connection: GatedConnection) -> Send:
+    """An answer that starts before the request's body was read closes the connection after it: what is left of
+    the body comes before any next request, and the server would have to read it first. Closing, capgate reads
+    and drops it for a while instead (`GatedConnection.server_closed`), and no next request comes after it."""
+
+    async def closing(message: Message) -> None:
+        if message["type"] == "http.response.start" and connection.body_unread:
+            headers = list(message.get("headers", []))
+            if not any(name.lower() == b"connection" for name, _ in headers):
+                message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing
 
 
 def _declares_body(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -467,7 +489,3 @@ def _raw_answer(status: int, title: str, detail: str, *, retry_after: int | None
         *([f"retry-after: {retry_after}"] if retry_after is not None else []),
     ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-def _chain(*groups: Iterable[GatedConnection]) -> list[GatedConnection]:
-    return [connection for group in groups for connection in group]
