@@ -129,15 +129,9 @@ class Operation:
             except Invalid as exc:
                 errors.append((parameter.name + exc.path, exc.reason))
                 continue
-            if parameter.location == "path":
-                value = _text(value)
-                if problem := shape_problem(value):
-                    errors.append((parameter.name, problem))
-                    continue
-            elif parameter.location == "header" and _CONTROL.search(_text(value)):
-                # A CR or LF would end the header and start another (header injection); HTTP clients refuse
-                # to send it, so it is the caller's error, not the upstream's.
-                errors.append((parameter.name, "must be one line: control characters such as CR and LF are refused"))
+            value, problem = _placed(parameter, value)
+            if problem:
+                errors.append((parameter.name, problem))
                 continue
             values[parameter.key] = value
         if errors:
@@ -256,6 +250,18 @@ class Operation:
         if auth is None or auth.type != "apikey" or auth.placement != "query":
             return []
         return [_query_pair(render(auth.key or "", secrets.lookup), render(auth.value or "", secrets.lookup))]
+
+
+def _placed(parameter: Parameter, value: Any) -> tuple[Any, str | None]:
+    """`value` as its place in the request carries it, and what keeps it from going there, if anything."""
+    if parameter.location == "path":
+        text = _text(value)
+        return text, shape_problem(text)
+    if parameter.location == "header" and _CONTROL.search(_text(value)):
+        # A CR or LF would end the header and start another (header injection); HTTP clients refuse to send
+        # it, so it is the caller's error, not the upstream's.
+        return value, "must be one line: control characters such as CR and LF are refused"
+    return value, None
 
 
 def _text(value: Any) -> str:

@@ -55,9 +55,10 @@ async def test_the_stateless_endpoint_takes_post_only_and_opens_no_stream(stack:
 
 
 async def test_clients_of_both_protocol_eras_work_without_a_stream(stack: Stack) -> None:
+    served = next(line for line in stack.gateway.lines if "MCP server ready" in line)
     for mode in ("auto", "legacy"):
         async with Client(stack.gateway.mcp, mode=mode) as client:
-            assert len((await client.list_tools()).tools) == 6
+            assert f", {len((await client.list_tools()).tools)} tools)" in served
 
 
 async def test_with_traces_on_each_tool_call_gets_the_sdks_mcp_span(upstream: RecordingUpstream) -> None:
