@@ -189,3 +189,26 @@ def _gzip_bomb() -> bytes:
     block = b"1" * (1 << 20)
     parts += [compressor.compress(block) for _ in range(1024)]
     return b"".join([*parts, compressor.compress(b'"}'), compressor.flush()])
+
+
+async def test_an_integer_too_large_to_send_is_refused_not_a_500(gateway: Running, upstream: RecordingUpstream) -> None:
+    """Found by the fuzzing: a JSON parser reads 146345882015321576229585188552704 as a float, which an integer
+    parameter took whole, and the upstream request could not be written (500, with a traceback)."""
+    huge = b"146345882015321576229585188552704"
+    async with httpx2.AsyncClient() as client:
+        response = await client.post(
+            gateway.rest + f"/v1/api/v1/runs/{RUN}/replay",
+            content=b'{"maxAttempts": ' + huge + b"}",
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code < 500, response.text
+    if response.status_code == 400:  # the default document declares maxAttempts an integer
+        assert "must be an integer from -9223372036854775808" in response.text
+        assert upstream.requests == []
+
+
+async def test_a_path_no_route_can_hold_is_a_404_problem(gateway: Running) -> None:
+    async with httpx2.AsyncClient() as client:
+        response = await client.get(gateway.rest + f"/v1/api/v1/runs/{RUN}%0A/trace")
+    assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
+    assert "no route matches GET" in response.json()["detail"]

@@ -58,7 +58,7 @@ def build_rest_app(operations: list[RestOperation], *, body_limits: BodyLimits |
         AuditUnavailable: _not_audited,
         BodyRefused: _body_refused,
         ClientGone: _client_gone,
-        HTTPException: _http_exception,
+        HTTPException: http_problem,
     }
     return Starlette(routes=routes, exception_handlers=handlers)
 
@@ -186,7 +186,8 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody reads it; the access log says what happened
 
 
-async def _http_exception(request: Request, exc: Exception) -> Response:
+async def http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own answers (404 for no route) as problem+json, as every other error of the facade."""
     assert isinstance(exc, HTTPException)
     detail = f"no route matches {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
     return problem(exc.status_code, str(exc.detail), detail, headers=dict(exc.headers or {}))

@@ -16,11 +16,13 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from capgate.exposes.rest.app import http_problem
 from capgate.exposes.rest.docs_page import docs_routes
 from capgate.exposes.rest.probes import Readiness, health_routes
 from capgate.observe.metrics import InFlight, metrics_endpoint
@@ -43,7 +45,8 @@ def rest_facade(document_app: ASGIApp, *, description: dict[str, Any], readiness
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Mount("", app=instrument(document_app, "rest")),
     ]
-    app: ASGIApp = Starlette(routes=routes)
+    # A path no route can hold (a newline in it escapes even the catch-all mount) is a 404 problem too.
+    app: ASGIApp = Starlette(routes=routes, exception_handlers={HTTPException: http_problem})
     return app
 
 

@@ -147,6 +147,11 @@ def _responses(route: Route, signals: Signals) -> dict[str, Any]:
             passed_through=True,
         ),
     }
+    responses["404"] = _problem(
+        "No route matches (a path value this route cannot hold), or the upstream's own 404 (an unknown id), "
+        "passed through.",
+        passed_through=True,
+    )
     if route.method in BODY_METHODS:
         responses["408"] = _problem("The request body did not arrive in time after its headers (--body-timeout).")
         responses["413"] = _problem("The request body, once inflated, is larger than the gateway accepts.")

@@ -125,7 +125,19 @@ def test_every_route_has_its_declared_parameters_body_responses_and_security(des
     ]
     body = reschedule["requestBody"]["content"]["application/json"]["schema"]
     assert body["required"] == ["delay"] and body["additionalProperties"] is False
-    assert set(reschedule["responses"]) == {"200", "400", "401", "403", "408", "413", "415", "502", "504", "default"}
+    assert set(reschedule["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "408",
+        "413",
+        "415",
+        "502",
+        "504",
+        "default",
+    }
     assert reschedule["responses"]["400"]["content"] == {  # the gateway's problem, or the upstream's own 400
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
         "application/json": {"schema": {}},
