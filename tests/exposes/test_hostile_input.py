@@ -161,7 +161,7 @@ async def test_cr_lf_reaching_a_header_parameter_is_refused_on_both_adapters(
     gateway: Running, upstream: RecordingUpstream
 ) -> None:
     """The default document declares x-trigger-branch a header of every call, which REST callers may set from the
-    query; the seed declares no header."""
+    query; the seed declares no header, so there the query key is refused as one no input reads."""
     async with httpx2.AsyncClient() as client:
         response = await client.get(gateway.rest + "/v1/api/v1/runs?x-trigger-branch=main%0d%0aX-Injected:%201")
         arguments = {"runId": RUN, "x-trigger-branch": "main\r\nX-Injected: 1"}
@@ -173,10 +173,9 @@ async def test_cr_lf_reaching_a_header_parameter_is_refused_on_both_adapters(
         }
         headers = {"content-type": "application/json", **MCP_HEADERS}
         tool = orjson.loads((await client.post(gateway.mcp, content=orjson.dumps(call), headers=headers)).content)
-    if upstream.requests and "x-trigger-branch" not in upstream.last.headers:  # the seed: the query goes nowhere
-        return
     assert response.status_code == 400, response.text
-    assert "x-trigger-branch" in response.text and "control characters" in response.text
+    if "is not a query parameter" not in response.text:  # the seed reads no such input: refused as unknown
+        assert "x-trigger-branch" in response.text and "control characters" in response.text
     assert tool["result"]["isError"] is True  # MCP tools take no header parameter: an unknown argument
     assert upstream.requests == []
 
@@ -203,7 +202,7 @@ async def test_an_integer_too_large_to_send_is_refused_not_a_500(gateway: Runnin
         )
     assert response.status_code < 500, response.text
     if response.status_code == 400:  # the default document declares maxAttempts an integer
-        assert "must be an integer from -9223372036854775808" in response.text
+        assert "cannot be sent as JSON" in response.text
         assert upstream.requests == []
 
 

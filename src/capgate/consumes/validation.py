@@ -24,7 +24,6 @@ Validator = Callable[[Any], Any]
 
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _DEFAULT_BOUND = "; capgate's bound where the document states none"
-_INTEGERS = (-(2**63), 2**64 - 1)  # what a JSON body can carry upstream (orjson writes 64-bit integers)
 # Keywords that describe what a value holds; a schema of no type with none of them describes nothing.
 _STRUCTURE = {"anyOf", "oneOf", "enum", "const", "properties", "items", "required", "additionalProperties"}
 
@@ -52,8 +51,6 @@ def compile_schema(schema: Mapping[str, Any]) -> Validator:
     if "const" in schema:
         checks.append(_enum([schema["const"]]))
     checks += _string_checks(schema) + _number_checks(schema) + _array_checks(schema) + _object_checks(schema)
-    if _declares(schema, "integer") or _declares(schema, "number"):
-        checks.append(_sendable)
     if not kind and not _STRUCTURE & set(schema):
         checks.append(_bounded)  # nothing says what this is: only its size is checked
 
@@ -295,19 +292,13 @@ def _default_for(schema: Mapping[str, Any], kind: str, bound: int) -> int | None
 
 
 def _bounded(value: Any) -> Any:
-    """`value`, if no array inside it has more than DEFAULT_MAX_ITEMS items, no string more than
-    DEFAULT_MAX_LENGTH characters and no integer is too large to send; else Invalid, located."""
+    """`value`, if no array inside it has more than DEFAULT_MAX_ITEMS items nor any string more than
+    DEFAULT_MAX_LENGTH characters; else Invalid, located."""
     pending: list[tuple[Any, str]] = [(value, "")]
     while pending:
         node, where = pending.pop()
         if isinstance(node, str):
             _check_size(len(node), DEFAULT_MAX_LENGTH, "characters long", where)
-            continue
-        if isinstance(node, int):
-            try:
-                _sendable(node)
-            except Invalid as exc:
-                raise Invalid(exc.reason, where) from None
             continue
         if isinstance(node, list):
             _check_size(len(node), DEFAULT_MAX_ITEMS, "items", where)
@@ -316,15 +307,7 @@ def _bounded(value: Any) -> Any:
             children = ((f"{where}.{key}", item) for key, item in node.items())
         else:
             continue
-        pending.extend((item, path) for path, item in children if isinstance(item, (str, int, list, dict)))
-    return value
-
-
-def _sendable(value: Any) -> Any:
-    """`value`, unless it is an integer too large to send (a float written without a fraction becomes one)."""
-    low, high = _INTEGERS
-    if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
-        raise Invalid(f"must be an integer from {low} to {high} (got {value:.6g})")
+        pending.extend((item, path) for path, item in children if isinstance(item, (str, list, dict)))
     return value
 
 
