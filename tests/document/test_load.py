@@ -21,10 +21,11 @@ def test_the_bundled_seed_is_the_seed_byte_for_byte() -> None:
 
 SEED_TOOLS = ["list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run"]
 AGENT_TOOLS = ["trigger-task", "get-run-trace", "get-run-events", "update-run-metadata"]  # the default's additions
+DEFAULT_TOOLS = [*SEED_TOOLS[:2], "wait-for-run", *SEED_TOOLS[2:], *AGENT_TOOLS]
 
 
 @pytest.mark.parametrize(
-    ("name", "tools"), [("trigger-dev-runs", SEED_TOOLS + AGENT_TOOLS), ("trigger-dev-runs-seed", SEED_TOOLS)]
+    ("name", "tools"), [("trigger-dev-runs", DEFAULT_TOOLS), ("trigger-dev-runs-seed", SEED_TOOLS)]
 )
 def test_bundled_documents_load(name: str, tools: list[str]) -> None:
     loaded = load_document(name)

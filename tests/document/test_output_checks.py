@@ -109,7 +109,9 @@ def test_tool_names_and_counts_that_clients_refuse_are_warnings_without_strict(t
     text = changed("    - name: list-runs\n", f"    - name: {long_name}\n")
     text = changed("    - name: retrieve-run\n", "    - name: runs.retrieve\n", text)
     tools = text[text.index("    tools:\n") + len("    tools:\n") : text.index("    resources:\n    - name: run")]
-    copies = "".join(tools.replace("- name: ", f"- name: copy{n}-") for n in range(7))  # 8 times the tools
+    copies = "".join(  # each copy with YAML anchors of its own: an anchor may be defined once
+        tools.replace("- name: ", f"- name: copy{n}-").replace("-result", f"-result-{n}") for n in range(7)
+    )
     count = 8 * len(re.findall(r"^    - name: ", tools, re.MULTILINE))
     path = tmp_path / "doc.yaml"
     path.write_text(text.replace(tools, tools + copies))

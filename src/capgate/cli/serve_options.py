@@ -25,7 +25,9 @@ from capgate.core.bounds import (
     DEFAULT_SHUTDOWN_GRACE,
 )
 from capgate.core.errors import ConfigurationError
+from capgate.core.secret_key import SecretKey
 from capgate.exposes.inbound.oauth_settings import CLIENT_SECRET_VARIABLE
+from capgate.exposes.mcp import CONFIRM_POLICIES, ConfirmPolicy
 
 # Only light modules here: every `capgate` command builds this parser, and only `serve` needs the server.
 from capgate.observe.audit import DEFAULT_MAX_ENTRY, MIN_MAX_ENTRY, default_audit_path
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from capgate.serve.connections import ConnectionLimits
 
 REDIS_VARIABLE = "CAPGATE_REDIS_URL"
+STATE_KEY_VARIABLE = "CAPGATE_REQUEST_STATE_KEY"  # seals MCP request state; shared by replicas behind a balancer
 _RATE = re.compile(r"^(\d+)/(\d+)/(\d+(?:\.\d+)?)s?$")
 _HTTP_URL = re.compile(r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 _SIZE = re.compile(r"^(\d+)\s*(?:([kKmMgG])(?:i?B)?|B)?$")
@@ -195,6 +198,14 @@ def add_hardening_options(command: argparse.ArgumentParser) -> None:
         "seconds to wait (default: no limit)",
     )
     access.add_argument(
+        "--confirm",
+        type=_confirm,
+        default="destructive=allow",
+        metavar="destructive=allow|deny",
+        help="a destructive MCP tool call (cancel-run, say) whose client cannot ask its user for consent: "
+        "allow it, or deny it; clients that can ask always do (default: destructive=allow)",
+    )
+    access.add_argument(
         "--max-body",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
@@ -347,6 +358,8 @@ def hardening(options: argparse.Namespace) -> Hardening:
         oauth=oauth_settings(options),
         caller_binds=options.caller_binds,
         caller_binds_required=options.caller_binds_required,
+        confirm_destructive=options.confirm,
+        request_state_key=_state_key(),
     )
 
 
@@ -428,6 +441,19 @@ def _rate_limit(text: str | None, flag: str) -> RateLimit | None:
     if not match or int(match[1]) < 1 or int(match[2]) < 1 or float(match[3]) <= 0:
         raise ConfigurationError(f"{flag} {text!r}: expected BURST/REFILL/SECONDS such as 750/250/10, or off")
     return RateLimit(int(match[1]), int(match[2]), float(match[3]))
+
+
+def _confirm(text: str) -> ConfirmPolicy:
+    kind, equals, policy = text.partition("=")
+    if kind != "destructive" or not equals or policy not in CONFIRM_POLICIES:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected destructive=allow or destructive=deny")
+    return "allow" if policy == "allow" else "deny"
+
+
+def _state_key() -> SecretKey | None:
+    """The key from $CAPGATE_REQUEST_STATE_KEY (several machines behind one address share it), else None."""
+    text = os.environ.get(STATE_KEY_VARIABLE)
+    return SecretKey.from_text(text, STATE_KEY_VARIABLE) if text else None
 
 
 def _failure_rate(text: str) -> float:

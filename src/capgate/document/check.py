@@ -22,6 +22,7 @@ from capgate.document.references import input_key, input_reference, path_variabl
 from capgate.document.reserved import reserved_path_problems
 from capgate.document.source import Path, SourceMap
 from capgate.document.templates import placeholders
+from capgate.document.wait_checks import check_waits
 
 SUPPORTED_VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
 _BASE_URI = re.compile(r"^https?://[^/]+(/[^{]*)?$")
@@ -275,6 +276,7 @@ def _check_mcp(
             where = (*base, "resources", r)
             yield from _check_call(resource.call, resource.with_, adapter.namespace, where, operations, source)
     yield from check_mcp_results(adapter, base, operations, source)
+    yield from check_waits(adapter, base, operations, source)
 
 
 def _check_tool_name(name: str, where: Path, source: SourceMap) -> Iterator[Problem]:

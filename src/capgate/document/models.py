@@ -221,6 +221,20 @@ class McpHints(_Model):
     open_world: bool | None = None
 
 
+class WaitSettings(_Model):
+    """capgate extension on a tool: call its operation again and again until the answer's `status` is one of
+    `until`, or `timeout` seconds have passed. Polls start `interval` seconds apart, each gap `backoff` times
+    the one before, up to `maxInterval`; a caller's `timeout` input may ask for up to `maxTimeout`."""
+
+    status: str  # a member path into the upstream's answer: what `until` tests and each progress message names
+    until: list[str | int | bool]
+    interval: PositiveFloat = 1.0
+    backoff: Annotated[float, Field(ge=1.0)] = 1.5
+    max_interval: PositiveFloat = 5.0
+    timeout: PositiveFloat = 30.0
+    max_timeout: PositiveFloat = 300.0
+
+
 class McpTool(_Model):
     name: str
     label: str | None = None
@@ -230,6 +244,7 @@ class McpTool(_Model):
     with_: dict[str, Any] | None = Field(None, alias="with")
     input_parameters: list[InputParameter] = []
     output_parameters: list[OutputParameter] = []
+    wait: WaitSettings | None = None  # capgate extension
 
     def stated_hints(self) -> StatedHints:
         """All four MCP hints, stated: read-only if said so; an unstated `destructive` is the opposite of

@@ -82,6 +82,16 @@ class Binding:
                 arguments[wire.parameter.key] = value
         return arguments
 
+    def check(self, lookup: Lookup, display: Callable[[str], str] = str) -> dict[str, Any]:
+        """The operation's arguments for one call, checked as the call would check them but not sent;
+        ArgumentError names the caller's inputs (`display` spells them per adapter)."""
+        arguments = self.arguments(lookup)
+        try:
+            self.operation.build_request(arguments)
+        except ArgumentError as exc:
+            raise ArgumentError([(self._exposed_name(name, display), reason) for name, reason in exc.errors]) from None
+        return arguments
+
     async def invoke(
         self, lookup: Lookup, record: CallRecord, display: Callable[[str], str] = str, *, mapped: bool = True
     ) -> UpstreamResult:

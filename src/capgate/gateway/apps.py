@@ -60,11 +60,15 @@ def mcp_apps(
 ) -> tuple[list[ServedApp], list[McpAdapter]]:
     """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
     adapter's own); `text` is how mapped results are written for a model (`--mcp-text`)."""
-    from capgate.exposes.mcp.server import Serving  # the SDK is imported by now: gateway.mcp built the adapters
+    # The SDK is imported by now: gateway.mcp built the adapters.
+    from capgate.exposes.mcp.consent import Consent
+    from capgate.exposes.mcp.server import Serving
 
+    hardening = safeguards.hardening
+    consent = Consent(hardening.confirm_destructive, safeguards.record_consent)
     served, stdio = [], []
     for adapter in gateway.mcp:
-        adapter.serving = Serving(text, safeguards.callers)
+        adapter.serving = Serving(text, safeguards.callers, consent, safeguards.state_key)
         if over_stdio(adapter.spec, transport):
             stdio.append(adapter)
             continue
@@ -73,7 +77,8 @@ def mcp_apps(
                 host=safeguards.host,
                 allowed_hosts=safeguards.allowed_hosts,
                 allowed_origins=safeguards.allowed_origins,
-                max_body_bytes=safeguards.hardening.max_body_bytes,
+                max_body_bytes=hardening.max_body_bytes,
+                sessions=hardening.mcp_sessions,
             ),
             "mcp",
         )

@@ -30,6 +30,7 @@ from capgate.core.bounds import (
 )
 from capgate.core.destinations import is_loopback
 from capgate.core.errors import ConfigurationError
+from capgate.core.secret_key import SecretKey
 from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.body import BodyLimits
 from capgate.exposes.inbound.callers import CallerLimit
@@ -38,9 +39,10 @@ from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.oauth_settings import OAuthSettings
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, load_tokens
-from capgate.exposes.mcp import MCP_PATH
+from capgate.exposes.mcp import MCP_PATH, ConfirmPolicy
 from capgate.gateway.assembly import Gateway, load_gateway
 from capgate.observe.audit import DEFAULT_MAX_ENTRY, AuditLog, default_audit_path
+from capgate.observe.consent import ConsentRecord
 from capgate.observe.metrics import record_call
 from capgate.observe.records import Observers
 
@@ -68,6 +70,9 @@ class Hardening:
     oauth: OAuthSettings | None = None  # None: static tokens only
     caller_binds: str | None = None  # the --caller-binds file
     caller_binds_required: bool = False
+    confirm_destructive: ConfirmPolicy = "allow"  # a destructive MCP call whose client cannot ask its user
+    mcp_sessions: bool = True  # 2025-11-25 sessions for clients that can be asked; off when workers share a port
+    request_state_key: SecretKey | None = None  # seals MCP request state; None: a key of this process's own
 
 
 class Safeguards:
@@ -99,6 +104,7 @@ class Safeguards:
         self.tokens = Tokens()
         self.callers = _caller_limit(hardening, limiter)
         self.caller_binds = CallerBinds()  # each caller's own upstream values, loaded with the document
+        self.state_key = hardening.request_state_key or SecretKey.generate()
 
     @classmethod
     async def start(
@@ -185,6 +191,11 @@ class Safeguards:
         """What a request body may be, on every adapter."""
         hardening = self.hardening
         return BodyLimits(hardening.max_body_bytes, hardening.max_json_depth, hardening.body_timeout)
+
+    async def record_consent(self, record: ConsentRecord) -> None:
+        """A consent decision about a destructive MCP call, in the audit log before the call is made."""
+        if self.audit is not None:
+            await self.audit.append(record.entry())
 
     def guard_rest(self, app: ASGIApp) -> ASGIApp:
         return Guard(app, "rest", self._settings("/"), origins=self._origins())

@@ -40,6 +40,7 @@ import orjson
 from prometheus_client.multiprocess import mark_process_dead
 
 from capgate.core.errors import ConfigurationError
+from capgate.core.secret_key import SecretKey
 from capgate.document.load import load_document
 from capgate.document.models import ExposesMcp
 from capgate.serve.config import ServeConfig
@@ -71,7 +72,7 @@ def start_workers(config: ServeConfig, count: int) -> Worker | int:
     Call it inside `capgate.serve.metrics_directory.metrics_directory()`.
     """
     _check(config, count)
-    return _Supervisor(_divide_budget(config, count), count).run()
+    return _Supervisor(_share_mcp_state(_divide_budget(config, count)), count).run()
 
 
 def _check(config: ServeConfig, count: int) -> None:
@@ -100,6 +101,14 @@ def _divide_budget(config: ServeConfig, count: int) -> ServeConfig:
     if resilience.redis_url:
         return config
     return replace(config, hardening=replace(config.hardening, resilience=replace(resilience, budget_parts=count)))
+
+
+def _share_mcp_state(config: ServeConfig) -> ServeConfig:
+    """One key seals MCP request state in every worker, so a consent answer that reaches another worker than
+    its question verifies; and no 2025-11-25 sessions, whose next request might reach another worker."""
+    hardening = config.hardening
+    key = hardening.request_state_key or SecretKey.generate()  # before the fork: every worker inherits it
+    return replace(config, hardening=replace(hardening, request_state_key=key, mcp_sessions=False))
 
 
 class _Channel:

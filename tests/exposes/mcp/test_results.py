@@ -32,6 +32,7 @@ async def test_every_result_validates_against_its_tools_output_schema(served: Se
         ("list-runs", {"filter.status": ["FAILED"], "page.size": 100}),
         ("list-runs", {"filter.tag": ["no-such-tag"]}),  # an empty page
         *[("retrieve-run", {"runId": run_id}) for run_id in statuses.values()],
+        ("wait-for-run", {"runId": statuses["FAILED"]}),  # finished: answered at once
         ("add-tags-run", {"runId": statuses["FAILED"], "body": {"tags": ["checked"]}}),
         ("reschedule-run", {"runId": statuses["DELAYED"], "body": {"delay": "2h"}}),
         ("replay-run", {"runId": statuses["FAILED"]}),

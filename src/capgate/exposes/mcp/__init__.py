@@ -10,3 +10,6 @@ MCP_PATH = "/mcp"  # the Streamable HTTP endpoint on the MCP port
 
 TextMode = Literal["compact", "json"]  # the text of a mapped tool result: laid out for a model, or its JSON
 TEXT_MODES: tuple[TextMode, ...] = ("compact", "json")
+
+ConfirmPolicy = Literal["allow", "deny"]  # a destructive call whose client cannot ask its user (`--confirm`)
+CONFIRM_POLICIES: tuple[ConfirmPolicy, ...] = ("allow", "deny")

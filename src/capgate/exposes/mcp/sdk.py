@@ -41,9 +41,26 @@ _defer_package_init("mcp.server")
 
 import mcp.types as types  # noqa: E402  (after the deferral above, by design)
 from mcp.server.caching import CacheHint  # noqa: E402
-from mcp.server.context import ServerRequestContext  # noqa: E402
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext  # noqa: E402
 from mcp.server.lowlevel import Server  # noqa: E402
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity  # noqa: E402
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, is_version_at_least  # noqa: E402
 
-__all__ = ["CacheHint", "MCPError", "Server", "ServerRequestContext", "TransportSecuritySettings", "types"]
+__all__ = [
+    "HANDSHAKE_PROTOCOL_VERSIONS",
+    "CacheHint",
+    "CallNext",
+    "HandlerResult",
+    "MCPError",
+    "RequestStateBoundary",
+    "RequestStateSecurity",
+    "Server",
+    "ServerRequestContext",
+    "StreamableHTTPSessionManager",
+    "TransportSecuritySettings",
+    "is_version_at_least",
+    "types",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,18 +15,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from capgate import __version__
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
+from capgate.core.secret_key import SecretKey
+from capgate.core.types import UpstreamResult
 from capgate.document.models import Document, ExposesMcp, McpResource, McpTool
 from capgate.document.references import input_key, property_name
+from capgate.document.wait_checks import TIMEOUT
 from capgate.exposes import catalog
 from capgate.exposes.binding import Binding
 from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.mcp import MCP_PATH, TextMode
 from capgate.exposes.mcp.compact import Layout
+from capgate.exposes.mcp.consent import Consent, Question, StateSeal
 from capgate.exposes.mcp.paging import compile_paging
 from capgate.exposes.mcp.resources import Links, ResourceTarget, find_resource, resource_target
 from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, error_result
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
+from capgate.exposes.mcp.transport import Routes
+from capgate.exposes.mcp.waiting import WaitPlan, with_statement
 from capgate.observe.exchange import exchange_of, start_call
 
 INVALID_REQUEST = -32600
@@ -41,6 +48,7 @@ class McpTarget:
     binding: Binding
     properties: dict[str, str]  # advertised property name -> input key
     result: ResultShape
+    wait: WaitPlan | None = None  # the tool's `wait`: it polls its operation until the answer says so
     input_keys: frozenset[str] = field(init=False)  # the values of `properties`, computed once
     advertised: dict[str, str] = field(init=False)  # input key -> advertised property name
 
@@ -51,10 +59,13 @@ class McpTarget:
 
 @dataclass(frozen=True)
 class Serving:
-    """How `capgate serve` was asked to answer: the text of mapped results, and each caller's budget."""
+    """How `capgate serve` was asked to answer: the text of mapped results, each caller's budget, consent before
+    destructive calls, and the key that seals request state (None: one of this process's own)."""
 
     text: TextMode = "compact"
     callers: CallerLimit | None = None
+    consent: Consent = field(default_factory=Consent)
+    state_key: SecretKey | None = None
 
 
 def describe_resource(spec: McpResource, binding: Binding) -> ResourceTarget:
@@ -81,6 +92,9 @@ def describe_tool(spec: McpTool, binding: Binding, resources: list[ResourceTarge
     shape = result_shape(spec, binding, resources or [])
     if shape.mapping is not None:
         properties[VERBOSE] = VERBOSE_SCHEMA
+    wait = WaitPlan.compile(spec.name, spec.wait) if spec.wait is not None else None
+    if wait is not None:
+        properties[TIMEOUT] = wait.timeout_schema
     input_schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         input_schema["required"] = required
@@ -99,7 +113,7 @@ def describe_tool(spec: McpTool, binding: Binding, resources: list[ResourceTarge
         output_schema=shape.output_schema,
         annotations=annotations,
     )
-    return McpTarget(tool, binding, keys, shape)
+    return McpTarget(tool, binding, keys, shape, wait)
 
 
 def result_shape(spec: McpTool, binding: Binding, resources: list[ResourceTarget]) -> ResultShape:
@@ -155,7 +169,8 @@ class McpAdapter:
         self.spec = spec
         self.targets = {target.tool.name: target for target in targets}
         self.resources = resources or []
-        self.serving = Serving()  # `capgate serve` sets its own (capgate.gateway.apps)
+        self._seal = StateSeal(spec.namespace)
+        self._serving = Serving()
         self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
         # directly; without it, the SDK runs the whole `tools/list` handler and dumps its result on every such call.
@@ -172,6 +187,18 @@ class McpAdapter:
         )
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
+        self.server.middleware.append(self._seal)  # seals and verifies the request state of consent questions
+
+    @property
+    def serving(self) -> Serving:
+        """How to answer; `capgate serve` sets its own (capgate.gateway.apps)."""
+        return self._serving
+
+    @serving.setter
+    def serving(self, serving: Serving) -> None:
+        self._serving = serving
+        if serving.state_key is not None:
+            self._seal.use(serving.state_key)
 
     @property
     def write_tools(self) -> frozenset[str]:
@@ -185,8 +212,11 @@ class McpAdapter:
         allowed_hosts: list[str] | None = None,
         allowed_origins: list[str] | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        sessions: bool = True,
     ) -> ASGIApp:
-        """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
+        """Streamable HTTP at /mcp, one endpoint for both protocol eras: stateless with JSON answers, streamed
+        answers for calls that asked for progress, and 2025-11-25 sessions for clients that can be asked for
+        consent when `sessions` (one process holds the port; capgate.exposes.mcp.transport)."""
         security = transport_security(host, allowed_hosts, allowed_origins)
         app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
@@ -196,7 +226,15 @@ class McpAdapter:
             host=host,
             max_request_body_size=max_body_bytes,
         )
-        return _Endpoint(app, self.server.session_manager.handle_request)
+        routes = Routes(
+            self.server,
+            self.server.session_manager,
+            security=security,
+            max_body_bytes=max_body_bytes,
+            sessions=sessions,
+        )
+        routes.around(app)
+        return _Endpoint(app, routes)
 
     async def run_stdio(self) -> None:
         """Serve over stdin/stdout; the SDK routes stray output away from the protocol stream."""
@@ -229,15 +267,16 @@ class McpAdapter:
             known = ", ".join(self.targets)
             raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
         try:
-            values, verbose = _arguments(params.arguments or {}, target)
+            values, verbose, timeout = _arguments(params.arguments or {}, target)
         except ValueError as exc:
             return error_result(f"Invalid arguments: {exc}.")
         if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
             return error_result(refusal.message)
+        named = {target.advertised[key]: value for key, value in values.items()}
+        if (asked := await self._consent(ctx, params, target, values, named)) is not None:
+            return asked
         try:
-            result = await target.binding.invoke(
-                values.get, start_call(scope, "mcp", params.name), display=property_name, mapped=False
-            )
+            result, statement = await self._run(ctx, target, values, timeout)
         except ArgumentError as exc:
             return error_result(
                 f"Invalid arguments, nothing was sent upstream: {exc}. Fix the argument(s) and call "
@@ -247,13 +286,56 @@ class McpAdapter:
             return error_result(f"{exc.title}: the upstream call {exc.method} {exc.url} failed: {exc.reason}.")
         except AuditUnavailable as exc:
             return error_result(f"{exc.title}: {exc}.")
+        return self._answer(target, result, named, verbose, statement)
+
+    def _answer(
+        self, target: McpTarget, result: UpstreamResult, named: dict[str, Any], verbose: bool, statement: str | None
+    ) -> dict[str, Any]:
+        """The tool result of the upstream's answer; `statement` says what a wait came to."""
         if result.status >= 400:
             text = result.body.decode("utf-8", errors="replace")
             return error_result(f"Upstream answered HTTP {result.status}{_upstream_message(result.body)}.\n{text}")
-        named = {target.advertised[key]: value for key, value in values.items()}
         if verbose:
             named[VERBOSE] = True
-        return target.result.build(result.body, named, verbose=verbose, text=self.serving.text)
+        built = target.result.build(result.body, named, verbose=verbose, text=self.serving.text)
+        if statement is None or built.get("isError"):
+            return built
+        return with_statement(built, statement, separate=verbose or self.serving.text == "json")
+
+    async def _run(
+        self, ctx: ServerRequestContext[Any], target: McpTarget, values: dict[str, Any], timeout: float | None
+    ) -> tuple[UpstreamResult, str | None]:
+        """The upstream's answer to one call or, for a tool that waits, the last of its polls and what the wait
+        came to."""
+        scope = _scope(ctx)
+
+        async def call() -> UpstreamResult:
+            record = start_call(scope, "mcp", target.tool.name)
+            return await target.binding.invoke(values.get, record, display=property_name, mapped=False)
+
+        if target.wait is None:
+            return await call(), None
+        waited = await target.wait.run(call, _reporter(ctx), timeout)
+        return waited.result, target.wait.statement(waited)
+
+    async def _consent(
+        self,
+        ctx: ServerRequestContext[Any],
+        params: types.CallToolRequestParams,
+        target: McpTarget,
+        values: dict[str, Any],
+        named: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """None when the call may go ahead (it is not destructive, or consent was given); else the question to
+        ask, or why it does not."""
+        if not _destructive(target):
+            return None
+        try:
+            arguments = target.binding.check(values.get, property_name)
+        except ArgumentError:
+            return None  # the call refuses it, before anything is sent, and records that as it always does
+        question = Question(target.tool.name, target.tool.title or target.tool.name, named)
+        return await self.serving.consent.check(ctx, params, question, target.binding, arguments)
 
     def _resource_handlers(self) -> dict[str, Any]:
         """The SDK handlers for `resources/*`, when the adapter declares resources (so the capability shows)."""
@@ -330,8 +412,9 @@ def _spans_recorded() -> bool:
     return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider)
 
 
-def _arguments(given: dict[str, Any], target: McpTarget) -> tuple[dict[str, Any], bool]:
-    """The call's values by input key, and whether it asked for `verbose`; ValueError says what is wrong."""
+def _arguments(given: dict[str, Any], target: McpTarget) -> tuple[dict[str, Any], bool, float | None]:
+    """The call's values by input key, whether it asked for `verbose`, and the `timeout` of a tool that waits
+    (None: its default); ValueError says what is wrong."""
     verbose = False
     if target.result.mapping is not None and VERBOSE in given:  # an input of capgate's, not the document's
         flag = _verbose(given[VERBOSE])
@@ -339,12 +422,16 @@ def _arguments(given: dict[str, Any], target: McpTarget) -> tuple[dict[str, Any]
             raise ValueError(f"verbose must be true or false, not {given[VERBOSE]!r}")
         verbose = flag
         given = {name: value for name, value in given.items() if name != VERBOSE}
+    timeout = None
+    if target.wait is not None and TIMEOUT in given:  # capgate's too
+        timeout = target.wait.timeout_of(given[TIMEOUT])
+        given = {name: value for name, value in given.items() if name != TIMEOUT}
     keyed = _keyed(given, target)
     unknown = [name for name, key in keyed.items() if key is None]
     if unknown:
         accepted = ", ".join(target.tool.input_schema["properties"]) or "no arguments"
         raise ValueError(f"unknown argument(s) {', '.join(unknown)}. {target.tool.name} accepts: {accepted}")
-    return {key: given[name] for name, key in keyed.items() if key is not None}, verbose
+    return {key: given[name] for name, key in keyed.items() if key is not None}, verbose, timeout
 
 
 def _verbose(value: Any) -> bool | None:
@@ -375,6 +462,21 @@ def transport_security(
 
 def _read_only(target: McpTarget) -> bool:
     return bool(target.tool.annotations and target.tool.annotations.read_only_hint)
+
+
+def _destructive(target: McpTarget) -> bool:
+    """Hinted destructive (the hints are stated on every tool: an unstated one is destructive unless read-only)."""
+    annotations = target.tool.annotations
+    return bool(annotations and annotations.destructive_hint and not annotations.read_only_hint)
+
+
+def _reporter(ctx: ServerRequestContext[Any]) -> Callable[[float, str], Awaitable[None]]:
+    """Progress notifications for the call in `ctx`; the SDK sends nothing when the caller gave no token."""
+
+    async def report(progress: float, message: str) -> None:
+        await ctx.session.report_progress(progress, None, message)
+
+    return report
 
 
 def _scope(ctx: ServerRequestContext[Any]) -> dict[str, Any] | None:
