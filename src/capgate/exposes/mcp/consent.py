@@ -119,15 +119,16 @@ class Consent:
     async def _decide(
         self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams, question: Question
     ) -> dict[str, Any] | tuple[Asked, Answer, str]:
+        modern = bool(ctx.protocol_version) and is_version_at_least(ctx.protocol_version, _INPUT_REQUIRED_ERA)
+        if not modern and not ctx.session.can_send_request:  # nor does it learn what the client can do
+            return "policy", self.policy, "a stateless 2025-11-25 connection cannot carry a question"
         if not _can_elicit(ctx):
             return "policy", self.policy, "it declared no elicitation capability"
-        if ctx.protocol_version and is_version_at_least(ctx.protocol_version, _INPUT_REQUIRED_ERA):
+        if modern:
             response = (params.input_responses or {}).get(CONFIRM)
             if params.request_state != _ASKED or not isinstance(response, types.ElicitResult):
                 return question.input_required()
             return "input-required", _answer(response), ""
-        if not ctx.session.can_send_request:
-            return "policy", self.policy, "a stateless 2025-11-25 connection cannot carry a question"
         try:
             with anyio.fail_after(ASK_TIMEOUT):
                 response = await ctx.session.elicit_form(question.message, question.schema, ctx.request_id)
