@@ -51,7 +51,7 @@ async def test_waiting_reports_each_status_in_order_and_returns_the_finished_run
     living: tuple[Emulator, Running], mode: str
 ) -> None:
     emulator, gateway = living
-    run_id = trigger(emulator)
+    run_id = trigger(emulator, delay="1s")  # still DELAYED at the first poll, however busy the machine is
     progress: list[tuple[float, str | None]] = []
 
     async def noted(value: float, total: float | None, message: str | None) -> None:
@@ -68,7 +68,7 @@ async def test_waiting_reports_each_status_in_order_and_returns_the_finished_run
     assert len(values) >= 2 and values == sorted(set(values)), "progress values strictly increase"
     statuses = [message.split(" ", 1)[0] for _, message in progress if message]
     assert len(statuses) == len(progress) and statuses[-1] == final, "each message names the run's status"
-    assert statuses[0] in {"QUEUED", "DEQUEUED", "EXECUTING"} and not FINAL & set(statuses[:-1])
+    assert statuses[0] == "DELAYED" and not FINAL & set(statuses[:-1])
     first = texts(result)[0].splitlines()
     assert first[0].startswith("Finished after ") and first[0].endswith(f"status is {final}.")
     assert f"id: {run_id}" in first and f"status: {final}" in first, "then the run, as retrieve-run shows it"
