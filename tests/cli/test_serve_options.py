@@ -128,3 +128,25 @@ async def test_the_local_budget_follows_the_upstreams_word() -> None:
     assert await other.take("b", limit) == 0 and await other.take("b", limit) > 4
     await other.observe("b", limit, remaining=0, reset=time.time() - 1)  # a reset already past is ignored
     assert await other.take("b", limit) > 4
+
+
+def test_the_confirm_flag_takes_a_policy_for_destructive_calls(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    assert hardening(parser.parse_args(["serve"])).confirm_destructive == "allow"
+    assert hardening(parser.parse_args(["serve", "--confirm", "destructive=deny"])).confirm_destructive == "deny"
+    for bad in ("deny", "destructive=maybe", "writes=deny"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["serve", "--confirm", bad])
+        assert f"argument --confirm: {bad!r}: expected destructive=allow or destructive=deny" in capsys.readouterr().err
+
+
+def test_the_request_state_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    options = build_parser().parse_args(["serve"])
+    monkeypatch.delenv("CAPGATE_REQUEST_STATE_KEY", raising=False)
+    assert hardening(options).request_state_key is None  # `serve` makes one of its own
+    monkeypatch.setenv("CAPGATE_REQUEST_STATE_KEY", "k" * 40)
+    key = hardening(options).request_state_key
+    assert key is not None and key.reveal() == b"k" * 40
+    monkeypatch.setenv("CAPGATE_REQUEST_STATE_KEY", "too-short")
+    with pytest.raises(ConfigurationError, match="^CAPGATE_REQUEST_STATE_KEY: a key must be at least 32 bytes"):
+        hardening(options)
