@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from capgate.core.errors import DocumentError
+from capgate.document.load import parse_document
 from tests.document.test_output_checks import DEFAULT, changed, messages
 
 WAIT = """      wait:  # capgate extension (docs/format.md): retrieve the run again until its status is final
@@ -49,9 +51,6 @@ def test_each_wrong_field_is_named(fields: dict[str, str], expected: str) -> Non
 
 
 def _load_errors(text: str) -> list[str]:
-    from capgate.core.errors import DocumentError
-    from capgate.document.load import parse_document
-
     with pytest.raises(DocumentError) as raised:
         parse_document(text, "doc.yaml")
     return [f"{problem.path}: {problem.message}" for problem in raised.value.problems]
@@ -66,9 +65,6 @@ def test_a_long_default_is_a_warning() -> None:
 
 def test_only_an_operation_that_changes_nothing_may_be_polled() -> None:
     text = changed(
-        WAIT + "      outputParameters: *run-result\n", WAIT + "      outputParameters: *run-result\n", DEFAULT
-    )
-    text = text.replace(
         "      call: management-runs.getrunbyid\n      with:\n        runId: tools.runId\n" + WAIT,
         "      call: management-runs.cancelrun\n      with:\n        runId: tools.runId\n" + WAIT,
     )
