@@ -18,7 +18,7 @@ from capgate.observe.audit import read_entries
 from tests.exposes.mcp.test_waiting import FINAL, TICK, trigger
 from tests.support.emulator import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
-from tests.support.npm import node_with_packages
+from tests.support.node import npm_installed
 from tests.support.servers import serve_app
 from trigger_emulator.app import create_app
 
@@ -30,7 +30,7 @@ SCENARIO_TIMEOUT = 60.0
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    return node_with_packages(HERE)
+    return npm_installed(HERE)
 
 
 @pytest.fixture
