@@ -20,8 +20,9 @@ Answer = Literal["accept", "decline", "cancel", "allow", "deny"]  # the human's 
 class ConsentRecord:
     """One decision; `arguments` are the consumed operation's (never a secret), `resource` its path values."""
 
-    caller: str | None  # the inbound token's id
-    client: str | None  # the MCP client's name and version, when it said them
+    caller: str | None  # the inbound token's id, or the access token's subject
+    client: str | None  # for an OAuth caller, the client its access token was issued to
+    mcp_client: str | None  # the MCP client's name and version, when it said them (`clientInfo`)
     adapter: str
     target: str  # the tool
     operation: str
@@ -38,11 +39,11 @@ class ConsentRecord:
     def entry(self) -> dict[str, Any]:
         """The audit log's line for it (`capgate audit` shows `outcome`)."""
         how = "the operator's policy" if self.asked == "policy" else f"the user, asked by {self.asked}"
-        return {
-            "time": self.time,
-            "event": "consent",
-            "caller": self.caller,
-            "client": self.client,
+        entry: dict[str, Any] = {"time": self.time, "event": "consent", "caller": self.caller}
+        if self.client is not None:  # as the call's own entries name an OAuth caller's client
+            entry["client"] = self.client
+        return entry | {
+            "mcp_client": self.mcp_client,
             "adapter": self.adapter,
             "target": self.target,
             "operation": self.operation,

@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp import Client, types
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from capgate.core.secret_key import SecretKey
 from capgate.gateway.safeguards import Hardening
 from capgate.observe.audit import read_entries
 from tests.exposes.mcp.conftest import texts
-from tests.support.gateway import RUN, Running, gateway_config, running_gateway
+from tests.support.gateway import RUN, TEST_KEY, Running, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio
@@ -25,6 +27,7 @@ pytestmark = pytest.mark.anyio
 ERAS = {"auto": "input-required", "legacy": "elicitation"}  # 2026-07-28 and 2025-11-25, and how each asks
 CANCEL = f"/api/v2/runs/{RUN}/cancel"
 OTHER_RUN = "run_other00000000000000000000"
+ALICE, BOB = "alice-token-0123456789abcdef", "bob-token-0123456789abcdef0"
 
 
 @dataclass
@@ -90,7 +93,7 @@ async def test_the_user_is_asked_yes_or_no_and_only_a_yes_reaches_the_upstream(
     assert decisions(log) == [(ERAS[mode], answer)]
     entry = next(entry for entry in read_entries(log) if entry.get("event") == "consent")
     assert entry["target"] == "cancel-run" and entry["operation"] == "management-runs.cancelrun"
-    assert entry["resource"] == {"runId": RUN} and entry["client"].startswith("mcp")
+    assert entry["resource"] == {"runId": RUN} and entry["mcp_client"].startswith("mcp")
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -215,3 +218,35 @@ async def test_an_answer_verifies_on_another_process_only_under_the_same_key(
                     with pytest.raises(MCPError, match="Invalid or expired requestState"):
                         await retry
     assert cancels(upstream) == (1 if shared else 0)
+
+
+def as_caller(url: str, token: str) -> Client:
+    transport = streamable_http_client(
+        url, http_client=httpx2.AsyncClient(headers={"authorization": f"Bearer {token}"})
+    )
+    return Client(transport, elicitation_callback=Asker())
+
+
+async def test_an_answer_verifies_only_for_the_caller_who_was_asked(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    tokens = {"TRIGGER_DEV_API_KEY": TEST_KEY, "CAPGATE_TOKENS": f"alice:write:{ALICE},bob:write:{BOB}"}
+    config = gateway_config("trigger-dev-runs", upstream.url, environ=tokens, hardening=Hardening(audit_log=None))
+    with running_gateway(config) as running:
+        async with as_caller(running.mcp, ALICE) as alice:
+            question = await asked(alice)
+        async with as_caller(running.mcp, BOB) as bob:
+            with pytest.raises(MCPError, match="Invalid or expired requestState"):
+                await bob.session.call_tool(
+                    "cancel-run",
+                    {"runId": RUN},
+                    input_responses=YES,
+                    request_state=question.request_state,
+                    allow_input_required=True,
+                )
+        async with as_caller(running.mcp, ALICE) as alice:
+            result = await alice.session.call_tool(
+                "cancel-run", {"runId": RUN}, input_responses=YES, request_state=question.request_state
+            )
+            assert isinstance(result, types.CallToolResult) and result.is_error is False
+    assert cancels(upstream) == 1

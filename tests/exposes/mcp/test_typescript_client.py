@@ -79,7 +79,7 @@ def test_the_typescript_client_waits_with_progress_and_is_asked_before_a_cancel(
     assert "the user dismissed the question about cancel-run" in answers["cancel"]["text"][0]
     # Upstream: one cancel for the user's yes, one for the policy's allow; none for the decline or the cancel.
     assert len(emulator.requests("POST", f"/api/v2/runs/{cancelled}/cancel")) == 2
-    consent = [(e["asked"], e["answer"], e["client"]) for e in read_entries(log) if e.get("event") == "consent"]
+    consent = [(e["asked"], e["answer"], e["mcp_client"]) for e in read_entries(log) if e.get("event") == "consent"]
     assert consent == [
         ("elicitation", "decline", "capgate-ts-asking 1.0.0"),
         ("elicitation", "cancel", "capgate-ts-asking 1.0.0"),

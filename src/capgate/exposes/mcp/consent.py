@@ -189,9 +189,11 @@ def _record(
 ) -> ConsentRecord:
     operation = binding.operation
     paths = [parameter.key for parameter in operation.parameters if parameter.location == "path"]
+    caller = _caller(ctx)
     return ConsentRecord(
-        caller=_caller_id(ctx),
-        client=_client(ctx),
+        caller=caller.id if caller is not None else None,
+        client=caller.client if caller is not None else None,
+        mcp_client=_mcp_client(ctx),
         adapter="mcp",
         target=question.tool,
         operation=operation.name,
@@ -202,13 +204,19 @@ def _record(
     )
 
 
-def _caller_id(ctx: ServerRequestContext[Any]) -> str | None:
+def _caller(ctx: ServerRequestContext[Any]) -> Caller | None:
     request = getattr(ctx, "request", None)
     exchange = exchange_of(getattr(request, "scope", None))
-    return exchange.caller.id if exchange is not None and exchange.caller is not None else None
+    return exchange.caller if exchange is not None else None
 
 
-def _client(ctx: ServerRequestContext[Any]) -> str | None:
+def _caller_id(ctx: ServerRequestContext[Any]) -> str | None:
+    """What the request state is bound to: the caller's token id or subject (None without inbound tokens)."""
+    caller = _caller(ctx)
+    return None if caller is None else f"{'sub' if caller.oauth else 'token'}:{caller.id}"
+
+
+def _mcp_client(ctx: ServerRequestContext[Any]) -> str | None:
     params = ctx.session.client_params
     info = params.client_info if params is not None else None
     return f"{info.name} {info.version}".strip() if info is not None else None
