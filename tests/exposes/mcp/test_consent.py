@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 
 from capgate.core.secret_key import SecretKey
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit import format_entry, read_entries
 from tests.exposes.mcp.conftest import texts
 from tests.support.gateway import RUN, TEST_KEY, Running, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream
@@ -94,6 +94,8 @@ async def test_the_user_is_asked_yes_or_no_and_only_a_yes_reaches_the_upstream(
     entry = next(entry for entry in read_entries(log) if entry.get("event") == "consent")
     assert entry["target"] == "cancel-run" and entry["operation"] == "management-runs.cancelrun"
     assert entry["resource"] == {"runId": RUN} and entry["mcp_client"].startswith("mcp")
+    shown = f"mcp  management-runs.cancelrun  runId={RUN}  consent: {answer} (the user, asked by {ERAS[mode]})"
+    assert format_entry(entry).endswith(shown), "as `capgate audit` prints it"
 
 
 @pytest.mark.parametrize("mode", ERAS)
