@@ -90,7 +90,7 @@ def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstr
     ) as (process, lines):
         rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]
         assert re.search(
-            r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 10 tools\)", "".join(lines)
+            r"MCP server ready on http://127\.0\.0\.1:\d+/mcp \(management-runs-mcp, 11 tools\)", "".join(lines)
         )
         with urllib.request.urlopen(f"{rest}/v1/api/v3/runs/{RUN}", timeout=10) as response:
             assert orjson.loads(response.read()) == {"id": RUN}
