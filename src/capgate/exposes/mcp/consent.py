@@ -44,7 +44,7 @@ from capgate.exposes.mcp.sdk import (
     types,
 )
 from capgate.observe.consent import Answer, Asked, ConsentRecord, Recorder
-from capgate.observe.exchange import exchange_of
+from capgate.observe.exchange import Caller, exchange_of
 
 CONFIRM = "confirm"  # the question's one (boolean) field, and its key among the input requests
 ASK_TIMEOUT = 300.0  # seconds a 2025-11-25 client has to answer; then the question counts as cancelled
