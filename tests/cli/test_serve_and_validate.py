@@ -126,7 +126,7 @@ async def test_a_stdio_document_speaks_mcp_on_stdout_and_logs_on_stderr(
     )
     async with Client(parameters) as client:
         listed = await client.list_tools()
-        assert len(listed.tools) == 10
+        assert len(listed.tools) == 11
         result = await client.call_tool("list-runs", {"page.size": 5})
     assert result.is_error is False and result.structured_content == {"data": [], "pagination": {}}
     assert upstream.last.query == "page%5Bsize%5D=5"

@@ -17,7 +17,7 @@ from tests.support.upstream import RecordingUpstream
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TOOLS = [
-    "list-runs", "retrieve-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run",
+    "list-runs", "retrieve-run", "wait-for-run", "cancel-run", "replay-run", "reschedule-run", "add-tags-run",
     "trigger-task", "get-run-trace", "get-run-events", "update-run-metadata",
 ]  # fmt: skip
 
@@ -55,9 +55,9 @@ def test_tools_prints_every_tool_and_route_with_hints_and_parameters() -> None:
     result = capgate("tools")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "MCP tools · management-runs-mcp (10)"
+    assert lines[0] == "MCP tools · management-runs-mcp (11)"
     assert lines[1].split() == ["name", "upstream", "read-only", "destructive", "idempotent", "parameters"]
-    rows = {line.split()[0]: line.split() for line in lines[2:12]}
+    rows = {line.split()[0]: line.split() for line in lines[2 : 2 + len(TOOLS)]}
     assert list(rows) == TOOLS
     assert rows["cancel-run"][1:7] == ["POST", "/api/v2/runs/{runId}/cancel", "no", "yes", "yes", "runId*"]
     assert rows["list-runs"][3:6] == ["yes", "no", "yes"] and "page.after," in rows["list-runs"]

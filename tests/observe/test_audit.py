@@ -72,9 +72,12 @@ async def test_mcp_calls_are_audited_and_capgate_audit_prints_them(upstream: Rec
         [sys.executable, "-m", "capgate.cli", "audit", "--file", str(log)], capture_output=True, text=True, timeout=30
     )
     lines = printed.stdout.splitlines()
-    assert printed.returncode == 0 and len(lines) == 2
+    assert printed.returncode == 0 and len(lines) == 3
     assert "mcp" in lines[0] and "management-runs.replayrun" in lines[0] and f"runId={RUN}" in lines[0]
     assert lines[0].endswith(f"200 ok -> {NEW_RUN}")
+    # cancel-run is destructive: its consent decision comes first (this client cannot be asked: the policy's)
+    assert lines[1].endswith(f"management-runs.cancelrun  runId={RUN}  consent: allow (the operator's policy)")
+    assert lines[2].endswith(f"management-runs.cancelrun  runId={RUN}  200 ok")
     as_json = subprocess.run(
         [sys.executable, "-m", "capgate.cli", "audit", "--file", str(log), "--json", "--last", "1"],
         capture_output=True,

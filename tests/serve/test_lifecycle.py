@@ -123,7 +123,7 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
             assert await status("/v1/api/v1/runs") == 404
             assert await in_flight == 200  # a call inside the old document finished on it
             async with Client(mcp) as client:  # the MCP adapter was swapped too, and serves
-                assert len((await client.list_tools()).tools) == 10
+                assert len((await client.list_tools()).tools) == 11
             document.write_text("naftiko: 1.0.0-alpha2\ncapability: [broken\n")
             process.send_signal(signal.SIGHUP)
             refused = log.wait_for("reload refused")  # the reload is over, and the log says why

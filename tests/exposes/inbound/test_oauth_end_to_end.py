@@ -166,10 +166,13 @@ async def test_two_teams_act_with_their_own_keys_and_the_audit_log_says_which(st
         assert result.is_error is False, result
     # team-a has a key of its own; team-b has none, so it acts with the operator's.
     assert upstream_keys(stack) == [f"Bearer {TEAM_A_KEY}", f"Bearer {TEST_KEY}"]
-    entries = read_rows(stack.audit)[-2:]
-    assert [(e["caller"], e["client"], e["operation"], e["resource"]) for e in entries] == [
-        ("team-a", "team-a", "management-runs.cancelrun", {"runId": RUN}),
-        ("team-b", "team-b", "management-runs.cancelrun", {"runId": RUN}),
+    entries = read_rows(stack.audit)[-4:]  # each cancel: its consent decision (the policy's), then itself
+    assert [(e["caller"], e["client"], e["operation"], e.get("answer")) for e in entries] == [
+        ("team-a", "team-a", "management-runs.cancelrun", "allow"),
+        ("team-a", "team-a", "management-runs.cancelrun", None),
+        ("team-b", "team-b", "management-runs.cancelrun", "allow"),
+        ("team-b", "team-b", "management-runs.cancelrun", None),
     ]
+    assert all(e["resource"] == {"runId": RUN} for e in entries)
     text = stack.audit.read_text()
     assert TEAM_A_KEY not in text and ALICE_KEY not in text and TEST_KEY not in text
