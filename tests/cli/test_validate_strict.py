@@ -127,7 +127,7 @@ def test_the_default_document_has_no_strict_warning_and_names_its_extensions(
     assert captured.out == ""
     default = bundled_documents()["trigger-dev-runs"]
     assert captured.err.splitlines()[0] == f"{default}: 0 errors, 0 warnings"
-    assert "uses 10 capgate extensions" in captured.err
+    assert "uses 11 capgate extensions" in captured.err and "`wait` on tools (1 place)" in captured.err
     assert "`idempotent` on consumed operations (3 places)" in captured.err
 
 

@@ -151,6 +151,7 @@ EXTENSIONS = (
     Extension("`pagination`", frozenset({"consumed operation"}), {"pagination"}.__contains__),
     Extension("`link` on output objects", frozenset({"output parameter"}), {"link"}.__contains__),
     Extension("`text` on tool outputs", frozenset({"output parameter"}), {"text"}.__contains__),
+    Extension("`wait` on tools", frozenset({"tool"}), {"wait"}.__contains__),
     # An object of any shape (a run's payload) has no alpha2 form; the whole body has one: no outputParameters.
     Extension(
         "object outputs of any shape (mapping: $.payload)", frozenset({"object output"}), lambda m: m not in WHOLE

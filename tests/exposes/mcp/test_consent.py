@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 
 from capgate.core.secret_key import SecretKey
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import format_entry, read_entries
+from capgate.observe.audit_rows import format_row, read_rows
 from tests.exposes.mcp.conftest import texts
 from tests.support.gateway import RUN, TEST_KEY, Running, gateway_config, running_gateway
 from tests.support.upstream import RecordingUpstream
@@ -54,7 +54,7 @@ def cancels(upstream: RecordingUpstream) -> int:
 
 
 def decisions(log: Path) -> list[tuple[str, str]]:
-    return [(entry["asked"], entry["answer"]) for entry in read_entries(log) if entry.get("event") == "consent"]
+    return [(entry["asked"], entry["answer"]) for entry in read_rows(log) if entry.get("event") == "consent"]
 
 
 ANSWERS = [
@@ -91,11 +91,11 @@ async def test_the_user_is_asked_yes_or_no_and_only_a_yes_reaches_the_upstream(
             f"Not done: the user {said} cancel-run, so nothing was sent upstream. Do not retry unless the user asks to."
         ]
     assert decisions(log) == [(ERAS[mode], answer)]
-    entry = next(entry for entry in read_entries(log) if entry.get("event") == "consent")
+    entry = next(entry for entry in read_rows(log) if entry.get("event") == "consent")
     assert entry["target"] == "cancel-run" and entry["operation"] == "management-runs.cancelrun"
     assert entry["resource"] == {"runId": RUN} and entry["mcp_client"].startswith("mcp")
     shown = f"mcp  management-runs.cancelrun  runId={RUN}  consent: {answer} (the user, asked by {ERAS[mode]})"
-    assert format_entry(entry).endswith(shown), "as `capgate audit` prints it"
+    assert format_row(entry).endswith(shown), "as `capgate audit` prints it"
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -156,7 +156,7 @@ async def test_invalid_arguments_are_refused_before_anyone_is_asked(
         async with Client(running.mcp, mode=mode, elicitation_callback=asker) as client:
             result = await client.call_tool("cancel-run", {"runId": "../../etc"})
     assert asker.questions is None and result.is_error is True and upstream.requests == []
-    assert [entry["outcome"] for entry in read_entries(log)] == ["error: ArgumentError"], "audited as an attempt"
+    assert [entry["outcome"] for entry in read_rows(log)] == ["error: ArgumentError"], "audited as an attempt"
 
 
 async def asked(client: Client, run_id: str = RUN) -> types.InputRequiredResult:

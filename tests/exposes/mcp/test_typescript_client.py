@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from capgate.gateway.safeguards import Hardening
-from capgate.observe.audit import read_entries
+from capgate.observe.audit_rows import read_rows
 from tests.exposes.mcp.test_waiting import FINAL, TICK, trigger
 from tests.support.emulator import Emulator, emulator_config
 from tests.support.gateway import Running, gateway_config, running_gateway
-from tests.support.node import npm_installed
+from tests.support.node import NodeProgram, npm_installed
 from tests.support.servers import serve_app
 from trigger_emulator.app import create_app
 
@@ -29,7 +29,7 @@ SCENARIO_TIMEOUT = 60.0
 
 
 @pytest.fixture(scope="module")
-def node() -> str:
+def program() -> NodeProgram:
     return npm_installed(HERE)
 
 
@@ -42,9 +42,13 @@ def living(tmp_path: Path) -> Iterator[tuple[Emulator, Running, Path]]:
             yield Emulator(url), gateway, log
 
 
-def run_scenario(node: str, *arguments: str) -> dict[str, Any]:
+def run_scenario(program: NodeProgram, *arguments: str) -> dict[str, Any]:
     result = subprocess.run(
-        [node, str(HERE / "scenario.mjs"), *arguments], capture_output=True, text=True, timeout=SCENARIO_TIMEOUT
+        [program.node, str(program.folder / "scenario.mjs"), *arguments],
+        cwd=program.folder,
+        capture_output=True,
+        text=True,
+        timeout=SCENARIO_TIMEOUT,
     )
     lines = [line for line in result.stdout.splitlines() if line.startswith('{"scenario":"mcp-typescript"')]
     assert result.returncode == 0 and lines, (
@@ -57,12 +61,12 @@ def run_scenario(node: str, *arguments: str) -> dict[str, Any]:
 
 
 def test_the_typescript_client_waits_with_progress_and_is_asked_before_a_cancel(
-    node: str, living: tuple[Emulator, Running, Path]
+    program: NodeProgram, living: tuple[Emulator, Running, Path]
 ) -> None:
     emulator, gateway, log = living
     # Delayed a little, so it is still changing once node has started and connected.
     waited, cancelled = trigger(emulator, delay="3s"), trigger(emulator, delay="1h")
-    observed = run_scenario(node, gateway.mcp, waited, cancelled)["observed"]
+    observed = run_scenario(program, gateway.mcp, waited, cancelled)["observed"]
 
     values = [note["progress"] for note in observed["progress"]]
     assert len(values) >= 2 and values == sorted(set(values)), "progress values strictly increase"
@@ -79,7 +83,7 @@ def test_the_typescript_client_waits_with_progress_and_is_asked_before_a_cancel(
     assert "the user dismissed the question about cancel-run" in answers["cancel"]["text"][0]
     # Upstream: one cancel for the user's yes, one for the policy's allow; none for the decline or the cancel.
     assert len(emulator.requests("POST", f"/api/v2/runs/{cancelled}/cancel")) == 2
-    consent = [(e["asked"], e["answer"], e["mcp_client"]) for e in read_entries(log) if e.get("event") == "consent"]
+    consent = [(e["asked"], e["answer"], e["mcp_client"]) for e in read_rows(log) if e.get("event") == "consent"]
     assert consent == [
         ("elicitation", "decline", "capgate-ts-asking 1.0.0"),
         ("elicitation", "cancel", "capgate-ts-asking 1.0.0"),

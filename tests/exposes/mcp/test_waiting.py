@@ -51,7 +51,6 @@ async def test_waiting_reports_each_status_in_order_and_returns_the_finished_run
     living: tuple[Emulator, Running], mode: str
 ) -> None:
     emulator, gateway = living
-    run_id = trigger(emulator, delay="1s")  # still DELAYED at the first poll, however busy the machine is
     progress: list[tuple[float, str | None]] = []
 
     async def noted(value: float, total: float | None, message: str | None) -> None:
@@ -59,6 +58,7 @@ async def test_waiting_reports_each_status_in_order_and_returns_the_finished_run
 
     async with Client(gateway.mcp, mode=mode) as client:
         schemas = await validators(client)
+        run_id = trigger(emulator, delay="2s")  # still DELAYED at the first poll, however busy the machine is
         result = await client.call_tool("wait-for-run", {"runId": run_id}, progress_callback=noted)
     assert result.is_error is False, texts(result)
     assert [error.message for error in schemas["wait-for-run"].iter_errors(result.structured_content)] == []
