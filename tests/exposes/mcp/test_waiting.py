@@ -156,3 +156,30 @@ async def test_only_a_call_with_a_progress_token_is_answered_as_a_stream(living:
     assert plain == "application/json" and orjson.loads(body)["result"]["structuredContent"]["id"] == run_id
     listed, _ = await call(gateway.mcp, {"jsonrpc": "2.0", "id": 8, "method": "tools/list"}, accept="application/json")
     assert listed == "application/json", "a client that accepts only JSON still gets JSON"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_agent_finds_a_failed_run_reads_why_replays_it_fixed_and_waits_for_the_outcome(
+    living: tuple[Emulator, Running], mode: str
+) -> None:
+    """The flow docs/mcp-clients.md shows, with capgate's tools only, each answer compact."""
+    _, gateway = living
+    async with Client(gateway.mcp, mode=mode) as client:
+        failed = await client.call_tool("list-runs", {"filter.status": ["FAILED"], "page.size": 3})
+        run_id = failed.structured_content["data"][0]["id"]
+        assert texts(failed)[0].splitlines()[1].startswith(f"{run_id} FAILED ")
+        trace = await client.call_tool("get-run-trace", {"runId": run_id})
+        errors = [line for line in texts(trace)[0].splitlines() if " ERROR true " in line]
+        assert errors, "the trace says why it failed"
+        run = await client.call_tool("retrieve-run", {"runId": run_id})
+        fixed = {**run.structured_content["payload"], "fixed": True}
+        replayed = await client.call_tool("replay-run", {"runId": run_id, "body": {"payload": fixed}})
+        new_id = replayed.structured_content["id"]
+        assert texts(replayed) == [f"id: {new_id}"]
+        waited = await client.call_tool("wait-for-run", {"runId": new_id})
+    assert waited.is_error is False and waited.structured_content["status"] in FINAL
+    assert waited.structured_content["payload"] == fixed
+    assert texts(waited)[0].startswith("Finished after ")
+    for result in (failed, trace, run, replayed, waited):
+        text = texts(result)[0]
+        assert not text.startswith("{") and len(text) < 4000, "compact text, not the JSON again"
