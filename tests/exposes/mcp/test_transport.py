@@ -3,10 +3,13 @@ declares elicitation opens a session; lookalike and malformed bodies go the plai
 
 from __future__ import annotations
 
+import aiohttp
 import orjson
 import pytest
 
 from capgate.exposes.mcp.transport import _opens_session, _wants_progress
+from tests.support.gateway import gateway_config, running_gateway
+from tests.support.upstream import RecordingUpstream
 
 
 def body(value: object) -> bytes:
@@ -49,3 +52,40 @@ INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"pro
 )
 def test_only_an_initialize_that_declares_elicitation_opens_a_session(sent: bytes, opens: bool) -> None:
     assert _opens_session(sent) is opens
+
+
+HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+OPENING = {
+    **INITIALIZE,
+    "params": {
+        **INITIALIZE["params"],
+        "capabilities": {"elicitation": {}},
+        "clientInfo": {"name": "raw", "version": "1"},
+    },
+}
+
+
+@pytest.mark.anyio
+async def test_a_session_is_opened_for_a_client_that_can_be_asked_and_ended_by_its_delete(
+    upstream: RecordingUpstream,
+) -> None:
+    with running_gateway(gateway_config("trigger-dev-runs", upstream.url)) as gateway:
+        async with aiohttp.ClientSession(headers=HEADERS) as http:
+            async with http.post(
+                gateway.mcp, json={**OPENING, "params": {**OPENING["params"], "capabilities": {}}}
+            ) as plain:
+                assert plain.status == 200 and "mcp-session-id" not in plain.headers, "no session: it cannot be asked"
+            async with http.post(gateway.mcp, json=OPENING) as opened:
+                assert opened.status == 200
+                session = {"mcp-session-id": opened.headers["mcp-session-id"], "mcp-protocol-version": "2025-11-25"}
+            async with http.get(gateway.mcp, headers=session) as stream:
+                assert stream.status == 405 and stream.headers["allow"] == "POST", "no standalone stream"
+            listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+            async with http.post(gateway.mcp, json=listing, headers=session) as listed:
+                assert listed.status == 200 and "wait-for-run" in await listed.text()
+            async with http.delete(gateway.mcp, headers=session) as ended:
+                assert ended.status == 200
+            async with http.post(gateway.mcp, json=listing, headers=session) as gone:
+                assert gone.status == 404, "the session has ended"
+            async with http.delete(gateway.mcp) as stateless:
+                assert stateless.status == 405, "no session to end"

@@ -371,18 +371,19 @@ class _Endpoint:
     error middleware the SDK puts in front of that one route cost ~1% of a call. The lifespan (which runs the
     session manager) and every other path still go through the SDK's app.
 
-    Stateless, the endpoint takes POST only: a GET would open a stream that no message ever reaches (the SDK
-    keeps it open for good, ~75 kB each), and a DELETE ends no session. The spec lets a server answer 405.
+    The endpoint takes POST only, and the DELETE that ends a session (`Routes.takes`): a GET would open a
+    stream that no message ever reaches (the SDK keeps it open for good, ~75 kB each); a session's questions
+    travel on its calls' own streams. The spec lets a server answer 405.
     """
 
-    def __init__(self, app: Starlette, handle: ASGIApp) -> None:
+    def __init__(self, app: Starlette, routes: Routes) -> None:
         self._app = app
-        self._handle = handle
+        self._routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == MCP_PATH:
-            if scope["method"] == "POST":
-                await self._handle(scope, receive, send)
+            if self._routes.takes(scope):
+                await self._routes(scope, receive, send)
             else:
                 await _POST_ONLY(scope, receive, send)
         else:

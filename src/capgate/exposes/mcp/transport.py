@@ -5,7 +5,8 @@
 - SSE, stateless: a request that carries a progress token (`params._meta.progressToken`). A JSON answer has
   no room for the `notifications/progress` sent while the call runs (`wait-for-run`); a stream does.
 - Sessions, 2025-11-25 only, when one process holds the port: an `initialize` whose client declares the
-  elicitation capability, then every request that carries the `Mcp-Session-Id` it was given. Inside a
+  elicitation capability, then every request that carries the `Mcp-Session-Id` it was given (its DELETE
+  ends the session; a GET is refused, as stateless: the questions need no standalone stream). Inside a
   session the answers stream, so a destructive call can send `elicitation/create` on its own stream and
   read the human's answer (`capgate.exposes.mcp.consent`). With several workers a session could not
   follow its client (the next request may reach another process), so none is offered and such clients are
@@ -68,14 +69,16 @@ class Routes:
 
         app.router.lifespan_context = lifespan
 
+    def takes(self, scope: Scope) -> bool:
+        """A POST, or a DELETE that ends a session; anything else is answered 405 before it gets here."""
+        return scope["method"] == "POST" or (scope["method"] == "DELETE" and self._in_session(scope))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        modern = _modern(scope)
-        if self.sessions is not None and not modern and _header(scope, SESSION_HEADER):
+        if self._in_session(scope):
+            assert self.sessions is not None
             await self.sessions.handle_request(scope, receive, send)
             return
-        if scope["method"] != "POST":
-            await self.json.handle_request(scope, receive, send)
-            return
+        modern = _modern(scope)
         body, receive = await _buffered(receive, self._max_body)
         if body is None:  # too large: the SDK answers 413
             manager = self.json
@@ -86,6 +89,10 @@ class Routes:
         else:
             manager = self.json
         await manager.handle_request(scope, receive, send)
+
+
+    def _in_session(self, scope: Scope) -> bool:
+        return self.sessions is not None and not _modern(scope) and bool(_header(scope, SESSION_HEADER))
 
 
 def _streamed(
