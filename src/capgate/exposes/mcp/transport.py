@@ -90,7 +90,6 @@ class Routes:
             manager = self.json
         await manager.handle_request(scope, receive, send)
 
-
     def _in_session(self, scope: Scope) -> bool:
         return self.sessions is not None and not _modern(scope) and bool(_header(scope, SESSION_HEADER))
 
