@@ -8,7 +8,8 @@ the bucket empty waits for the next refill and tries again, instead of spending 
 
 The upstream's own bucket is the truth, and other clients may share the key, so what an answer says of the
 budget (`capgate.consumes.signals`: units remaining, when it refills) corrects the local bucket: it never holds
-more tokens than the upstream says remain, and its refills move to fall with the upstream's. A reset already
+more tokens than the upstream says remain, and its refills move to fall just after the upstream's
+(`RESET_MARGIN`). A reset already
 past is ignored: it comes from an answer that crossed a refill on its way, and heeding it could refill twice.
 Waiting callers re-check after each sleep, so a correction holds them back too.
 
@@ -27,6 +28,9 @@ from typing import Protocol
 from capgate.core.errors import ConfigurationError
 
 MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong, not a plan to follow
+# Seconds after the upstream's reset that the local bucket refills: a call sent on the dot of the reset can reach
+# the upstream a moment before its own refill (its clock and ours differ by a few ms at least), and get a 429.
+RESET_MARGIN = 0.05
 DEFAULT_QUEUE_WAIT = 10.0  # seconds a call may queue for a token, unless the document or the flag says
 
 
@@ -110,7 +114,7 @@ class LocalLimiter:
             return
         state = self._bucket(bucket, limit, now)
         state.tokens = min(state.tokens, max(0, remaining // limit.parts))  # this process's part of what is left
-        state.refilled_at = min(reset, now + MAX_RESET_AHEAD) - limit.interval
+        state.refilled_at = min(reset + RESET_MARGIN, now + MAX_RESET_AHEAD) - limit.interval
 
     async def close(self) -> None:
         return None

@@ -14,15 +14,15 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from capgate.consumes.limiter import MAX_RESET_AHEAD, LocalLimiter, RateLimit
+from capgate.consumes.limiter import MAX_RESET_AHEAD, RESET_MARGIN, LocalLimiter, RateLimit
 from capgate.core.errors import ConfigurationError
 
 logger = logging.getLogger("capgate.limiter")
 
 KEY_PREFIX = "capgate:ratelimit:"
 
-# KEYS[1] bucket; ARGV burst, refill, interval_ms, then "take", or "observe" with remaining, reset_ms and the
-# furthest reset believed, in ms ahead.
+# KEYS[1] bucket; ARGV burst, refill, interval_ms, then "take", or "observe" with remaining, reset_ms, the
+# furthest reset believed, in ms ahead, and the ms after the reset that the bucket refills (RESET_MARGIN).
 # take returns 0 when a token was taken, else the ms until the next refill; observe returns 0.
 _SCRIPT = """
 local t = redis.call('TIME')
@@ -41,7 +41,7 @@ if ARGV[4] == 'observe' then
   local reset = tonumber(ARGV[6])
   if reset <= now then return 0 end
   tokens = math.min(tokens, math.max(0, tonumber(ARGV[5])))
-  at = math.min(reset, now + tonumber(ARGV[7])) - interval
+  at = math.min(reset + tonumber(ARGV[8]), now + tonumber(ARGV[7])) - interval
 elseif tokens > 0 then
   tokens = tokens - 1
 else
@@ -86,7 +86,15 @@ class RedisLimiter:
 
     async def observe(self, bucket: str, limit: RateLimit, remaining: int, reset: float) -> None:
         try:
-            await self._run(bucket, limit, "observe", remaining, round(reset * 1000), round(MAX_RESET_AHEAD * 1000))
+            await self._run(
+                bucket,
+                limit,
+                "observe",
+                remaining,
+                round(reset * 1000),
+                round(MAX_RESET_AHEAD * 1000),
+                round(RESET_MARGIN * 1000),
+            )
         except Exception as exc:
             self._warn(exc)
             await self._fallback.observe(bucket, limit, remaining, reset)
