@@ -9,9 +9,9 @@ the bucket empty waits for the next refill and tries again, instead of spending 
 The upstream's own bucket is the truth, and other clients may share the key, so what an answer says of the
 budget (`capgate.consumes.signals`: units remaining, when it refills) corrects the local bucket: it never holds
 more tokens than the upstream says remain, and its refills move to fall just after the upstream's
-(`RESET_MARGIN`). A reset already
-past is ignored: it comes from an answer that crossed a refill on its way, and heeding it could refill twice.
-Waiting callers re-check after each sleep, so a correction holds them back too.
+(`RESET_MARGIN`). A reset already past is ignored: it comes from an answer that crossed a refill on its way,
+and heeding it could refill twice. Waiting callers re-check after each sleep, so a correction holds them back
+too.
 
 `LocalLimiter` keeps buckets in this process; `capgate.consumes.redis_limiter.RedisLimiter` shares them
 between replicas through Redis, with the same algorithm in a Lua script.
