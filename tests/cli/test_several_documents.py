@@ -16,8 +16,7 @@ from mcp import Client, StdioServerParameters
 
 from capgate.document.bundled import bundled_documents
 from tests.support.cli import capgate, cli_env, serving
-from tests.support.gateway import TEST_KEY
-from tests.support.management import MANAGEMENT, NINE, line_of, one_route
+from tests.support.management import MANAGEMENT, NINE, base_uri_flags, line_of, one_route
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio
@@ -57,14 +56,12 @@ def test_serve_refuses_documents_that_collide_naming_both_places(tmp_path: Path)
     assert f"also declared at {RUNS}:{line_of(RUNS, '- name: trigger-task')}" in result.stderr
 
 
-async def test_serve_a_name_and_a_folder_then_sighup_reads_the_folder_again(
-    upstream: RecordingUpstream, tmp_path: Path
-) -> None:
+async def test_serve_a_name_and_a_folder_then_sighup_reads_the_folder_again(tmp_path: Path) -> None:
     folder = tmp_path / "documents"
     folder.mkdir()
     shutil.copy(MANAGEMENT / "batches.yaml", folder)
+    # Nothing is called: the documents keep their base URI, which every --base-uri must name at each reload.
     flags = ["--rest-port", "0", "--mcp-port", "0", "--no-audit-log", "--name", "trigger-dev"]
-    flags += ["--base-uri", f"management-runs={upstream.url}", "--base-uri", f"management-batches={upstream.url}"]
     with serving("trigger-dev-runs", str(folder), *flags, env=cli_env()) as (process, lines):
         assert (
             "(management-runs-rest and 1 more, " in lines[-2]
@@ -77,13 +74,7 @@ async def test_serve_a_name_and_a_folder_then_sighup_reads_the_folder_again(
                 assert client.server_info is not None and client.server_info.name == "trigger-dev"
                 return {tool.name for tool in (await client.list_tools()).tools}
 
-        async with Client(mcp) as client:
-            assert not (await client.call_tool("retrieve-batch", {"batchId": "batch_1"})).is_error
-        assert (
-            upstream.last.path == "/api/v1/batches/batch_1"
-            and upstream.last.headers["authorization"] == f"Bearer {TEST_KEY}"
-        )
-
+        assert "retrieve-batch" in await tools()
         shutil.copy(MANAGEMENT / "queues.yaml", folder)  # a document more in the folder, then SIGHUP
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
@@ -120,9 +111,8 @@ def test_tools_openapi_and_call_describe_and_call_what_serve_serves(upstream: Re
         "trigger-dev-runs",
         "-d",
         str(MANAGEMENT),
-        "--base-uri",
-        f"management-batches={upstream.url}",
         "--json",
+        *base_uri_flags(upstream.url),
     )
     assert called.returncode == 0, called.stderr
     assert orjson.loads(called.stdout) == {"id": "batch_1", "status": "COMPLETED"}
@@ -130,9 +120,7 @@ def test_tools_openapi_and_call_describe_and_call_what_serve_serves(upstream: Re
 
 
 async def test_mcp_config_launches_every_document_over_stdio_as_one_server(upstream: RecordingUpstream) -> None:
-    made = capgate(
-        "mcp-config", *NINE, "--client", "claude-code", "--stdio", "--base-uri", f"management-query={upstream.url}"
-    )
+    made = capgate("mcp-config", *NINE, "--client", "claude-code", "--stdio", *base_uri_flags(upstream.url))
     assert made.returncode == 0, made.stderr
     server = orjson.loads(made.stdout)["mcpServers"]["trigger-dev-runs"]
     assert server["args"][:6] == ["-m", "capgate.cli", "serve", "trigger-dev-runs", str(MANAGEMENT), "--mcp-transport"]

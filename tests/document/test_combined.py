@@ -15,6 +15,7 @@ from capgate.document.cross_checks import (
     collisions,
     origin_budgets,
     port_notes,
+    secret_origin_problems,
     tool_count_warnings,
     with_origin_budget,
 )
@@ -166,6 +167,19 @@ def test_resources_and_binds_collide_and_binds_alike_do_not(tmp_path: Path) -> N
         "documents served together share their secrets: bind it alike in both, or rename one"
     ]
     assert collisions(loaded(*document_sources(NINE))) == []
+
+
+def test_a_secret_two_documents_send_to_two_origins_is_refused(tmp_path: Path) -> None:
+    elsewhere = write(tmp_path, "elsewhere.yaml", one_route(base_uri="https://elsewhere.example.com"))
+    documents = loaded("trigger-dev-runs", elsewhere)
+    assert messages(secret_origin_problems(documents, {})) == [
+        f"{elsewhere}:{line_of(Path(elsewhere), 'token: ')}: capability.consumes[0].authentication.token: "
+        f"TRIGGER_DEV_API_KEY is a secret sent to https://api.trigger.dev ({RUNS}:{line_of(RUNS, 'token: ')}) and "
+        "would be sent to https://elsewhere.example.com too; a secret goes only to the API it belongs to: bind "
+        "another variable for this one"
+    ]
+    assert secret_origin_problems(documents, {"extra": "https://api.trigger.dev:443"}) == []  # one origin after all
+    assert secret_origin_problems(loaded(*document_sources(NINE)), {}) == []
 
 
 def test_two_budgets_for_one_origin_are_refused_and_the_budget_is_the_origins(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Trigger.dev's nine management documents served from one process: one REST port and one MCP endpoint, each
-document's routes and tools reaching the upstream `--base-uri` names for its namespace, with the key bound once;
-one request budget per upstream origin and key."""
+document's routes and tools reaching the upstream `--base-uri` names for its namespace, with the key bound once
+(and sent to that one origin); one request budget per upstream origin and key."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mcp import Client
 from capgate.consumes.binds import Secrets
 from capgate.consumes.limiter import RateLimit
 from capgate.consumes.resilience import ResilienceSettings
-from capgate.core.errors import ConfigurationError
+from capgate.core.errors import ConfigurationError, DocumentError
 from capgate.document.combined import load_documents
 from capgate.document.models import ExposesMcp, ExposesRest
 from capgate.gateway.assembly import load_gateway
@@ -24,7 +24,7 @@ from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig
 from tests.support.gateway import RUN, TEST_KEY, Running, running_gateway
 from tests.support.http import rest_call
-from tests.support.management import NAMESPACES, NINE
+from tests.support.management import NAMESPACES, NINE, one_route, pointed_at
 from tests.support.upstream import RecordingUpstream, recording_upstream
 
 pytestmark = pytest.mark.anyio
@@ -96,21 +96,16 @@ CALLS = [
 
 @dataclass
 class Nine:
-    runs: RecordingUpstream  # management-runs' upstream
-    others: RecordingUpstream  # every other namespace's
+    upstream: RecordingUpstream  # every namespace's: the key they share goes to one origin only
     gateway: Running
 
-    def upstream_of(self, call: Call) -> RecordingUpstream:
-        return self.runs if call.tool == "cancel-run" else self.others
 
-
-def nine_config(runs: RecordingUpstream, others: RecordingUpstream, **overrides: Any) -> ServeConfig:
-    base_uris = {namespace: others.url for namespace in NAMESPACES} | {"management-runs": runs.url}
+def nine_config(upstream: RecordingUpstream, **overrides: Any) -> ServeConfig:
     settings: dict[str, Any] = {
         "documents": NINE,
         "rest_port": 0,
         "mcp_port": 0,
-        "base_uris": base_uris,
+        "base_uris": pointed_at(upstream.url),
         "environ": ENV,
         "hardening": Hardening(audit_log=None),
     }
@@ -119,20 +114,15 @@ def nine_config(runs: RecordingUpstream, others: RecordingUpstream, **overrides:
 
 @pytest.fixture(scope="module")
 def nine() -> Iterator[Nine]:
-    with (
-        recording_upstream() as runs,
-        recording_upstream() as others,
-        running_gateway(nine_config(runs, others)) as gateway,
-    ):
-        yield Nine(runs, others, gateway)
+    with recording_upstream() as upstream, running_gateway(nine_config(upstream)) as gateway:
+        yield Nine(upstream, gateway)
 
 
 @pytest.fixture
 def fresh(nine: Nine) -> Nine:
-    for upstream in (nine.runs, nine.others):
-        upstream.requests.clear()
-        upstream.replies.clear()
-    nine.runs.reply(200, {"id": RUN})  # cancel-run's result maps the run's id
+    nine.upstream.requests.clear()
+    nine.upstream.replies.clear()
+    nine.upstream.reply(200, {"id": RUN})  # an answer for each document: cancel-run's result maps the run's id
     return nine
 
 
@@ -180,7 +170,7 @@ async def test_each_documents_route_reaches_its_namespaces_upstream(fresh: Nine,
     path, _, query = target.partition("?")
     status, _, _ = await rest_call(fresh.gateway.rest, method, path, query, body=call.body)
     assert status == 200
-    received = fresh.upstream_of(call).last
+    received = fresh.upstream.last
     assert f"{received.method} {received.path}" + (f"?{received.query}" if received.query else "") == call.upstream
     assert received.headers["authorization"] == f"Bearer {TEST_KEY}"
     if call.body is not None:
@@ -192,7 +182,7 @@ async def test_each_documents_tool_reaches_its_namespaces_upstream(fresh: Nine, 
     async with Client(fresh.gateway.mcp) as client:
         result = await client.call_tool(call.tool, call.arguments)
     assert not result.is_error, result
-    received = fresh.upstream_of(call).last
+    received = fresh.upstream.last
     assert f"{received.method} {received.path}" + (f"?{received.query}" if received.query else "") == call.upstream
     assert received.headers["authorization"] == f"Bearer {TEST_KEY}"
     if call.body is not None:
@@ -200,48 +190,43 @@ async def test_each_documents_tool_reaches_its_namespaces_upstream(fresh: Nine, 
 
 
 async def test_name_names_the_mcp_server() -> None:
-    with (
-        recording_upstream() as runs,
-        recording_upstream() as others,
-        running_gateway(nine_config(runs, others, mcp_name="trigger-dev")) as gateway,
-    ):
+    with recording_upstream() as upstream, running_gateway(nine_config(upstream, mcp_name="trigger-dev")) as gateway:
         async with Client(gateway.mcp) as client:
             assert client.server_info is not None and client.server_info.name == "trigger-dev"
             assert (client.instructions or "").startswith("Inspect and manage Trigger.dev runs.")
             assert len((await client.list_tools()).tools) == 35
 
 
-async def test_one_origin_and_key_spend_one_budget(upstream: RecordingUpstream) -> None:
+async def test_one_origin_and_key_spend_one_budget(upstream: RecordingUpstream, tmp_path: Path) -> None:
     # The runs document declares Trigger.dev's budget; the other documents, calling the same origin with the
     # same key, spend that same budget (waitpoints declares it too, alike).
-    same_origin = {namespace: upstream.url for namespace in NAMESPACES}
-    gateway = load_gateway(*NINE, base_uris=same_origin, environ=ENV)
+    gateway = load_gateway(*NINE, base_uris=pointed_at(upstream.url), environ=ENV)
     assert {client.rate_limit for client in gateway.clients.values()} == {RateLimit(750, 250, 10)}
     runs = gateway.operations["management-runs.cancelrun"]
     deployments = gateway.operations["management-deployments.listdeployments"]
     assert runs.build_request({"runId": RUN}).budget == deployments.build_request({}).budget
     own_key = Secrets({"TRIGGER_DEV_API_KEY": "tr_dev_ownOWNown000000000000001"})  # a caller's own (--caller-binds)
     assert deployments.build_request({}, own_key).budget != deployments.build_request({}).budget
-    # Pointed at another origin, a namespace has a budget of its own, and none unless it declares one.
+    # Another API (another origin, its own key) has a budget of its own: none, as it declares none.
+    other = tmp_path / "other.yaml"
+    other.write_text(one_route(variable="OTHER_KEY", key="OTHER_KEY"))
     with recording_upstream() as elsewhere:
-        apart = load_gateway(*NINE, base_uris=same_origin | {"management-queues": elsewhere.url}, environ=ENV)
-        assert apart.clients["management-queues"].rate_limit is None
-        assert apart.clients["management-deployments"].rate_limit == RateLimit(750, 250, 10)
+        base_uris = pointed_at(upstream.url) | {"extra": elsewhere.url}
+        environ = ENV | {"OTHER_KEY": "other-key-0123456789abcdef"}
+        assert load_gateway(*NINE, str(other), base_uris=base_uris, environ=environ).clients["extra"].rate_limit is None
         # With a budget for every namespace (--rate-limit), spending the runs' spends the deployments' too.
         tight = RateLimit(2, 1, 3600, wait=0)
         flagged = ResilienceSettings(rate_limit=tight)
-        shared = load_gateway(
-            *NINE, base_uris=same_origin | {"management-queues": elsewhere.url}, environ=ENV, resilience=flagged
-        )
+        shared = load_gateway(*NINE, str(other), base_uris=base_uris, environ=environ, resilience=flagged)
         await shared.open()
         try:
             for _ in range(2):
                 assert (await shared.operations["management-runs.cancelrun"].call({"runId": RUN})).status == 200
             limiter = shared.clients["management-runs"].limiter
-            deployments = shared.operations["management-deployments.listdeployments"].build_request({})
-            queues = shared.operations["management-queues.listqueues"].build_request({})
-            assert await limiter.take(deployments.budget, tight) > 0  # nothing left: the runs' calls spent it
-            assert await limiter.take(queues.budget, tight) == 0  # another origin: a bucket of its own
+            listed = shared.operations["management-deployments.listdeployments"].build_request({})
+            read = shared.operations["extra.readthing"].build_request({})
+            assert await limiter.take(listed.budget, tight) > 0  # nothing left: the runs' calls spent it
+            assert await limiter.take(read.budget, tight) == 0  # another origin and key: a bucket of its own
         finally:
             await shared.close()
 
@@ -262,3 +247,8 @@ def test_a_callers_own_key_serves_it_in_every_document(tmp_path: Path) -> None:
     binds.write_text("callers:\n  token:ci-bot: {NOTES_API_TOKEN: x}\n")  # no document binds it
     with pytest.raises(ConfigurationError, match="NOTES_API_TOKEN"):
         load_gateway(*NINE, environ=ENV, caller_binds=str(binds))
+
+
+def test_serving_refuses_a_secret_two_documents_send_to_two_origins(upstream: RecordingUpstream) -> None:
+    with pytest.raises(DocumentError, match="TRIGGER_DEV_API_KEY is a secret sent to http://127.0.0.1:"):
+        load_gateway(*NINE, base_uris={"management-runs": upstream.url}, environ=ENV)  # the others: api.trigger.dev

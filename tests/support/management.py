@@ -21,6 +21,16 @@ NAMESPACES = [
 ]
 
 
+def pointed_at(url: str) -> dict[str, str]:
+    """Every namespace of the nine sent to `url`: one origin, as the key they share may go to one only."""
+    return dict.fromkeys(NAMESPACES, url)
+
+
+def base_uri_flags(url: str) -> list[str]:
+    """`pointed_at(url)` as `--base-uri` flags."""
+    return [flag for namespace in NAMESPACES for flag in ("--base-uri", f"{namespace}={url}")]
+
+
 def one_route(
     namespace: str = "extra",
     *,
@@ -28,17 +38,19 @@ def one_route(
     route: str = "/v1/extra",
     method: str = "GET",
     base_uri: str = "https://api.trigger.dev",
+    variable: str = "TRIGGER_DEV_API_KEY",
     key: str = "TRIGGER_DEV_API_KEY",
     consumes_extra: str = "",
 ) -> str:
-    """A document of one consumed operation, one REST route and one MCP tool, each named as asked."""
+    """A document of one consumed operation, one REST route and one MCP tool, each named as asked; its key is
+    `variable`, bound from the environment variable `key`."""
     return f"""naftiko: 1.0.0-alpha2
 info:
   label: One route
 binds:
 - namespace: env
   keys:
-    TRIGGER_DEV_API_KEY: {key}
+    {variable}: {key}
 capability:
   consumes:
   - type: http
@@ -46,7 +58,7 @@ capability:
     baseUri: {base_uri}
     authentication:
       type: bearer
-      token: '{{{{TRIGGER_DEV_API_KEY}}}}'
+      token: '{{{{{variable}}}}}'
 {consumes_extra}    resources:
     - name: thing
       path: /api/v1/thing

@@ -17,7 +17,7 @@ from tests.serve.workers.conftest import connection_to_each, on_fresh_connection
 from tests.support.cli import capgate, cli_env
 from tests.support.emulator import Emulator
 from tests.support.gateway import TEST_KEY
-from tests.support.management import MANAGEMENT
+from tests.support.management import MANAGEMENT, base_uri_flags
 from tests.support.upstream import RecordingUpstream
 
 
@@ -76,10 +76,8 @@ def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulat
 
 def test_every_worker_serves_every_document(emulator: Emulator, upstream: RecordingUpstream) -> None:
     documents = ("trigger-dev-runs", str(MANAGEMENT))
-    with (
-        supervised(emulator, *documents, "--base-uri", f"management-queues={upstream.url}") as gateway,
-        ExitStack() as held,
-    ):
+    # Every namespace at the recording upstream, the runs' too: the key they share goes to one origin only.
+    with supervised(emulator, *documents, *base_uri_flags(upstream.url)) as gateway, ExitStack() as held:
         assert "(management-runs-rest and 8 more, " in gateway.stderr.text
         for connection in connection_to_each(gateway, held).values():
             connection.request("POST", "/v1/api/v1/queues/emails/pause")
