@@ -66,13 +66,14 @@ def test_a_binary_file_is_named_as_one_not_a_traceback(command: str, tmp_path: P
         assert result.returncode == 2 and f"capgate: the document has 1 error:\n{message}" in result.stderr
 
 
-def test_a_directory_and_a_missing_file_say_which_and_validate_does_not_speak_of_serving(tmp_path: Path) -> None:
-    (tmp_path / "runs.yaml").write_text("naftiko: 1.0.0-alpha2\n")
-    result = capgate("validate", str(tmp_path))
+def test_a_folder_without_documents_and_a_missing_file_say_which_and_validate_does_not_speak_of_serving(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "notes.txt").write_text("naftiko: 1.0.0-alpha2\n")
+    result = capgate("validate", str(tmp_path))  # a folder stands for the documents in it: here, none
     assert result.returncode == 2
     assert (
-        result.stderr == f"capgate: {tmp_path}: is a directory; name the document's file in it, e.g. "
-        f"{tmp_path / 'runs.yaml'}\n"
+        result.stderr == f"capgate: {tmp_path}: this folder holds no document (*.yaml or *.yml); name the documents\n"
     )
     result = capgate("validate", str(tmp_path / "nothing.yaml"))
     assert result.returncode == 2 and "served" not in result.stderr

@@ -48,7 +48,7 @@ def trigger_dev_says(remaining: int, reset_in: float) -> dict[str, str]:
 def notes_gateway(upstream: RecordingUpstream) -> Iterator[Running]:
     resilience = ResilienceSettings(retry=RetryPolicy(attempts=3, backoff=0.02, max_backoff=0.05))
     config = ServeConfig(
-        document=NOTES,
+        documents=(NOTES,),
         rest_port=0,
         mcp_port=0,
         base_uris={"notes": upstream.url},
@@ -138,14 +138,14 @@ def test_call_all_follows_its_own_cursor(upstream: RecordingUpstream) -> None:
     for reply in (page(["n1", "n2"], "c2"), page(["n3", "n4"], "c3"), page(["n5"], None)):
         upstream.reply(200, reply)
     stdout, stderr = io.StringIO(), io.StringIO()
-    request = CallRequest(NOTES, "list-notes", ["limit=2"], {"notes": upstream.url}, as_json=True, all_pages=True)
+    request = CallRequest((NOTES,), "list-notes", ["limit=2"], {"notes": upstream.url}, as_json=True, all_pages=True)
     assert run_call(request, stdout=stdout, stderr=stderr, environ=ENV) == 0, stderr.getvalue()
     assert [r.query for r in upstream.requests] == ["limit=2", "cursor=c2&limit=2", "cursor=c3&limit=2"]
     assert orjson.loads(stdout.getvalue()) == {"notes": [{"id": f"n{n}"} for n in range(1, 6)]}
 
 
 def test_call_all_says_clearly_that_a_tool_does_not_page() -> None:
-    request = CallRequest(NOTES, "get-note", ["noteId=n1"], all_pages=True)
+    request = CallRequest((NOTES,), "get-note", ["noteId=n1"], all_pages=True)
     with pytest.raises(ConfigurationError) as refused:
         run_call(request, stdout=io.StringIO(), stderr=io.StringIO(), environ=ENV)
     assert str(refused.value) == (

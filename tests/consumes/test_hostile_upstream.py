@@ -34,7 +34,7 @@ MIB = 1024 * 1024
 def notes_gateway(upstream: RawUpstream) -> Iterator[Running]:
     resilience = ResilienceSettings(retry=RetryPolicy(attempts=3, backoff=0.02, max_backoff=0.05))
     config = ServeConfig(
-        document=NOTES,
+        documents=(NOTES,),
         rest_port=0,
         mcp_port=0,
         base_uris={"notes": upstream.url},

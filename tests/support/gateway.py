@@ -68,7 +68,7 @@ def running_gateway(
 def gateway_config(document: str, upstream_url: str, **overrides: object) -> ServeConfig:
     """A ServeConfig on free loopback ports, its namespace pointed at `upstream_url`, the canary key bound."""
     settings: dict[str, object] = {
-        "document": document,
+        "documents": (document,),
         "rest_port": 0,
         "mcp_port": 0,
         "base_uris": {"management-runs": upstream_url},

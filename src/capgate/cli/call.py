@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # imported when the command runs: the MCP SDK takes half a se
 class CallRequest:
     """What `capgate call` was asked for."""
 
-    document: str
+    documents: tuple[str, ...]
     tool: str
     assignments: list[str] = field(default_factory=list)
     base_uris: dict[str, str] = field(default_factory=dict)
@@ -104,9 +104,11 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "-d",
         "--document",
-        default=DEFAULT_DOCUMENT,
+        dest="documents",
+        action="append",
         metavar="DOC",
-        help="a document path or a bundled name (default: %(default)s)",
+        help=f"a document path, a bundled name or a folder (default: {DEFAULT_DOCUMENT}); repeat it to call a "
+        "tool of documents served together",
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON, even on a terminal")
     parser.add_argument(
@@ -127,7 +129,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(options: argparse.Namespace) -> int:
     request = CallRequest(
-        options.document,
+        tuple(options.documents or [DEFAULT_DOCUMENT]),
         options.tool,
         options.arguments,
         base_uris(options.base_uri),
@@ -145,7 +147,7 @@ def run_call(request: CallRequest, *, stdout: TextIO, stderr: TextIO, environ: M
     from capgate.gateway.assembly import load_gateway
 
     settings = ClientSettings(allowed_private=request.allowed_private)
-    gateway = load_gateway(request.document, base_uris=request.base_uris, environ=environ, client_settings=settings)
+    gateway = load_gateway(*request.documents, base_uris=request.base_uris, environ=environ, client_settings=settings)
     target = find_target(gateway, request.tool)
     arguments = parse_arguments(request.assignments, target)
     paging = paging_of(target, required=request.all_pages)
@@ -192,11 +194,9 @@ def paging_of(target: McpTarget, *, required: bool) -> Paging | None:
 def find_target(gateway: Gateway, name: str) -> McpTarget:
     targets = {tool: target for adapter in gateway.mcp for tool, target in adapter.targets.items()}
     if not targets:
-        raise ConfigurationError("the document exposes no MCP tools, so there is nothing to call")
+        raise ConfigurationError("no MCP tools are exposed, so there is nothing to call")
     if name not in targets:
-        raise ConfigurationError(
-            f"unknown tool {name!r}; the document has: {', '.join(targets)} (`capgate tools` lists them)"
-        )
+        raise ConfigurationError(f"unknown tool {name!r}; there are: {', '.join(targets)} (`capgate tools` lists them)")
     return targets[name]
 
 

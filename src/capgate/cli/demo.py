@@ -71,7 +71,7 @@ async def _demo(options: argparse.Namespace) -> None:
         emulator_url = f"http://{_shown(host)}:{port}"
         announce_on_stderr(f"capgate: Trigger.dev emulator ready on {emulator_url} (simulating runs)")
         config = ServeConfig(
-            document=DEFAULT_DOCUMENT,
+            documents=(DEFAULT_DOCUMENT,),
             host=options.host,
             rest_port=options.rest_port,
             mcp_port=options.mcp_port,

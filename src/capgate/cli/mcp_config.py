@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import orjson
 from capgate.cli.shell import EXIT_OK, Commands, add_base_uri, add_document, base_uris, command
 from capgate.core.errors import ConfigurationError
 from capgate.document.bundled import bundled_documents
-from capgate.document.load import load_document
+from capgate.document.combined import load_documents
 from capgate.document.models import ExposesMcp
 from capgate.exposes.mcp import MCP_PATH
 
@@ -46,7 +46,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
         help="the client to configure (default: show every client)",
     )
     parser.add_argument("--stdio", action="store_true", help="launch capgate over stdio instead of using a URL")
-    parser.add_argument("--name", help="the server's name in the client (default: the document's name)")
+    parser.add_argument("--name", help="the server's name in the client (default: the (first) document's name)")
     parser.add_argument("--url", help="the MCP endpoint (default: http://HOST:PORT/mcp)")
     parser.add_argument(
         "--host", default="127.0.0.1", help="the gateway's host for the default URL (default: %(default)s)"
@@ -64,7 +64,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 def run(options: argparse.Namespace) -> int:
     base_uris(options.base_uri)  # the same checks as serve, before a client runs it
     target = target_for(
-        options.document,
+        options.documents,
         name=options.name,
         url=options.url,
         host=options.host,
@@ -144,7 +144,7 @@ class Target:
 
 
 def target_for(
-    document: str,
+    documents: Sequence[str],
     *,
     name: str | None = None,
     url: str | None = None,
@@ -153,21 +153,22 @@ def target_for(
     base_uris: list[str] | None = None,
     token_variable: str | None = None,
 ) -> Target:
-    """The target for `document`: its MCP endpoint URL and the command that serves it over stdio."""
-    loaded = load_document(document)
-    spec = loaded.document
+    """The target for `documents` (served together): the first MCP endpoint's URL and the command that serves
+    them over stdio."""
+    spec = load_documents(documents).document
     adapters = [adapter for adapter in spec.capability.exposes if isinstance(adapter, ExposesMcp)]
     if not adapters:
-        raise ConfigurationError(f"{document} exposes no MCP adapter, so no MCP client can connect to it")
+        raise ConfigurationError(f"{' '.join(documents)}: no MCP adapter, so no MCP client can connect")
     port = port if port is not None else adapters[0].port
     if url is None and port is not None:
         url = f"http://{f'[{host}]' if ':' in host else host}:{port}{MCP_PATH}"
-    source = document if document in bundled_documents() else str(Path(document).resolve())
-    launch = [*_capgate_command(), "serve", source, "--mcp-transport", "stdio", "--no-rest"]
+    sources = [document if document in bundled_documents() else str(Path(document).resolve()) for document in documents]
+    launch = [*_capgate_command(), "serve", *sources, "--mcp-transport", "stdio", "--no-rest"]
     for item in base_uris or []:
         launch += ["--base-uri", item]
-    secrets = [key for bind in [*spec.binds, *spec.capability.binds] if not bind.location for key in bind.keys.values()]
-    return Target(name or Path(document).stem, url, launch, secrets, token_variable)
+    binds = [*spec.binds, *spec.capability.binds]
+    secrets = list(dict.fromkeys(key for bind in binds if not bind.location for key in bind.keys.values()))
+    return Target(name or Path(documents[0]).stem, url, launch, secrets, token_variable)
 
 
 def snippet(client_name: str, target: Target, *, stdio: bool) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`capgate openapi`: the OpenAPI 3.1 description of a document's REST facade."""
+"""`capgate openapi`: the OpenAPI 3.1 description of the documents' REST facade (its first port)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
         commands,
         "openapi",
-        "print the OpenAPI 3.1 description of a document's REST facade",
+        "print the OpenAPI 3.1 description of documents' REST facade",
         "  capgate openapi > openapi.json\n"
         "  capgate openapi ./my-capability.yaml --server https://gateway.example.com\n\n"
         "A running gateway serves the same description at /openapi.json and a page at /docs.",
@@ -32,11 +32,12 @@ def run(options: argparse.Namespace) -> int:
     from capgate.exposes.rest.openapi import build_openapi
     from capgate.gateway.assembly import describing_gateway
 
-    gateway = describing_gateway(options.document)
+    gateway = describing_gateway(*options.documents)
     if not gateway.rest:
-        raise ConfigurationError(f"{options.document} exposes no REST adapter to describe")
-    adapter = gateway.rest[0]
-    server = options.server or f"http://127.0.0.1:{adapter.spec.port or 8080}"
-    description = build_openapi(gateway.loaded.document, adapter, server_url=server.rstrip("/"))
+        raise ConfigurationError(f"{' '.join(options.documents)}: no REST adapter to describe")
+    # The first REST port: the first document's first adapter, and every later document's beside it.
+    first, *more = gateway.loaded.served_together(gateway.rest, lambda adapter: adapter.spec)[0]
+    server = options.server or f"http://127.0.0.1:{first.spec.port or 8080}"
+    description = build_openapi(gateway.loaded.document, first, *more, server_url=server.rstrip("/"))
     print(orjson.dumps(description, option=orjson.OPT_INDENT_2).decode())
     return EXIT_OK

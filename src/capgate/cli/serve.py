@@ -1,4 +1,4 @@
-"""`capgate serve`: a document's REST facade and MCP server, in one process or in N workers sharing the ports."""
+"""`capgate serve`: documents' REST facade and MCP server, in one process or in N workers sharing the ports."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
         commands,
         "serve",
-        "serve a document's REST facade and MCP server in one process",
+        "serve documents' REST facade and MCP server in one process (several documents share both)",
         "  TRIGGER_DEV_API_KEY=tr_dev_... capgate serve\n"
         "  capgate serve trigger-dev-runs --base-uri management-runs=http://127.0.0.1:3030\n"
         "  capgate serve ./my-capability.yaml --rest-port 8081 --mcp-port 9091\n"
+        "  capgate serve trigger-dev-runs ./batches.yaml ./more-documents/ --name trigger-dev   # side by side\n"
         "  capgate serve --mcp-transport stdio --no-rest   # as an MCP client launches it\n"
         "  capgate serve --workers $(nproc)   # one process per core, sharing the ports (Linux)\n\n"
         "environment: the document's secrets (TRIGGER_DEV_API_KEY for the bundled documents); "
@@ -38,9 +39,12 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     add_document(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument(
-        "--rest-port", type=int, metavar="N", help="REST facade port (default: the document's; 0 picks a free port)"
+        "--rest-port",
+        type=int,
+        metavar="N",
+        help="REST facade port (default: the (first) document's; 0 picks a free port)",
     )
-    parser.add_argument("--mcp-port", type=int, metavar="N", help="MCP server port (default: the document's)")
+    parser.add_argument("--mcp-port", type=int, metavar="N", help="MCP server port (default: the (first) document's)")
     add_base_uri(parser, "send a consumed namespace's calls to another URL (an emulator, a proxy); repeatable")
     add_allow_private_upstream(parser)
     parser.add_argument(
@@ -70,6 +74,11 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
         help="the text of a tool result whose document maps its output: compact, laid out for a model, or "
         "json, the structured result again, as the MCP spec suggests (default: %(default)s)",
     )
+    parser.add_argument(
+        "--name",
+        help="the MCP server's name, as clients show it (default: the first document's MCP adapter namespace; "
+        "its description stays the server's instructions)",
+    )
     parser.add_argument("--no-rest", action="store_true", help="do not serve the REST facade")
     parser.add_argument(
         "--workers",
@@ -96,7 +105,7 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
     from capgate.serve.config import ServeConfig
 
     return ServeConfig(
-        document=options.document,
+        documents=tuple(options.documents),
         host=options.host,
         rest_port=options.rest_port,
         mcp_port=options.mcp_port,
@@ -105,6 +114,7 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
         allowed_origins=options.allow_origin,
         mcp_transport=options.mcp_transport,
         mcp_text=options.mcp_text,
+        mcp_name=options.name,
         serve_rest=not options.no_rest,
         hardening=hardening(options),
         connections=connection_limits(options),

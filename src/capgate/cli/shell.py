@@ -38,11 +38,12 @@ def command(
 
 def add_document(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "document",
-        nargs="?",
-        default=DEFAULT_DOCUMENT,
+        "documents",
+        nargs="*",
+        default=[DEFAULT_DOCUMENT],
         metavar="DOC",
-        help="a document path or a bundled name: trigger-dev-runs (default), trigger-dev-runs-seed",
+        help="a document path, a bundled name (trigger-dev-runs, the default, or trigger-dev-runs-seed) or a folder "
+        "of documents; several are served together",
     )
 
 

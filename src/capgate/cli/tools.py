@@ -1,4 +1,4 @@
-"""`capgate tools`: a document's MCP tools and REST routes, as tables on a terminal or as JSON."""
+"""`capgate tools`: the documents' MCP tools and REST routes, as tables on a terminal or as JSON."""
 
 from __future__ import annotations
 
@@ -20,22 +20,22 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
         commands,
         "tools",
-        "list a document's MCP tools and REST routes: hints and parameters",
+        "list documents' MCP tools and REST routes: hints and parameters",
         "  capgate tools\n  capgate tools trigger-dev-runs-seed\n"
         "  capgate tools ./my-capability.yaml --json | jq '.tools[].name'",
     )
     add_document(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.set_defaults(handler=lambda options: run_tools(options.document, as_json=options.json, stdout=sys.stdout))
+    parser.set_defaults(handler=lambda options: run_tools(*options.documents, as_json=options.json, stdout=sys.stdout))
 
 
-def run_tools(document: str, *, as_json: bool, stdout: TextIO) -> int:
+def run_tools(*documents: str, as_json: bool, stdout: TextIO) -> int:
     # Imported when the command runs, not when the parser is built: the MCP SDK takes half a second.
     from capgate.exposes.mcp.server import describe_tools
     from capgate.exposes.rest.routes import describe_routes
     from capgate.gateway.assembly import describing_gateway
 
-    gateway = describing_gateway(document)
+    gateway = describing_gateway(*documents)
     spec = gateway.loaded.document
     described_tools = describe_tools(spec, gateway.mcp)
     described_routes = [(adapter.spec.namespace, describe_routes(spec, adapter)) for adapter in gateway.rest]

@@ -1,4 +1,9 @@
-"""`capgate validate`: check a document; each problem as `file:line: path.to.field: message`, then a summary."""
+"""`capgate validate`: check documents; each problem as `file:line: path.to.field: message`, then a summary.
+
+Several documents are checked each on its own, then all of them together as `capgate serve` would serve them:
+what collides, a secret sent to two origins, budgets that disagree for one origin, too many tools on the one
+MCP endpoint, and (notes) the ports the first document's replace.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +15,26 @@ from pathlib import Path
 
 from capgate.cli.shell import EXIT_FAILED, EXIT_OK, Commands, add_allow_private_upstream, command
 from capgate.core.errors import DocumentError, Problem
+from capgate.document.load import LoadedDocument
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = command(
         commands,
         "validate",
-        "check a document; print each problem as file:line: path: message",
+        "check documents; print each problem as file:line: path: message",
         "  capgate validate my-capability.yaml\n  capgate validate trigger-dev-runs-seed\n"
-        "  capgate validate --strict my-capability.yaml   # also what naftiko validate would reject\n\n"
+        "  capgate validate --strict my-capability.yaml   # also what naftiko validate would reject\n"
+        "  capgate validate trigger-dev-runs ./batches.yaml ./more/   # each, then all as served together\n\n"
         "Problems go to stdout, one a line; the summary (errors, warnings) to stderr.\n"
-        "exit codes: 0 the document can be served, 1 it has errors, 2 no such file",
+        "exit codes: 0 the documents can be served, 1 they have errors, 2 no such file",
     )
-    parser.add_argument("document", metavar="DOC", help="a document path or a bundled name")
+    parser.add_argument(
+        "documents",
+        nargs="+",
+        metavar="DOC",
+        help="a document path, a bundled name or a folder of documents; several are also checked against each other",
+    )
     add_allow_private_upstream(parser)
     parser.add_argument(
         "--strict",
@@ -35,26 +47,35 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def run(options: argparse.Namespace) -> int:
     from capgate.document.bundled import resolve_source
+    from capgate.document.combined import document_sources
 
-    path = resolve_source(options.document)  # no such file: exit 2, as for every command
-    problems, extensions = _problems(path, strict=options.strict, allowed=options.allow_private_upstream)
-    for problem in problems:
-        print(problem)
-    errors = sum(problem.severity == "error" for problem in problems)
-    print(f"{path}: {_count(errors, 'error')}, {_count(len(problems) - errors, 'warning')}", file=sys.stderr)
-    if extensions:
-        uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())
-        print(
-            f"{path}: uses {_count(len(extensions), 'capgate extension')}, which `naftiko validate` rejects and "
-            f"capgate reads (docs/format.md, capgate's extensions): {uses}",
-            file=sys.stderr,
-        )
-    return EXIT_FAILED if errors else EXIT_OK
+    sources = document_sources(options.documents)  # no such file: exit 2, as for every command
+    failed = False
+    parsed: list[LoadedDocument] = []
+    for source in sources:
+        path = resolve_source(source)
+        loaded, problems, extensions = _problems(path, strict=options.strict, allowed=options.allow_private_upstream)
+        failed = _report(problems, str(path)) or failed
+        if extensions:
+            uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())
+            print(
+                f"{path}: uses {_count(len(extensions), 'capgate extension')}, which `naftiko validate` rejects "
+                f"and capgate reads (docs/format.md, capgate's extensions): {uses}",
+                file=sys.stderr,
+            )
+        if loaded is not None:
+            parsed.append(loaded)
+    if len(sources) > 1:
+        failed = _report(_together(parsed), f"{len(sources)} documents served together") or failed
+    return EXIT_FAILED if failed else EXIT_OK
 
 
-def _problems(path: Path, *, strict: bool, allowed: list[str]) -> tuple[list[Problem], Counter[str]]:
-    """Every problem of the document at `path`, secrets redacted, and (with `strict`) its extensions' uses.
-    `allowed`: the link-local or metadata hosts the operator allows (--allow-private-upstream)."""
+def _problems(
+    path: Path, *, strict: bool, allowed: list[str]
+) -> tuple[LoadedDocument | None, list[Problem], Counter[str]]:
+    """The document at `path` (None if it does not parse), every problem of it, secrets redacted, and (with
+    `strict`) its extensions' uses. `allowed`: the link-local or metadata hosts the operator allows
+    (--allow-private-upstream)."""
     from capgate.consumes.binds import bound_values, unset_variables
     from capgate.core import redaction
     from capgate.document.check import check
@@ -65,7 +86,7 @@ def _problems(path: Path, *, strict: bool, allowed: list[str]) -> tuple[list[Pro
     try:
         loaded = parse_document(read_source(path), str(path))
     except DocumentError as exc:
-        return exc.problems, Counter()
+        return None, exc.problems, Counter()
     problems = [*loaded.warnings, *check(loaded.document, loaded.source)]
     problems += destination_problems(loaded.document, loaded.source, allowed_private=allowed)
     for index, variable in unset_variables(loaded.document, os.environ):
@@ -85,7 +106,36 @@ def _problems(path: Path, *, strict: bool, allowed: list[str]) -> tuple[list[Pro
         extensions = report.extensions
     redaction.register(bound_values(loaded.document, os.environ))  # a message quoting a value shows no secret
     redacted = [Problem(p.file, p.line, p.path, redaction.redact(p.message), p.severity) for p in problems]
-    return sorted(redacted, key=lambda problem: problem.line or 0), extensions
+    return loaded, sorted(redacted, key=lambda problem: problem.line or 0), extensions
+
+
+def _together(documents: list[LoadedDocument]) -> list[Problem]:
+    """What the documents are not, or might not be, as one gateway serves them (capgate.document.cross_checks)."""
+    from capgate.document.cross_checks import (
+        budget_problems,
+        collisions,
+        port_notes,
+        secret_origin_problems,
+        tool_count_warnings,
+    )
+
+    return [
+        *collisions(documents),
+        *secret_origin_problems(documents, {}),
+        *budget_problems(documents, {}),
+        *tool_count_warnings(documents),
+        *port_notes(documents),
+    ]
+
+
+def _report(problems: list[Problem], subject: str) -> bool:
+    """Each problem on stdout, then how many of each kind on stderr; whether any is an error."""
+    for problem in problems:
+        print(problem)
+    counts = Counter(problem.severity for problem in problems)
+    summary = f"{subject}: {_count(counts['error'], 'error')}, {_count(counts['warning'], 'warning')}"
+    print(summary + (f", {_count(counts['note'], 'note')}" if counts["note"] else ""), file=sys.stderr)
+    return bool(counts["error"])
 
 
 def _count(number: int, noun: str) -> str:

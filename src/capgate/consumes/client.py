@@ -65,6 +65,7 @@ class UpstreamRequest:
     display_url: str = ""  # the URL without its query string, for messages
     idempotent: bool = False  # safe to send again (consumes.resilience retries only these)
     timeouts: Timeouts | None = None  # None: the client's
+    budget: str = ""  # the request budget it spends (a limiter bucket); "": its host's
 
     def __repr__(self) -> str:
         return f"UpstreamRequest({self.method} {self.display_url or self.url!r}, headers={sorted(self.headers)})"

@@ -2,9 +2,10 @@
 
 A budget, when the document (`rateLimit`) or the command line (`--rate-limit`) declares one, is a token bucket:
 `burst` tokens at most, `refill` more every `interval` seconds, one per request, one bucket per upstream
-credential. With none declared there is no bucket: the upstream's own limiter alone answers. A call that finds
-the bucket empty waits for the next refill and tries again, instead of spending the upstream's budget on
-429s; a call that would wait longer than it may is sent at once, and the upstream's own limiter answers it.
+origin and credential: the namespaces of every document that call one origin with one key share it. With none
+declared there is no bucket: the upstream's own limiter alone answers. A call that finds the bucket empty waits
+for the next refill and tries again, instead of spending the upstream's budget on 429s; a call that would wait
+longer than it may is sent at once, and the upstream's own limiter answers it.
 
 The upstream's own bucket is the truth, and other clients may share the key, so what an answer says of the
 budget (`capgate.consumes.signals`: units remaining, when it refills) corrects the local bucket: it never holds

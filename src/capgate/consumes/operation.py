@@ -12,12 +12,14 @@ import orjson
 
 from capgate.consumes.binds import Secrets
 from capgate.consumes.client import Sender, Timeouts, UpstreamRequest
+from capgate.consumes.limiter import bucket_name
 from capgate.consumes.paths import PathTemplate, shape_problem
 from capgate.consumes.validation import Invalid, Validator, compile_schema
 from capgate.core import redaction
 from capgate.core.errors import ArgumentError
 from capgate.core.http import IDEMPOTENT_METHODS
 from capgate.core.types import Arguments, UpstreamResult
+from capgate.document.destinations import origin
 from capgate.document.models import ConsumedOperation, ConsumedResource, ConsumesHttp, InputParameter
 from capgate.document.references import input_key
 from capgate.document.templates import render
@@ -49,6 +51,7 @@ class Credentials:
     headers: dict[str, str]
     query: list[str]
     constants: dict[str, str]  # parameter key -> its declared value, rendered
+    budget: str  # the request budget they spend: one per upstream origin and key (a digest, never the key)
 
 
 class Operation:
@@ -145,10 +148,14 @@ class Operation:
         return credentials
 
     def _compile_credentials(self, secrets: Secrets) -> Credentials:
+        headers = self._authentication_headers(self._consumes, secrets)
+        query = self._authentication_query(self._consumes, secrets)
+        key = "\n".join([*(f"{name.lower()}: {value}" for name, value in sorted(headers.items())), *query])
         return Credentials(
-            self._authentication_headers(self._consumes, secrets),
-            self._authentication_query(self._consumes, secrets),
+            headers,
+            query,
             {key: render(template, secrets.lookup) for key, template in self._value_templates.items()},
+            bucket_name(f"{origin(self._base_uri)}\n{key}"),
         )
 
     def _assemble(self, values: dict[str, Any], credentials: Credentials) -> UpstreamRequest:
@@ -190,6 +197,7 @@ class Operation:
             display_url=url,
             idempotent=self.idempotent,
             timeouts=self.timeouts,
+            budget=credentials.budget,
         )
 
     def _compile_parameters(

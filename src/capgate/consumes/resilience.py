@@ -271,9 +271,8 @@ def _bucket_for(credential: str) -> str:
 
 
 def _bucket(request: UpstreamRequest) -> str:
-    """The budget a request spends: its upstream credential's, or its host's when it has none."""
-    credential = request.headers.get("authorization") or request.url.split("/", 3)[2]
-    return _bucket_for(credential)
+    """The budget a request spends: its origin's and credential's, as its operation named it; else its host's."""
+    return request.budget or _bucket_for(request.url.split("/", 3)[2])
 
 
 def _error(

@@ -33,10 +33,10 @@ class Problem:
     line: int | None
     path: str
     message: str
-    severity: str = "error"
+    severity: str = "error"  # "error" stops serving; a "warning" or a "note" does not
 
     def __str__(self) -> str:
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = "" if self.severity == "error" else f"{self.severity}: "
         if self.line is None and not self.path:  # about the file itself: no such file, not UTF-8, too large
             return f"{self.file}: {prefix}{self.message}"
         where = f"{self.file}:{self.line}" if self.line is not None else self.file

@@ -1,7 +1,9 @@
-"""The ASGI app each listener serves: an adapter's own app, behind capgate's routes and the guard.
+"""The ASGI app each listener serves: its adapters' app, behind capgate's routes and the guard.
 
-Built here, from the loaded gateway and the process-wide safeguards, so that the server only binds sockets
-and runs servers; a reload builds the same apps from the new gateway and swaps them in.
+A listener serves one adapter, or with several documents the adapters of every later document beside the first
+document's (`capgate.document.combined.served_together`): one REST port, one MCP endpoint. Built here, from the
+loaded gateway and the process-wide safeguards, so that the server only binds sockets and runs servers; a
+reload builds the same apps from the new gateway and swaps them in.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from starlette.types import ASGIApp
 
 from capgate.document.models import ExposesMcp
 from capgate.exposes.mcp import MCP_PATH, TextMode
-from capgate.exposes.rest.app import build_rest_app
+from capgate.exposes.rest.app import RestAdapter, build_rest_app
 from capgate.exposes.rest.facade import instrument, rest_facade
 from capgate.exposes.rest.openapi import build_openapi
 from capgate.exposes.rest.probes import Readiness
@@ -39,35 +41,44 @@ class ServedApp:
 
 
 def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
-    """Each REST adapter: its routes, capgate's own beside them, the guard in front."""
+    """Each REST listener: its adapters' routes, capgate's own beside them, the guard in front."""
     document = gateway.loaded.document
     readiness = Readiness(gateway.operations, [consumes.namespace for consumes in document.capability.consumes])
     served = []
-    for rest in gateway.rest:
-        routes = len({(operation.path, operation.method) for operation in rest.operations})
-        routed = build_rest_app(rest.operations, body_limits=safeguards.body_limits)
+    for adapters in gateway.loaded.served_together(gateway.rest, _spec_of):
+        operations = [operation for adapter in adapters for operation in adapter.operations]
+        routes = len({(operation.path, operation.method) for operation in operations})
+        routed = build_rest_app(operations, body_limits=safeguards.body_limits)
         app = rest_facade(
-            routed, description=build_openapi(document, rest, server_url=_SERVER_URL), readiness=readiness
+            routed, description=build_openapi(document, *adapters, server_url=_SERVER_URL), readiness=readiness
         )
+        namespaces = [adapter.spec.namespace for adapter in adapters]
         served.append(
-            ServedApp("REST facade", safeguards.guard_rest(app), "", f"{rest.spec.namespace}, {routes} routes")
+            ServedApp("REST facade", safeguards.guard_rest(app), "", f"{_listed(namespaces)}, {routes} routes")
         )
     return served
 
 
 def mcp_apps(
-    gateway: Gateway, safeguards: Safeguards, *, transport: str | None = None, text: TextMode = "compact"
+    gateway: Gateway,
+    safeguards: Safeguards,
+    *,
+    transport: str | None = None,
+    text: TextMode = "compact",
+    name: str | None = None,
 ) -> tuple[list[ServedApp], list[McpAdapter]]:
-    """The MCP adapters served over HTTP, guarded, and those served over stdio (`transport` overrides each
-    adapter's own); `text` is how mapped results are written for a model (`--mcp-text`)."""
+    """The MCP servers served over HTTP, guarded, and those served over stdio (`transport` overrides each
+    adapter's own); `text` is how mapped results are written for a model (`--mcp-text`); `name` is the first
+    server's (`--name`; else its first adapter's namespace, whose description is its instructions)."""
     # The SDK is imported by now: gateway.mcp built the adapters.
     from capgate.exposes.mcp.consent import Consent
-    from capgate.exposes.mcp.server import Serving
+    from capgate.exposes.mcp.server import Serving, joined
 
     hardening = safeguards.hardening
     consent = Consent(hardening.confirm_destructive, safeguards.record_consent)
     served, stdio = [], []
-    for adapter in gateway.mcp:
+    for index, adapters in enumerate(gateway.loaded.served_together(gateway.mcp, _spec_of)):
+        adapter = joined(adapters, name=name if index == 0 else None)
         adapter.serving = Serving(text, safeguards.callers, consent, safeguards.state_key)
         if over_stdio(adapter.spec, transport):
             stdio.append(adapter)
@@ -87,7 +98,7 @@ def mcp_apps(
                 "MCP server",
                 safeguards.guard_mcp(app, adapter),
                 MCP_PATH,
-                f"{adapter.spec.namespace}, {len(adapter.targets)} tools",
+                f"{_listed([part.spec.namespace for part in adapters])}, {len(adapter.targets)} tools",
             )
         )
     return served, stdio
@@ -95,3 +106,12 @@ def mcp_apps(
 
 def over_stdio(spec: ExposesMcp, transport: str | None) -> bool:
     return (transport or spec.transport) == "stdio"
+
+
+def _spec_of(adapter: RestAdapter | McpAdapter) -> object:
+    return adapter.spec
+
+
+def _listed(namespaces: list[str]) -> str:
+    """The adapters of a listener, for its ready line: `management-runs-rest` or `management-runs-rest and 8 more`."""
+    return namespaces[0] if len(namespaces) == 1 else f"{namespaces[0]} and {len(namespaces) - 1} more"

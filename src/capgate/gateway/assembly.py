@@ -1,6 +1,7 @@
-"""Assemble a loaded document into live parts: secrets, upstream clients, operations and adapter bindings.
+"""Assemble loaded documents into live parts: secrets, upstream clients, operations and adapter bindings.
 
-Everything a user can get wrong (the document, a missing secret, an unknown namespace) fails here, before
+Several documents are served as the one document they make together (`capgate.document.combined`). Everything
+a user can get wrong (a document, two that collide, a missing secret, an unknown namespace) fails here, before
 any socket is bound.
 """
 
@@ -27,8 +28,9 @@ from capgate.consumes.resilience import (
     tool_hinted_idempotent,
 )
 from capgate.core.errors import ConfigurationError, DocumentError
+from capgate.document.combined import LoadedDocuments, load_documents
+from capgate.document.cross_checks import budget_problems, origin_budgets, secret_origin_problems, with_origin_budget
 from capgate.document.destinations import destination_problems
-from capgate.document.load import LoadedDocument, load_document
 from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpResource, McpTool
 from capgate.exposes.binding import Binding
 from capgate.exposes.rest.app import RestAdapter, RestOperation
@@ -43,9 +45,9 @@ logger = logging.getLogger("capgate.gateway")
 
 @dataclass
 class Gateway:
-    """A document ready to serve. Open it before serving and close it after."""
+    """Documents ready to serve. Open it before serving and close it after."""
 
-    loaded: LoadedDocument
+    loaded: LoadedDocuments  # `loaded.document` is what they serve together
     secrets: Secrets
     clients: dict[str, ResilientClient]
     operations: dict[str, Operation]
@@ -89,8 +91,7 @@ class Gateway:
 
 
 def load_gateway(
-    document: str,
-    *,
+    *documents: str,
     base_uris: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     client_settings: ClientSettings = DEFAULT_CLIENT_SETTINGS,
@@ -101,38 +102,41 @@ def load_gateway(
     caller_binds_required: bool = False,
     sends: bool = True,
 ) -> Gateway:
-    """Load `document` (a path or bundled name) into a Gateway; raise a CapgateError on any user error.
+    """Load `documents` (paths, bundled names or folders) into one Gateway; raise a CapgateError on any user
+    error.
 
     `limiter` and `observers` outlive a reload when the caller passes the same ones again. `caller_binds` is
     the `--caller-binds` file of each caller's own values for the binds (`capgate.consumes.caller_binds`). A
     gateway that `sends` requests with real secrets must send them only where the document may
     (capgate.document.destinations): an error there stops it, a warning is logged.
     """
-    loaded = load_document(document)
+    loaded = load_documents(documents)
     spec = loaded.document
     overrides = dict(base_uris or {})
-    namespaces = [consumes.namespace for consumes in spec.capability.consumes]
-    for namespace, url in overrides.items():
-        if namespace not in namespaces:
-            raise ConfigurationError(
-                f"--base-uri {namespace}=…: the document consumes no namespace {namespace!r} "
-                f"(it has: {', '.join(namespaces)})"
-            )
-        if not _BASE_URI.match(url):
-            raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+    _check_base_uris(loaded, overrides)
     if sends:
         _check_destinations(loaded, overrides, client_settings.allowed_private)
+    declared = resilience.rate_limit is None and resilience.rate_limiting  # else --rate-limit gives every one
+    if declared and (disagreeing := budget_problems(loaded.documents, overrides)):
+        raise DocumentError(disagreeing)
     secrets = resolve_binds(spec, environ)
     callers = load_caller_binds(caller_binds, spec, secrets, environ, required=caller_binds_required)
     limiter = limiter or LocalLimiter()
+    budgets = origin_budgets(spec, overrides)
+    base_uris_of = {c.namespace: overrides.get(c.namespace, c.base_uri).rstrip("/") for c in spec.capability.consumes}
     clients = {
-        consumes.namespace: resilient_client(consumes, client_settings, resilience, limiter)
+        consumes.namespace: resilient_client(
+            with_origin_budget(consumes, budgets, base_uris_of[consumes.namespace]),
+            client_settings,
+            resilience,
+            limiter,
+        )
         for consumes in spec.capability.consumes
     }
     hinted = tool_hinted_idempotent(spec)
     operations: dict[str, Operation] = {}
     for consumes in spec.capability.consumes:
-        base_uri = overrides.get(consumes.namespace, consumes.base_uri).rstrip("/")
+        base_uri = base_uris_of[consumes.namespace]
         for resource in consumes.resources:
             for operation in resource.operations:
                 compiled = Operation(
@@ -159,13 +163,39 @@ def load_gateway(
     return gateway
 
 
-def describing_gateway(document: str, *, base_uris: Mapping[str, str] | None = None) -> Gateway:
+def _check_base_uris(loaded: LoadedDocuments, overrides: Mapping[str, str]) -> None:
+    """Each `--base-uri` names a namespace of the documents, and an http(s) URL."""
+    namespaces = [consumes.namespace for consumes in loaded.document.capability.consumes]
+    for namespace, url in overrides.items():
+        if namespace not in namespaces:
+            consume, have = (
+                ("the documents consume", "they have")
+                if len(loaded.documents) > 1
+                else ("the document consumes", "it has")
+            )
+            raise ConfigurationError(
+                f"--base-uri {namespace}=…: {consume} no namespace {namespace!r} ({have}: {', '.join(namespaces)})"
+            )
+        if not _BASE_URI.match(url):
+            raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+
+
+def describing_gateway(*documents: str, base_uris: Mapping[str, str] | None = None) -> Gateway:
     """A gateway to describe, not to call: bound secrets are stand-ins, so no key is needed to list tools."""
-    return load_gateway(document, base_uris=base_uris, environ=_StandIns(), sends=False)
+    return load_gateway(*documents, base_uris=base_uris, environ=_StandIns(), sends=False)
 
 
-def _check_destinations(loaded: LoadedDocument, base_uris: Mapping[str, str], allowed: frozenset[str]) -> None:
-    problems = destination_problems(loaded.document, loaded.source, base_uris=base_uris, allowed_private=allowed)
+def _check_destinations(loaded: LoadedDocuments, base_uris: Mapping[str, str], allowed: frozenset[str]) -> None:
+    """Where each document sends its secrets (capgate.document.destinations), and each secret to one origin
+    across the documents."""
+    problems = [
+        problem
+        for document in loaded.documents
+        for problem in destination_problems(
+            document.document, document.source, base_uris=base_uris, allowed_private=allowed
+        )
+    ]
+    problems += secret_origin_problems(loaded.documents, base_uris)
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors:
         raise DocumentError(errors)

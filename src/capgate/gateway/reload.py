@@ -113,7 +113,7 @@ class Swappable:
 
 
 class Reloader:
-    """Loads the document again and swaps every HTTP adapter to it, or changes nothing and says why."""
+    """Loads the documents again and swaps every HTTP listener to them, or changes nothing and says why."""
 
     def __init__(
         self,
@@ -141,7 +141,7 @@ class Reloader:
                 apps = self._build(gateway)
                 if len(apps) != len(self._swappables):
                     raise ConfigurationError(
-                        f"the document now has {len(apps)} HTTP adapters instead of "
+                        f"the documents now need {len(apps)} HTTP ports instead of "
                         f"{len(self._swappables)}; restart capgate to change its adapters"
                     )
                 await gateway.open()
@@ -162,5 +162,5 @@ class Reloader:
                 *(swappable.swap(app, self._grace) for swappable, app in zip(self._swappables, apps, strict=True))
             )
             await old.close()
-            logger.info("reloaded %s: %d operations", gateway.loaded.source.file, len(gateway.operations))
+            logger.info("reloaded %s: %d operations", ", ".join(gateway.loaded.files), len(gateway.operations))
             return True

@@ -146,18 +146,17 @@ class Safeguards:
 
     def load(
         self,
-        document: str,
-        *,
+        *documents: str,
         base_uris: Mapping[str, str],
         environ: Mapping[str, str] | None,
         client_settings: ClientSettings,
         serves_http: bool,
     ) -> Gateway:
-        """The document loaded, at start-up or on SIGHUP, sharing these parts; then admitted: the inbound
+        """The documents loaded, at start-up or on SIGHUP, sharing these parts; then admitted: the inbound
         tokens and the caller binds loaded (a reload's new ones apply to the apps built after it) and checked
         against each other and the host."""
         gateway = load_gateway(
-            document,
+            *documents,
             base_uris=base_uris,
             environ=environ,
             client_settings=client_settings,

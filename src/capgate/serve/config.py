@@ -17,7 +17,7 @@ from capgate.serve.sockets import Listen, listen
 class ServeConfig:
     """What `capgate serve` was asked for; nothing is loaded or bound until `serve` runs."""
 
-    document: str = DEFAULT_DOCUMENT
+    documents: tuple[str, ...] = (DEFAULT_DOCUMENT,)  # paths, bundled names or folders, served together
     host: str = "127.0.0.1"
     rest_port: int | None = None  # None: the document's port
     mcp_port: int | None = None
@@ -28,6 +28,7 @@ class ServeConfig:
     environ: Mapping[str, str] | None = None  # None: the process environment
     mcp_transport: str | None = None  # "http" or "stdio" overrides the document's MCP transport
     mcp_text: TextMode = "compact"  # "json": the text of mapped MCP results is their JSON, as the spec suggests
+    mcp_name: str | None = None  # the (first) MCP server's name; None: its first adapter's namespace
     hardening: Hardening = field(default_factory=Hardening)  # timeouts, retries, limits, tokens, audit log
     connections: ConnectionLimits = field(default_factory=ConnectionLimits)  # per port and client, head timeout
     serve_rest: bool = True  # False: no REST facade (an MCP client launching capgate over stdio needs none)

@@ -1,4 +1,4 @@
-"""Run every adapter of a document in one process: start-up, readiness lines, signals, clean shutdown."""
+"""Run every adapter of the documents in one process: start-up, readiness lines, signals, clean shutdown."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ async def serve(
         await servers.start(_on(unbound, _rest_apps(gateway, config, safeguards)))
         # REST answers while the MCP SDK is imported (~0.5 s) in a thread; MCP calls wait in the listen backlog.
         if await _unless_stopped(asyncio.to_thread(lambda: gateway.mcp), signals.stop):
-            http, stdio = mcp_apps(gateway, safeguards, transport=config.mcp_transport, text=config.mcp_text)
+            http, stdio = _mcp_apps(gateway, config, safeguards)
             await servers.start(_on(unbound, http))
             servers.serve_stdio(stdio)
             signals.serving.set()
@@ -273,16 +273,18 @@ async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -
 
 
 def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]]:
-    """The port of each HTTP adapter, REST facades first, each with the flag that sets it."""
+    """The port of each HTTP listener, REST facades first, each with the flag that sets it: the port of its
+    first adapter, or for the first listener of each kind the flag's."""
     ports: list[tuple[int | None, str]] = []
-    for index, rest in enumerate(gateway.rest if config.serve_rest else []):
-        ports.append(
-            (config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port, "--rest-port")
-        )
-    mcp = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
-    for index, spec in enumerate(mcp):
-        if not over_stdio(spec, config.mcp_transport):
-            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port, "--mcp-port"))
+    rest = gateway.loaded.served_together(gateway.rest, lambda adapter: adapter.spec)
+    for index, adapters in enumerate(rest if config.serve_rest else []):
+        port = config.rest_port if index == 0 and config.rest_port is not None else adapters[0].spec.port
+        ports.append((port, "--rest-port"))
+    specs = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
+    for index, together in enumerate(gateway.loaded.served_together(specs, lambda spec: spec)):
+        if not over_stdio(together[0], config.mcp_transport):
+            port = config.mcp_port if index == 0 and config.mcp_port is not None else together[0].port
+            ports.append((port, "--mcp-port"))
     return ports
 
 
@@ -290,9 +292,15 @@ def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) ->
     return rest_apps(gateway, safeguards) if config.serve_rest else []
 
 
+def _mcp_apps(
+    gateway: Gateway, config: ServeConfig, safeguards: Safeguards
+) -> tuple[list[ServedApp], list[McpAdapter]]:
+    return mcp_apps(gateway, safeguards, transport=config.mcp_transport, text=config.mcp_text, name=config.mcp_name)
+
+
 def _http_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
-    """Every HTTP adapter's app, in the order of the sockets they were first served on (a reload keeps them)."""
-    served_mcp, _ = mcp_apps(gateway, safeguards, transport=config.mcp_transport, text=config.mcp_text)
+    """Every HTTP listener's app, in the order of the sockets they were first served on (a reload keeps them)."""
+    served_mcp, _ = _mcp_apps(gateway, config, safeguards)
     return [*_rest_apps(gateway, config, safeguards), *served_mcp]
 
 
@@ -310,9 +318,9 @@ def _next(sockets: Iterator[socket.socket]) -> socket.socket:
 
 
 def _load(config: ServeConfig, safeguards: Safeguards) -> Gateway:
-    """The document loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
+    """The documents loaded, at start-up or on SIGHUP, sharing the process-wide limiter, observers and audit log."""
     return safeguards.load(
-        config.document,
+        *config.documents,
         base_uris=config.base_uris,
         environ=config.environ,
         client_settings=config.client_settings,

@@ -41,7 +41,7 @@ from prometheus_client.multiprocess import mark_process_dead
 
 from capgate.core.errors import ConfigurationError
 from capgate.core.secret_key import SecretKey
-from capgate.document.load import load_document
+from capgate.document.combined import load_documents
 from capgate.document.models import ExposesMcp
 from capgate.serve.config import ServeConfig
 from capgate.serve.server import Announce, announce_on_stderr
@@ -84,7 +84,7 @@ def _check(config: ServeConfig, count: int) -> None:
             "between processes; here, run one capgate per core behind a load balancer "
             "(docs/deploying.md)"
         )
-    document = load_document(config.document).document  # a broken document stops here, before any worker
+    document = load_documents(config.documents).document  # a broken document stops here, before any worker
     mcp = [adapter for adapter in document.capability.exposes if isinstance(adapter, ExposesMcp)]
     if any((config.mcp_transport or adapter.transport) == "stdio" for adapter in mcp):
         raise ConfigurationError(

@@ -13,10 +13,12 @@ import orjson
 import pytest
 
 from capgate.observe.audit_rows import read_rows
-from tests.serve.workers.conftest import on_fresh_connections, supervised, until
+from tests.serve.workers.conftest import connection_to_each, on_fresh_connections, supervised, until
 from tests.support.cli import capgate, cli_env
 from tests.support.emulator import Emulator
 from tests.support.gateway import TEST_KEY
+from tests.support.management import MANAGEMENT, base_uri_flags
+from tests.support.upstream import RecordingUpstream
 
 
 def add_tags(connection: http.client.HTTPConnection, run: str, tag: str) -> int:
@@ -70,6 +72,23 @@ def test_workers_share_the_ports_announce_once_reload_and_stop_on_sigterm(emulat
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers)  # no orphan left behind
         assert gateway.stderr.count("REST facade ready on") == 1
         assert TEST_KEY not in gateway.stderr.text
+
+
+def test_every_worker_serves_every_document(emulator: Emulator, upstream: RecordingUpstream) -> None:
+    documents = ("trigger-dev-runs", str(MANAGEMENT))
+    # Every namespace at the recording upstream, the runs' too: the key they share goes to one origin only.
+    with supervised(emulator, *documents, *base_uri_flags(upstream.url)) as gateway, ExitStack() as held:
+        assert "(management-runs-rest and 8 more, " in gateway.stderr.text
+        for connection in connection_to_each(gateway, held).values():
+            connection.request("POST", "/v1/api/v1/queues/emails/pause")
+            response = connection.getresponse()
+            assert response.status == 200, response.read()
+            response.read()
+        assert [f"{request.method} {request.path}" for request in upstream.requests] == [
+            "POST /api/v1/queues/emails/pause"
+        ] * 2
+        gateway.process.send_signal(signal.SIGTERM)
+        assert gateway.process.wait(20) == 0
 
 
 def test_a_killed_worker_is_replaced_and_service_continues(emulator: Emulator) -> None:

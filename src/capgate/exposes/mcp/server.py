@@ -161,10 +161,16 @@ def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catal
 
 
 class McpAdapter:
-    """Serves the tools and resources of one `mcp` adapter through the official SDK's low-level Server."""
+    """Serves the tools and resources of one `mcp` adapter (or of several, `joined`) through the official SDK's
+    low-level Server, named after the adapter's namespace and instructed by its description unless told."""
 
     def __init__(
-        self, spec: ExposesMcp, targets: list[McpTarget], resources: list[ResourceTarget] | None = None
+        self,
+        spec: ExposesMcp,
+        targets: list[McpTarget],
+        resources: list[ResourceTarget] | None = None,
+        *,
+        name: str | None = None,
     ) -> None:
         self.spec = spec
         self.targets = {target.tool.name: target for target in targets}
@@ -175,7 +181,7 @@ class McpAdapter:
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
         # directly; without it, the SDK runs the whole `tools/list` handler and dumps its result on every such call.
         self.server: Server[Any] = Server(
-            spec.namespace,
+            name or spec.namespace,
             version=__version__,
             instructions=spec.description,
             on_list_tools=self._list_tools,
@@ -364,6 +370,17 @@ class McpAdapter:
         if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
             raise MCPError(RATE_LIMITED, refusal.message)
         return await target.read(params.uri, values, start_call(scope, "mcp", f"resources/read {target.spec.name}"))
+
+
+def joined(adapters: list[McpAdapter], *, name: str | None = None) -> McpAdapter:
+    """One server for the tools and resources of `adapters` (names unique across them, capgate.document.
+    cross_checks), served as the first one is and instructed by its description; named `name`, else as it is."""
+    if len(adapters) == 1 and name is None:
+        return adapters[0]
+    first = adapters[0]
+    targets = [target for adapter in adapters for target in adapter.targets.values()]
+    resources = [resource for adapter in adapters for resource in adapter.resources]
+    return McpAdapter(first.spec, targets, resources, name=name)
 
 
 class _Endpoint:

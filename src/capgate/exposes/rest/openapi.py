@@ -7,6 +7,8 @@ probes, /healthz and /readyz. `capgate openapi` prints it, and the REST port ser
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from capgate import __version__
@@ -22,18 +24,21 @@ PROBLEM = {"$ref": "#/components/schemas/Problem"}
 GATEWAY_TAG = "gateway"
 
 
-def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) -> dict[str, Any]:
-    """The OpenAPI document of `adapter`, as served at `server_url` (no trailing slash)."""
+def build_openapi(document: Document, adapter: RestAdapter, *more: RestAdapter, server_url: str) -> dict[str, Any]:
+    """The OpenAPI document of `adapter`, and of the `more` served beside it (those of later documents), as
+    served at `server_url` (no trailing slash)."""
+    adapters = [adapter, *more]
     info = document.info
     title = (info.label if info else None) or adapter.spec.namespace
-    described = describe_routes(document, adapter)
+    described = [(each, route) for each in adapters for route in describe_routes(document, each)]
+    names = Counter(route.name for _, route in described)
     signals = {consumes.namespace: signals_of(consumes) for consumes in document.capability.consumes}
     paths: dict[str, dict[str, Any]] = {}
-    for route in described:
+    for each, route in described:
+        if names[route.name] > 1:  # operationIds are unique: a name two adapters use takes its adapter's namespace
+            route = replace(route, name=f"{route.name}-{each.spec.namespace}")
         route_signals = signals[route.operation.partition(".")[0]]
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
-            route, adapter.spec.namespace, route_signals
-        )
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, each.spec.namespace, route_signals)
     paths.update(_probes())
     return {
         "openapi": OPENAPI_VERSION,
@@ -45,7 +50,10 @@ def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) 
         },
         "servers": [{"url": server_url, "description": f"capgate REST facade ({adapter.spec.namespace})"}],
         "tags": [
-            {"name": adapter.spec.namespace, "description": adapter.spec.description or f"Routes of {title}."},
+            *(
+                {"name": each.spec.namespace, "description": each.spec.description or f"Routes of {title}."}
+                for each in adapters
+            ),
             {"name": GATEWAY_TAG, "description": "The gateway's own probes, for load balancers and orchestrators."},
         ],
         "security": [{"bearerAuth": []}],
