@@ -16,8 +16,8 @@ import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from capgate.core.errors import ConfigurationError
-from capgate.document.models import ExposesMcp
-from capgate.gateway.apps import ServedApp, mcp_apps, over_stdio, rest_apps
+from capgate.document.models import ExposesControl, ExposesMcp, ExposesSkill
+from capgate.gateway.apps import ServedApp, catalogue_apps, mcp_apps, over_stdio, rest_apps
 from capgate.gateway.assembly import Gateway
 from capgate.gateway.reload import Reloader, Swappable
 from capgate.gateway.safeguards import Safeguards
@@ -74,7 +74,7 @@ async def serve(
         await safeguards.close()
         raise
     await gateway.open()
-    servers = _Servers(config.hardening.shutdown_grace, announce, limits)
+    servers = _Servers(config.hardening.shutdown_grace, announce, limits, gateway.started)
     reloader = Reloader(
         gateway,
         servers.swappables,
@@ -175,12 +175,13 @@ class _Signals:
 class _Servers:
     """The uvicorn servers (and stdio sessions) of one process: started in steps, stopped together."""
 
-    def __init__(self, grace: float, announce: Announce, limits: ConnectionLimits) -> None:
+    def __init__(self, grace: float, announce: Announce, limits: ConnectionLimits, started: set[str]) -> None:
         self.swappables: list[Swappable] = []  # what a reload swaps, one per HTTP adapter in socket order
         self._grace = grace
         self._announce = announce
         self._limits = limits
         self._gates: list[ConnectionGate] = []
+        self._started = started
         self._servers: list[ManagedServer] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._stdio: list[asyncio.Task[None]] = []
@@ -222,10 +223,12 @@ class _Servers:
             host, port = listener.sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             served = listener.served
+            self._started.add(served.namespace)
             self._announce(f"capgate: {served.label} ready on http://{shown}:{port}{served.path} ({served.detail})")
 
     def serve_stdio(self, adapters: list[McpAdapter]) -> None:
         self._stdio = [asyncio.create_task(adapter.run_stdio()) for adapter in adapters]
+        self._started.update(adapter.spec.namespace for adapter in adapters)
         self._tasks += self._stdio
 
     async def run_until(self, stop: asyncio.Event) -> None:
@@ -276,18 +279,25 @@ def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]
     """The port of each HTTP adapter, REST facades first, each with the flag that sets it."""
     ports: list[tuple[int | None, str]] = []
     for index, rest in enumerate(gateway.rest if config.serve_rest else []):
-        ports.append(
-            (config.rest_port if index == 0 and config.rest_port is not None else rest.spec.port, "--rest-port")
-        )
-    mcp = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
+        port = config.adapter_ports.get(rest.spec.namespace, rest.spec.port)
+        ports.append((config.rest_port if index == 0 and config.rest_port is not None else port, "--rest-port"))
+    exposes = gateway.loaded.document.capability.exposes
+    ports += [
+        (config.adapter_ports.get(other.namespace, other.port), f"--port {other.namespace}=N")
+        for other in exposes
+        if isinstance(other, ExposesSkill | ExposesControl)
+    ]
+    mcp = [spec for spec in exposes if isinstance(spec, ExposesMcp)]
     for index, spec in enumerate(mcp):
         if not over_stdio(spec, config.mcp_transport):
-            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else spec.port, "--mcp-port"))
+            port = config.adapter_ports.get(spec.namespace, spec.port)
+            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else port, "--mcp-port"))
     return ports
 
 
 def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
-    return rest_apps(gateway, safeguards) if config.serve_rest else []
+    """The apps served before the MCP SDK is imported: the REST facades, the skill and control adapters."""
+    return [*(rest_apps(gateway, safeguards) if config.serve_rest else []), *catalogue_apps(gateway, safeguards)]
 
 
 def _http_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:

@@ -12,7 +12,7 @@ from typing import Any
 from capgate import __version__
 from capgate.consumes.signals import Signals, signals_of
 from capgate.core.http import BODY_METHODS
-from capgate.document.models import Document
+from capgate.document.models import ConsumesHttp, Document
 from capgate.exposes.catalog import Input, Route
 from capgate.exposes.rest.app import RestAdapter
 from capgate.exposes.rest.routes import describe_routes
@@ -28,9 +28,10 @@ def build_openapi(document: Document, adapter: RestAdapter, *, server_url: str) 
     title = (info.label if info else None) or adapter.spec.namespace
     described = describe_routes(document, adapter)
     signals = {consumes.namespace: signals_of(consumes) for consumes in document.capability.consumes}
+    standard = signals_of(ConsumesHttp(namespace="", base_uri=""))  # a mock's or steps' answer: the standard ones
     paths: dict[str, dict[str, Any]] = {}
     for route in described:
-        route_signals = signals[route.operation.partition(".")[0]]
+        route_signals = signals.get(route.operation.partition(".")[0], standard)
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
             route, adapter.spec.namespace, route_signals
         )
