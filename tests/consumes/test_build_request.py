@@ -7,14 +7,13 @@ from typing import Any
 
 import orjson
 import pytest
-import yaml
 
 from capgate.consumes.binds import Secrets, resolve_binds
 from capgate.consumes.client import UpstreamClient
 from capgate.consumes.operation import Operation
 from capgate.core import redaction
 from capgate.core.errors import ArgumentError, ConfigurationError
-from capgate.document.models import Document
+from capgate.document.load import parse_document
 
 DOCUMENT = """
 naftiko: 1.0.0-alpha2
@@ -56,7 +55,7 @@ ENV = {"MY_TOKEN": "s3cr3t-token", "MY_USER": "robot"}
 
 
 def operation(auth: str = "bearer") -> Operation:
-    document = Document.model_validate(yaml.safe_load(DOCUMENT % {"auth": AUTH[auth]}))
+    document = parse_document(DOCUMENT % {"auth": AUTH[auth]}, "doc.yaml").document
     consumes = document.capability.consumes[0]
     resource = consumes.resources[0]
     return Operation(
@@ -103,15 +102,14 @@ def test_absent_values_are_not_sent() -> None:
 
 
 def test_a_declared_default_is_sent_when_the_caller_gives_nothing() -> None:
-    document = Document.model_validate(
-        yaml.safe_load(
-            DOCUMENT.replace(
-                "- {name: flag, in: query, type: boolean}",
-                "- {name: flag, in: query, type: boolean}\n" + " " * 8 + "- {name: limit, in: query, default: 50}",
-            )
-            % {"auth": AUTH["bearer"]}
+    document = parse_document(
+        DOCUMENT.replace(
+            "- {name: flag, in: query, type: boolean}",
+            "- {name: flag, in: query, type: boolean}\n" + " " * 8 + "- {name: limit, in: query, default: 50}",
         )
-    )
+        % {"auth": AUTH["bearer"]},
+        "doc.yaml",
+    ).document
     consumes = document.capability.consumes[0]
     resource = consumes.resources[0]
     with_default = Operation(
@@ -178,7 +176,7 @@ def test_secrets_are_redacted_and_never_in_repr() -> None:
 
 
 def test_missing_secret_names_the_variable_not_a_value() -> None:
-    document = Document.model_validate(yaml.safe_load(DOCUMENT % {"auth": AUTH["bearer"]}))
+    document = parse_document(DOCUMENT % {"auth": AUTH["bearer"]}, "doc.yaml").document
     with pytest.raises(ConfigurationError) as raised:
         resolve_binds(document, {"MY_USER": "robot"})
     assert "MY_TOKEN is not set in the environment (binds namespace 'vault')" in str(raised.value)
@@ -190,7 +188,7 @@ def test_binds_from_a_file_location(tmp_path: Path) -> None:
     secrets_file.write_text(orjson.dumps(ENV).decode())
     text = DOCUMENT % {"auth": AUTH["bearer"]}
     text = text.replace("  keys: {API_TOKEN", f"  location: file://{secrets_file}\n  keys: {{API_TOKEN")
-    document = Document.model_validate(yaml.safe_load(text))
+    document = parse_document(text, "doc.yaml").document
     assert resolve_binds(document, {}).lookup("vault.API_TOKEN") == "s3cr3t-token"
 
 

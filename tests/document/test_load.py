@@ -120,11 +120,11 @@ def test_a_duplicate_key(tmp_path: Path) -> None:
 
 
 def test_an_unsupported_adapter_type(tmp_path: Path) -> None:
-    text = seed_with("  - type: mcp\n", "  - type: skill\n")
+    text = seed_with("  - type: mcp\n", "  - type: grpc\n")
     problems = broken(tmp_path, text)
     assert problems == [
-        f"doc.yaml:{line_of(text, '  - type: skill')}: capability.exposes[1].type: type 'skill' is "
-        "not supported (capgate serves 'rest', 'mcp')"
+        f"doc.yaml:{line_of(text, '  - type: grpc')}: capability.exposes[1].type: type 'grpc' is "
+        "not supported (capgate serves 'rest', 'mcp', 'skill', 'control')"
     ]
 
 

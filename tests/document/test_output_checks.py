@@ -68,12 +68,6 @@ def test_the_default_document_is_clean() -> None:
             "trigger://runs/{runId} has no variable {id} to fill",
         ),
         (
-            "      call: management-runs.getrunbyid\n      with:\n        runId: '{{runId}}'",
-            "      call: management-runs.cancelrun\n      with:\n        runId: '{{runId}}'",
-            "capability.exposes[1].resources[0].call: management-runs.cancelrun is POST: a resource is read by "
-            "whoever may read, so it must call an operation that changes nothing (GET)",
-        ),
-        (
             "        runId: '{{runId}}'",
             "        runId: '{{id}}'",
             "capability.exposes[1].resources[0].uri: {runId} feeds nothing: use it in `with`, as '{{runId}}'",
@@ -86,14 +80,27 @@ def test_the_default_document_is_clean() -> None:
         ),
         (
             "      uri: trigger://runs/{runId}",
-            "      uri: trigger://runs/{runId}\n      location: file:///srv/runs",
-            "capability.exposes[1].resources[0].location: static resources (files) are not served by capgate",
+            "      uri: trigger://runs/{runId}\n      location: srv/runs",
+            "capability.exposes[1].resources[0].location: a static resource's location is a file:/// directory",
         ),
     ],
 )
 def test_a_result_shape_that_cannot_work_is_an_error(old: str, new: str, expected: str) -> None:
     found = messages(changed(old, new))
     assert any(message.startswith(expected) for message in found), found
+
+
+def test_a_resource_that_calls_a_write_is_for_writers_only() -> None:
+    text = changed(
+        "      call: management-runs.getrunbyid\n      with:\n        runId: '{{runId}}'",
+        "      call: management-runs.cancelrun\n      with:\n        runId: '{{runId}}'",
+    )
+    assert messages(text) == []
+    assert (
+        "capability.exposes[1].resources[0].call: management-runs.cancelrun is POST: only a caller who may write can "
+        "read this resource (a read-scoped one is refused); point it at an operation that changes nothing (GET) to "
+        "open it up"
+    ) in messages(text, "warning")
 
 
 def test_a_tool_input_named_verbose_clashes_with_capgates(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +14,7 @@ from capgate.consumes.binds import resolve_binds
 from capgate.consumes.client import UpstreamClient
 from capgate.consumes.operation import Operation
 from capgate.core.errors import ArgumentError
-from capgate.document.models import Document
+from capgate.document.load import parse_document
 from capgate.document.templates import render
 from capgate.exposes.binding import Binding
 
@@ -63,7 +62,7 @@ texts = st.one_of(
 
 
 def binding(with_: dict[str, Any]) -> Binding:
-    document = Document.model_validate(yaml.safe_load(DOCUMENT))
+    document = parse_document(DOCUMENT, "doc.yaml").document
     consumes = document.capability.consumes[0]
     resource = consumes.resources[0]
     secrets = resolve_binds(document, {"MY_KEY": SECRET})

@@ -167,13 +167,13 @@ def paging_of(target: McpTarget, *, required: bool) -> Paging | None:
     """How the tool pages, from its operation's `pagination`; None when it declares none. With `required`
     (`--all`), a tool that cannot page is a ConfigurationError saying why."""
     operation = target.binding.operation
-    pagination = operation.spec.pagination
+    pagination = operation.spec.pagination if operation is not None else None
     tool = target.tool.name
-    if pagination is None:
+    if operation is None or pagination is None:
         if required:
             raise ConfigurationError(
                 f"--all follows the cursor an operation's `pagination` declares (docs/format.md), and {tool} calls "
-                f"{operation.name}, which declares none; call it without --all"
+                f"{target.binding.operation_name}, which declares none; call it without --all"
             )
         return None
     wanted = input_key(pagination.next_input)
@@ -279,7 +279,7 @@ async def _fetch(
 
 def _audit_log(gateway: Gateway, target: McpTarget) -> AuditLog | None:
     """A shell's cancel or replay changes production as much as a served one: it goes to the same audit log."""
-    if target.binding.operation.method in SAFE_METHODS:
+    if target.binding.method in SAFE_METHODS:
         return None
     audit = AuditLog(default_audit_path())
     audit.open()

@@ -45,6 +45,14 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
         help="REST facade port (default: the (first) document's; 0 picks a free port)",
     )
     parser.add_argument("--mcp-port", type=int, metavar="N", help="MCP server port (default: the (first) document's)")
+    parser.add_argument(
+        "--port",
+        action="append",
+        default=[],
+        metavar="NAMESPACE=N",
+        help="the port of the adapter with this namespace (`control` for a control adapter), e.g. a skill "
+        "catalogue's; repeatable",
+    )
     add_base_uri(parser, "send a consumed namespace's calls to another URL (an emulator, a proxy); repeatable")
     add_allow_private_upstream(parser)
     parser.add_argument(
@@ -109,6 +117,7 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
         host=options.host,
         rest_port=options.rest_port,
         mcp_port=options.mcp_port,
+        adapter_ports=adapter_ports(options.port),
         base_uris=base_uris(options.base_uri),
         allowed_hosts=options.allow_host,
         allowed_origins=options.allow_origin,
@@ -120,6 +129,19 @@ def serve_config(options: argparse.Namespace) -> ServeConfig:
         connections=connection_limits(options),
         client_settings=client_settings(options),
     )
+
+
+def adapter_ports(items: list[str]) -> dict[str, int]:
+    """`--port NAMESPACE=N` items as a mapping; ConfigurationError names a malformed one."""
+    from capgate.core.errors import ConfigurationError
+
+    parsed = {}
+    for item in items:
+        namespace, equals, port = item.partition("=")
+        if not equals or not namespace or not port.isdigit() or int(port) > 65535:
+            raise ConfigurationError(f"--port {item!r}: expected NAMESPACE=N, e.g. shipyard-skills=3002 (0 picks one)")
+        parsed[namespace] = int(port)
+    return parsed
 
 
 def _serve(options: argparse.Namespace) -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from capgate.core import redaction
 from capgate.core.datafile import read_data_file
 from capgate.core.errors import ConfigurationError
+from capgate.core.locations import LocationError, file_location
+from capgate.document.check import environment_binds
 from capgate.document.models import Bind, Document
 
 
@@ -27,6 +27,10 @@ class Secrets:
         """These secrets with some replaced (by every name they are looked up by): one caller's own values."""
         return Secrets({**self._values, **values})
 
+    def names(self) -> list[str]:
+        """Every name a template may read a bound value by."""
+        return sorted(self._values)
+
     def values(self) -> list[str]:
         """Every bound value, e.g. to refuse an inbound token that is one of them."""
         return sorted(set(self._values.values()))
@@ -40,7 +44,7 @@ def resolve_binds(document: Document, environ: Mapping[str, str] | None = None) 
     environ = os.environ if environ is None else environ
     values: dict[str, str] = {}
     missing: list[tuple[str, str]] = []  # (provider key, where it was looked for)
-    for bind in [*document.binds, *document.capability.binds]:
+    for bind in [*document.binds, *document.capability.binds, *environment_binds(document)]:
         provider = _file_provider(bind) if bind.location else environ
         for variable, provider_key in bind.keys.items():
             value = provider.get(provider_key)
@@ -100,13 +104,14 @@ def bound_values(document: Document, environ: Mapping[str, str]) -> list[str]:
 
 def _file_provider(bind: Bind) -> Mapping[str, str]:
     assert bind.location is not None
-    parsed = urlparse(bind.location)
-    if parsed.scheme != "file":
+    try:
+        path = file_location(bind.location)
+    except LocationError:
         raise ConfigurationError(
             f"binds namespace {bind.namespace!r}: location {bind.location!r} is not supported; use file:///path "
-            "to a JSON or YAML file, or leave it out to read the environment"
-        )
-    path = Path(unquote(parsed.netloc + parsed.path))
+            "(or file:///./path, from the working directory) to a JSON or YAML file, or leave it out to read the "
+            "environment"
+        ) from None
     data = read_data_file(path, f"binds namespace {bind.namespace!r}")
     if not isinstance(data, dict):
         raise ConfigurationError(f"binds namespace {bind.namespace!r}: {path} must hold a mapping of key: value")

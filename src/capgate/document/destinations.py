@@ -23,7 +23,7 @@ from urllib.parse import SplitResult, urlsplit
 from capgate.core.destinations import forbidden, is_loopback
 from capgate.core.errors import Problem
 from capgate.document.check import bind_variables
-from capgate.document.models import ConsumesHttp, Document, ExposesMcp
+from capgate.document.models import ConsumesHttp, Document, ExposesMcp, ExposesRest
 from capgate.document.source import Path, SourceMap
 from capgate.document.templates import placeholders
 
@@ -153,6 +153,8 @@ def _templates(document: Document) -> Iterator[tuple[Path, str, str]]:
                 for r, resource in enumerate(adapter.resources)
                 for o, operation in enumerate(resource.operations)
             ]
+            if isinstance(adapter, ExposesRest)
+            else []  # the skill and control adapters send nothing upstream
         )
         for step, call, with_ in steps:
             for target, value in (with_ or {}).items():

@@ -1,7 +1,8 @@
 """Unknown keys: a field the format does not have is named, with the nearest one it does have.
 
 The known keys come from the models (`document/models.py`), so a field added there is known here with no
-change, plus the alpha2 fields capgate reads past without modelling them (`steps`, `outputSchema`, …). Where
+change, plus the alpha2 fields capgate reads past without modelling them (`stakeholders`, an adapter's
+`authentication`, a script step's `dependencies`, …). Where
 the format forbids other keys (every object but a parameter), an unknown key is an error: `baseUrl` for
 `baseUri` would otherwise be dropped, and the only message would be that `baseUri` is required. A parameter
 may carry any JSON-Schema keyword (capgate validates arguments with them), so there an unknown key is a
@@ -25,15 +26,11 @@ from capgate.document.source import Path, SourceMap, format_path
 FORMAT_ONLY: dict[type[BaseModel], frozenset[str]] = {
     models.Document: frozenset({"consumes"}),
     models.Info: frozenset({"created", "modified", "stakeholders"}),
-    models.CapabilityBody: frozenset({"aggregates"}),
-    models.ConsumesHttp: frozenset({"location"}),
-    models.ConsumedOperation: frozenset({"outputSchema"}),
-    models.ExposedResource: frozenset({"forward"}),
-    models.ExposedOperation: frozenset({"steps", "mappings", "ref"}),
     models.ExposesRest: frozenset({"authentication"}),
-    models.ExposesMcp: frozenset({"authentication", "resources", "prompts"}),
-    models.McpTool: frozenset({"steps", "mappings", "ref"}),
-    models.OutputParameter: frozenset({"const", "description"}),
+    models.ExposesMcp: frozenset({"authentication"}),
+    models.OutputParameter: frozenset({"const", "description", "values", "maxLength", "selector"}),
+    models.ControlManagement: frozenset({"reload", "validate", "logs", "scripting"}),
+    models.ScriptStep: frozenset({"dependencies", "with"}),
 }
 # The JSON-Schema keywords a parameter may carry (draft 2020-12 validation and annotation vocabularies).
 SCHEMA_KEYWORDS = frozenset(

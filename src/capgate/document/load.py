@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from capgate.core.errors import DocumentError, Problem
+from capgate.document import alpha
+from capgate.document.aggregates import resolve_refs
 from capgate.document.bundled import resolve_source
 from capgate.document.check import check
 from capgate.document.fields import key_problems
@@ -22,7 +24,7 @@ class LoadedDocument:
     document: Document
     source: SourceMap
     data: Any  # the plain values the model was read from, for checks that look at what was written
-    warnings: list[Problem] = field(default_factory=list)  # found while parsing: unknown parameter keys
+    warnings: list[Problem] = field(default_factory=list)  # found while parsing: the dialect's, unknown parameter keys
 
 
 def parse_document(text: str, file: str) -> LoadedDocument:
@@ -30,18 +32,31 @@ def parse_document(text: str, file: str) -> LoadedDocument:
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
         raise DocumentError([source.problem((), "a capability document must be a mapping at the top level")])
+    if alpha.ROOT_KEY not in data:
+        raise DocumentError(
+            [source.problem((), f"no `{alpha.ROOT_KEY}:` version at the top level: capgate reads Naftiko documents")]
+        )
+    # The dialect's loader turns what was written into what the model reads (imports resolved, spellings
+    # settled); every check below sees the model's shape, whatever the dialect.
+    read, dialect_problems = alpha.read_alpha(data, source, _problem_from)
+    if any(problem.severity == "error" for problem in dialect_problems):
+        raise DocumentError(dialect_problems)
     model_problems: list[Problem] = []
     try:
-        document = Document.model_validate(data)
+        document = Document.model_validate(read)
     except ValidationError as exc:
-        model_problems = [_problem_from(error, data, source) for error in exc.errors()]
+        model_problems = [_problem_from(error, read, source) for error in exc.errors()]
     missing = frozenset(problem.path for problem in model_problems if problem.message == "is required")
-    unknown, misspelled = key_problems(data, source, missing)
+    unknown, misspelled = key_problems(read, source, missing)
     errors = [problem for problem in unknown if problem.severity == "error"]
     errors += [problem for problem in model_problems if problem.path not in misspelled]
     if errors:
         raise DocumentError(sorted(errors, key=lambda problem: problem.line or 0))
-    return LoadedDocument(document, source, data, [problem for problem in unknown if problem.severity != "error"])
+    document, unresolved = resolve_refs(document, source)
+    if unresolved:
+        raise DocumentError(unresolved)
+    warnings = [*dialect_problems, *(problem for problem in unknown if problem.severity != "error")]
+    return LoadedDocument(document, source, data, warnings)
 
 
 def read_document(name_or_path: str) -> LoadedDocument:
@@ -60,6 +75,7 @@ def load_document(name_or_path: str) -> LoadedDocument:
 
 
 def _problem_from(error: Any, data: Any, source: SourceMap) -> Problem:
+    """A pydantic validation error as a problem located in the document."""
     # Pydantic's loc includes union tags ('mcp') that are not keys of the document: keep only real steps.
     path: list[str | int] = []
     node = data

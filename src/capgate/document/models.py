@@ -1,7 +1,10 @@
-"""Typed models of a Naftiko capability document (1.0.0-alpha2), lenient about unknown fields.
+"""The one typed model of a capability document, whatever dialect it was written in, lenient about unknown fields.
 
-Only the parts capgate serves are modelled; anything else is kept (`extra="allow"`) so documents written
-for the reference engine load. Field names follow the format's camelCase through aliases.
+A dialect loader (`capgate.document.alpha` for Naftiko 0.5, 1.0.0-alpha1 and alpha2) turns what it reads into
+these models; nothing after the loader knows which dialect a document was written in. Lists keep the order
+the author gave (a keyed map of a later dialect becomes a list of named items). Anything not modelled is kept
+(`extra="allow"`) so documents written for the reference engine load. Field names follow the format's
+camelCase through aliases.
 """
 
 from __future__ import annotations
@@ -155,8 +158,9 @@ class ConsumedOperation(_Model):
     description: str | None = None
     input_parameters: list[InputParameter] = []
     output_parameters: list[OutputParameter] = []
-    body: Any = None
+    body: Any = None  # a `{{ }}` template: text, or {type: json|text|xml|sparql|formUrlEncoded, data}
     output_raw_format: str = "json"
+    output_schema: str | None = None  # html: a CSS selector of the tables; markdown: a heading prefix
     idempotent: bool | None = None  # capgate extension: safe to repeat even when the method is not
     timeouts: TimeoutSettings | None = None  # capgate extension
     pagination: Pagination | None = None  # capgate extension
@@ -168,7 +172,7 @@ class ConsumedResource(_Model):
     label: str | None = None
     description: str | None = None
     input_parameters: list[InputParameter] = []
-    operations: list[ConsumedOperation]
+    operations: list[ConsumedOperation] = []
 
 
 class ConsumesHttp(_Model):
@@ -178,22 +182,90 @@ class ConsumesHttp(_Model):
     description: str | None = None
     input_parameters: list[InputParameter] = []
     authentication: Authentication | None = None
-    resources: list[ConsumedResource]
+    resources: list[ConsumedResource] = []  # none: a namespace only forwarded to
     timeouts: TimeoutSettings | None = None  # capgate extension, for every operation of the namespace
     rate_limit: RateLimitSettings | None = None  # capgate extension
     retry_header: str | None = None  # capgate extension: a response header that allows or forbids a retry
     pass_back_headers: list[str] = []  # capgate extension: response headers passed back besides the standard ones
 
 
-class ExposedOperation(_Model):
-    method: str = "GET"
+class StepMapping(_Model):
+    """One field of an orchestrated answer: `targetName` (dots nest) takes `value`, `$.<step>.<field path>`."""
+
+    target_name: str
+    value: str
+
+
+class CallStep(_Model):
+    """Call a consumed operation; its answer is the step's output, `{{name.field}}` to later steps."""
+
+    type: Literal["call"] = "call"
+    name: str
+    call: str
+    with_: dict[str, Any] | None = Field(None, alias="with")
+
+
+class LookupStep(_Model):
+    """Find, in an earlier step's output (`index`), the entries whose `match` field equals `lookupValue`, and keep
+    their `outputParameters` fields."""
+
+    type: Literal["lookup"]
+    name: str
+    index: str
+    match: str
+    lookup_value: str
+    output_parameters: list[str] = []
+
+
+class ScriptStep(_Model):
+    """A script run by the reference engine's sandbox (javascript, python, groovy); capgate runs none."""
+
+    type: Literal["script"]
+    name: str
+    language: str | None = None
+    location: str | None = None
+    file: str | None = None
+
+
+Step = Annotated[CallStep | LookupStep | ScriptStep, Field(discriminator="type")]
+
+
+class Executable(_Model):
+    """What an exposed operation, a tool, an MCP resource and an aggregate function share: how they run.
+
+    One of four modes: `call` (+ `with`), `steps` (+ `mappings`), `ref` to an aggregate function, or a mock
+    (no call and no steps: the output parameters' `value`s are the answer).
+    """
+
     name: str | None = None
     label: str | None = None
     description: str | None = None
     call: str | None = None
     with_: dict[str, Any] | None = Field(None, alias="with")
+    steps: list[Step] = []
+    mappings: list[StepMapping] = []
+    ref: str | None = None
     input_parameters: list[InputParameter] = []
     output_parameters: list[OutputParameter] = []
+
+    @property
+    def mode(self) -> Literal["ref", "steps", "call", "mock"]:
+        if self.ref is not None:
+            return "ref"
+        if self.steps:
+            return "steps"
+        return "call" if self.call is not None else "mock"
+
+
+class ExposedOperation(Executable):
+    method: str = "GET"
+
+
+class Forward(_Model):
+    """Pass every request under the resource on to a consumed namespace, with only `trustedHeaders` copied."""
+
+    target_namespace: str
+    trusted_headers: list[str] = []
 
 
 class ExposedResource(_Model):
@@ -203,6 +275,7 @@ class ExposedResource(_Model):
     description: str | None = None
     input_parameters: list[InputParameter] = []
     operations: list[ExposedOperation] = []
+    forward: Forward | None = None
 
 
 class ExposesRest(_Model):
@@ -235,15 +308,9 @@ class WaitSettings(_Model):
     max_timeout: PositiveFloat = 300.0
 
 
-class McpTool(_Model):
-    name: str
-    label: str | None = None
-    description: str | None = None
+class McpTool(Executable):
+    name: str = ""  # an aggregate function's name when a `ref` tool gives none (`capgate.document.aggregates`)
     hints: McpHints | None = None
-    call: str | None = None
-    with_: dict[str, Any] | None = Field(None, alias="with")
-    input_parameters: list[InputParameter] = []
-    output_parameters: list[OutputParameter] = []
     wait: WaitSettings | None = None  # capgate extension
 
     def stated_hints(self) -> StatedHints:
@@ -267,18 +334,36 @@ class StatedHints:
     open_world: bool
 
 
-class McpResource(_Model):
-    """An MCP resource read through a consumed operation; a `{variable}` in `uri` makes it a template."""
+class McpResource(Executable):
+    """Data an MCP client reads by URI: dynamic (`call`/`steps`), or the files of a `location` directory."""
 
     name: str
     uri: str
+    mime_type: str | None = None
+    location: str | None = None  # file:///dir: a static resource, one entry per file under it
+
+
+class PromptArgument(_Model):
+    name: str
     label: str | None = None
     description: str | None = None
-    mime_type: str | None = None
-    call: str | None = None
-    with_: dict[str, Any] | None = Field(None, alias="with")
-    output_parameters: list[OutputParameter] = []
-    location: str | None = None  # static files: not served by capgate
+    required: bool = False
+
+
+class PromptMessage(_Model):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class McpPrompt(_Model):
+    """A prompt template: inline `template` messages, or the text of a `location` file as one user message."""
+
+    name: str
+    label: str | None = None
+    description: str | None = None
+    arguments: list[PromptArgument] = []
+    template: list[PromptMessage] = []
+    location: str | None = None
 
 
 class ExposesMcp(_Model):
@@ -290,19 +375,102 @@ class ExposesMcp(_Model):
     description: str | None = None
     tools: list[McpTool] = []
     resources: list[McpResource] = []
+    prompts: list[McpPrompt] = []
 
 
-Exposes = Annotated[ExposesRest | ExposesMcp, Field(discriminator="type")]
+class SkillToolSource(_Model):
+    source_namespace: str
+    action: str
+
+
+class SkillTool(_Model):
+    """A tool of a skill: derived (`from` a sibling REST operation or MCP tool) or an `instruction` file."""
+
+    name: str
+    description: str | None = None
+    from_: SkillToolSource | None = Field(None, alias="from")
+    instruction: str | None = None
+
+
+class Skill(_Model):
+    """An Agent Skills entry: metadata, tools, and the files of its `location` directory."""
+
+    name: str
+    description: str | None = None
+    license: str | None = None
+    compatibility: str | None = None
+    metadata: dict[str, str] | None = None
+    allowed_tools: str | None = Field(None, alias="allowed-tools")
+    argument_hint: str | None = Field(None, alias="argument-hint")
+    user_invocable: bool | None = Field(None, alias="user-invocable")
+    disable_model_invocation: bool | None = Field(None, alias="disable-model-invocation")
+    location: str | None = None
+    tools: list[SkillTool] = []
+
+
+class ExposesSkill(_Model):
+    """A read-only catalogue of skills over the sibling adapters: /skills, /skills/{name} and its files."""
+
+    type: Literal["skill"]
+    namespace: str
+    port: int | None = None
+    address: str | None = None
+    description: str | None = None
+    skills: list[Skill] = []
+
+
+class ControlManagement(_Model):
+    health: bool = True  # /health/live and /health/ready
+    info: bool = False  # /status
+
+
+class ExposesControl(_Model):
+    """The management plane: health, status, metrics and traces of the capability itself, on a port of its own."""
+
+    type: Literal["control"]
+    port: int | None = None
+    address: str | None = None
+    management: ControlManagement = ControlManagement()
+    observability: dict[str, Any] | None = None
+
+    @property
+    def namespace(self) -> str:
+        return "control"
+
+
+Exposes = Annotated[ExposesRest | ExposesMcp | ExposesSkill | ExposesControl, Field(discriminator="type")]
+
+
+class Semantics(_Model):
+    """What a function does, independent of any adapter: MCP hints are derived from it."""
+
+    safe: bool | None = None
+    idempotent: bool | None = None
+    cacheable: bool | None = None
+
+
+class AggregateFunction(Executable):
+    name: str
+    semantics: Semantics | None = None
+
+
+class Aggregate(_Model):
+    """Functions defined once and referenced by adapters with `ref: namespace.function`."""
+
+    namespace: str
+    label: str | None = None
+    functions: list[AggregateFunction] = []
 
 
 class CapabilityBody(_Model):
     consumes: list[ConsumesHttp] = []
     exposes: list[Exposes] = []
     binds: list[Bind] = []
+    aggregates: list[Aggregate] = []
 
 
 class Document(_Model):
-    naftiko: str
+    dialect: str  # what the loader read, e.g. "naftiko 1.0.0-alpha2": for messages, never for behaviour
     info: Info | None = None
     binds: list[Bind] = []
     capability: CapabilityBody

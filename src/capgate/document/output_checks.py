@@ -144,18 +144,16 @@ def _check_resources(adapter: ExposesMcp, base: Path, operations: Operations, so
         if uris[resource.uri] > 1:
             yield source.problem((*where, "uri"), f"two resources have the URI {resource.uri}")
         if resource.location is not None:
-            yield source.problem(
-                (*where, "location"), "static resources (files) are not served by capgate; read them through a `call`"
-            )
-            continue
+            continue  # static: the files of a directory (capgate.exposes.mcp.files)
         if resource.call is None or resource.call not in operations:
             continue  # capgate.document.check reports a missing or unknown `call`
         consumes, consumed_resource, operation = operations[resource.call]
         if operation.method.upper() not in SAFE_METHODS:
             yield source.problem(
                 (*where, "call"),
-                f"{resource.call} is {operation.method.upper()}: a resource is read by whoever may read, so it must "
-                "call an operation that changes nothing (GET)",
+                f"{resource.call} is {operation.method.upper()}: only a caller who may write can read this resource "
+                "(a read-scoped one is refused); point it at an operation that changes nothing (GET) to open it up",
+                "warning",
             )
         declared = (consumes, consumed_resource, operation)
         yield from _check_variables(resource, adapter.namespace, declared, where, source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 
@@ -21,3 +22,14 @@ def render(text: str, lookup: Callable[[str], str | None]) -> str:
         return match.group(0) if value is None else value
 
     return _PLACEHOLDER.sub(substitute, text)
+
+
+def template_names(value: Any) -> list[str]:
+    """The names every `{{ }}` template in `value` (text, or lists and mappings of it, keys included) uses."""
+    if isinstance(value, str):
+        return placeholders(value)
+    if isinstance(value, dict):
+        return [name for key, item in value.items() for name in [*template_names(key), *template_names(item)]]
+    if isinstance(value, list):
+        return [name for item in value for name in template_names(item)]
+    return []

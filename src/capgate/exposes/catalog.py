@@ -12,7 +12,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from capgate.document.check import operation_index
 from capgate.document.models import Document, ExposesMcp, McpTool
 
 
@@ -84,14 +83,6 @@ def document_tools(document: Document) -> Iterator[McpTool]:
 def tool_hints(tool: McpTool) -> Hints:
     stated = tool.stated_hints()
     return Hints(stated.read_only, stated.destructive, stated.idempotent)
-
-
-def upstream_paths(document: Document) -> dict[str, str]:
-    """`namespace.operation` -> its consumed method and path, `GET /api/v1/runs`."""
-    return {
-        name: f"{operation.method.upper()} {resource.path}"
-        for name, (_, resource, operation) in operation_index(document).items()
-    }
 
 
 def without_description(schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Output mappings: `$` passes the upstream body through untouched; other JSONPaths project it.
 
+An answer in another format (`outputRawFormat`: XML, CSV, YAML, HTML, Markdown…) is read as JSON first
+(`capgate.consumes.formats`); one that cannot be read passes through as it came, as the reference engine
+answers it. Mock outputs (`value`s with `{{ }}` templates) build an answer with no upstream at all.
+
 A projection is compiled once, with the JSON Schema (2020-12) of what it returns, and the two agree by
 construction: a mapped value that is absent, `null` or not of its declared type is left out, an array's
 elements that do not fit its `items` are dropped, so whatever the upstream sends, the result validates.
@@ -17,6 +21,8 @@ from typing import Any
 
 import orjson
 
+from capgate.consumes.formats import FormatError, to_json
+from capgate.consumes.rendering import Lookup, render_text
 from capgate.document.jsonpath import ABSENT, Getter, compile_path, plain_key
 from capgate.document.models import OutputParameter
 
@@ -32,6 +38,7 @@ _TYPES: dict[str, frozenset[type]] = {
     "array": frozenset({list}),
 }
 _ANY = frozenset({str, int, float, bool, dict, list})  # an output without `type`: any value but null
+_SCALARS = {"number": float, "integer": int}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,12 @@ class OutputMapping:
     project: Projection
     schema: dict[str, Any]
     spec: OutputParameter
+    fmt: str = "json"  # the answer's format, `outputRawFormat`
+    answer_schema: str | None = None  # its `outputSchema` (html: a CSS selector; markdown: a heading prefix)
+
+    def read(self, body: bytes) -> Any:
+        """The answer as JSON data, converted from its format; FormatError when it is not in that format."""
+        return to_json(body, self.fmt, self.answer_schema)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,9 @@ class _Node:
     plain: bool = False
 
 
-def compile_output(outputs: list[OutputParameter]) -> OutputMapping | None:
+def compile_output(
+    outputs: list[OutputParameter], fmt: str = "json", answer_schema: str | None = None
+) -> OutputMapping | None:
     """The mapping of the first output parameter, or None when the body passes through as bytes."""
     if not outputs or _passes_through(outputs[0]):
         return None
@@ -69,14 +84,14 @@ def compile_output(outputs: list[OutputParameter]) -> OutputMapping | None:
             value = extract({})
         return None if value is ABSENT else value
 
-    return OutputMapping(project, node.schema, outputs[0])
+    return OutputMapping(project, node.schema, outputs[0], fmt, answer_schema)
 
 
 def apply_output(mapping: OutputMapping, body: bytes) -> bytes:
-    """The projected body; a body that is not JSON is returned as it came."""
+    """The projected body; a body that cannot be read in its format is returned as it came."""
     try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        parsed = mapping.read(body)
+    except FormatError:
         return body
     return orjson.dumps(mapping.project(parsed))
 
@@ -181,3 +196,47 @@ def _value(output: OutputParameter, source: Getter | None) -> _Node:
 
 def _described(schema: dict[str, Any], output: OutputParameter) -> dict[str, Any]:
     return {**schema, "description": output.description} if output.description else schema
+
+
+def mock_answer(outputs: list[OutputParameter], lookup: Lookup) -> dict[str, Any] | None:
+    """The answer of a mock: each output's `value` (templates filled from the inputs), by name; None if empty."""
+    answer = {}
+    for output in outputs:
+        value = _mock_value(output, lookup)
+        if value is not None:
+            answer[output.name or "value"] = value
+    return answer or None
+
+
+def _mock_value(output: OutputParameter, lookup: Lookup) -> Any:
+    if output.value is not None:
+        text = render_text(output.value, lookup) if isinstance(output.value, str) else output.value
+        return _typed(text, output.type)
+    if output.type == "array":
+        item = _mock_value(output.items, lookup) if output.items is not None else None
+        return [] if item is None else [item]
+    if output.type == "object":
+        fields = {
+            name: value
+            for name, child in (output.properties or {}).items()
+            if (value := _mock_value(child, lookup)) is not None
+        }
+        return fields or None
+    return None
+
+
+def _typed(value: Any, kind: str | None) -> Any:
+    """A mock value as its declared type when the text says one unambiguously (the reference engine answers
+    every value as a string)."""
+    if not isinstance(value, str):
+        return value
+    if kind == "boolean" and value in ("true", "false"):
+        return value == "true"
+    convert = _SCALARS.get(kind or "")
+    if convert is not None:
+        try:
+            number = convert(value)
+        except ValueError:
+            return value
+        return int(number) if kind == "number" and float(number).is_integer() and "." not in value else number
+    return value

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp
 
-from capgate.document.models import ExposesMcp
+from capgate.document.models import ExposesControl, ExposesMcp, ExposesSkill
+from capgate.exposes.control.app import build_control_app
 from capgate.exposes.mcp import MCP_PATH, TextMode
 from capgate.exposes.rest.app import RestAdapter, build_rest_app
 from capgate.exposes.rest.facade import instrument, rest_facade
 from capgate.exposes.rest.openapi import build_openapi
 from capgate.exposes.rest.probes import Readiness
+from capgate.exposes.skill.app import build_skill_app
 from capgate.gateway.assembly import Gateway
 from capgate.gateway.safeguards import Safeguards
 
@@ -34,10 +36,11 @@ _SERVER_URL = "http://127.0.0.1"
 class ServedApp:
     """One HTTP adapter as a listener serves it, and what its ready line says."""
 
-    label: str  # "REST facade" or "MCP server"
+    label: str  # "REST facade", "MCP server", "skill catalogue" or "control port"
     app: ASGIApp
     path: str  # after host:port in the ready line: "" or "/mcp"
     detail: str  # "management-runs-rest, 13 routes"
+    namespaces: tuple[str, ...] = ()  # its adapters', which the control port reports started once they serve
 
 
 def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
@@ -48,14 +51,38 @@ def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
     for adapters in gateway.loaded.served_together(gateway.rest, _spec_of):
         operations = [operation for adapter in adapters for operation in adapter.operations]
         routes = len({(operation.path, operation.method) for operation in operations})
-        routed = build_rest_app(operations, body_limits=safeguards.body_limits)
+        forwards = [forward for adapter in adapters for forward in adapter.forwards or []]
+        routed = build_rest_app(operations, forwards=forwards, body_limits=safeguards.body_limits)
         app = rest_facade(
             routed, description=build_openapi(document, *adapters, server_url=_SERVER_URL), readiness=readiness
         )
         namespaces = [adapter.spec.namespace for adapter in adapters]
         served.append(
-            ServedApp("REST facade", safeguards.guard_rest(app), "", f"{_listed(namespaces)}, {routes} routes")
+            ServedApp(
+                "REST facade",
+                safeguards.guard_rest(app),
+                "",
+                f"{_listed(namespaces)}, {routes} routes",
+                tuple(namespaces),
+            )
         )
+    return served
+
+
+def catalogue_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
+    """Each skill adapter's catalogue and each control adapter's management routes, guarded as REST is."""
+    document = gateway.loaded.document
+    served = []
+    for adapter in document.capability.exposes:
+        if isinstance(adapter, ExposesSkill):
+            app = instrument(build_skill_app(document, adapter), "skill")
+            detail = f"{adapter.namespace}, {len(adapter.skills)} skills"
+            served.append(ServedApp("skill catalogue", safeguards.guard_rest(app), "", detail, (adapter.namespace,)))
+        elif isinstance(adapter, ExposesControl):
+            app = instrument(build_control_app(document, adapter, lambda: gateway.started), "control")
+            served.append(
+                ServedApp("control port", safeguards.guard_rest(app), "", "control, management routes", ("control",))
+            )
     return served
 
 
@@ -99,6 +126,7 @@ def mcp_apps(
                 safeguards.guard_mcp(app, adapter),
                 MCP_PATH,
                 f"{_listed([part.spec.namespace for part in adapters])}, {len(adapter.targets)} tools",
+                tuple(part.spec.namespace for part in adapters),
             )
         )
     return served, stdio

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from capgate.consumes.binds import Secrets, resolve_binds
 from capgate.consumes.caller_binds import CallerBinds, load_caller_binds
 from capgate.consumes.client import DEFAULT_CLIENT_SETTINGS, ClientSettings
+from capgate.consumes.forward import Forwarder
 from capgate.consumes.limiter import Limiter, LocalLimiter
 from capgate.consumes.operation import Operation
 from capgate.consumes.resilience import (
@@ -28,12 +29,25 @@ from capgate.consumes.resilience import (
     tool_hinted_idempotent,
 )
 from capgate.core.errors import ConfigurationError, DocumentError
+from capgate.document.aggregates import aggregate_functions
+from capgate.document.check import usable_base_uri
 from capgate.document.combined import LoadedDocuments, load_documents
 from capgate.document.cross_checks import budget_problems, origin_budgets, secret_origin_problems, with_origin_budget
 from capgate.document.destinations import destination_problems
-from capgate.document.models import ExposedOperation, ExposesMcp, ExposesRest, McpResource, McpTool
+from capgate.document.models import (
+    Document,
+    Executable,
+    ExposesMcp,
+    ExposesRest,
+    Forward,
+    McpTool,
+)
 from capgate.exposes.binding import Binding
-from capgate.exposes.rest.app import RestAdapter, RestOperation
+from capgate.exposes.mock import Mock
+from capgate.exposes.referenced import Referenced
+from capgate.exposes.rest.app import RestAdapter, RestForward, RestOperation
+from capgate.exposes.runnable import Runnable, declared_inputs
+from capgate.exposes.steps import Orchestration
 from capgate.observe.records import Observers
 
 if TYPE_CHECKING:
@@ -54,31 +68,67 @@ class Gateway:
     observers: Observers = field(default_factory=Observers)
     rest: list[RestAdapter] = field(default_factory=list)
     callers: CallerBinds = field(default_factory=CallerBinds)  # callers with upstream values of their own
+    started: set[str] = field(default_factory=set)  # the namespaces of the adapters serving now
 
     @cached_property
     def mcp(self) -> list[McpAdapter]:
         """The MCP adapters, built on first use: that imports the MCP SDK (~0.5 s), which the REST facade and
         the CLI's other commands do without, so `capgate serve` answers REST calls while it loads."""
+        from capgate.exposes.mcp.files import static_resource
         from capgate.exposes.mcp.server import McpAdapter, describe_resource, describe_tool
 
         adapters = []
         for adapter in self.loaded.document.capability.exposes:
             if isinstance(adapter, ExposesMcp):
-                resources = [describe_resource(r, self.binding(r, adapter.namespace)) for r in adapter.resources]
+                dynamic = [r for r in adapter.resources if r.location is None]
+                resources = [describe_resource(r, self.binding(r, adapter.namespace)) for r in dynamic]
+                files = [static_resource(r) for r in adapter.resources if r.location is not None]
                 tools = [describe_tool(t, self.binding(t, adapter.namespace), resources) for t in adapter.tools]
-                adapters.append(McpAdapter(adapter, tools, resources))
+                adapters.append(McpAdapter(adapter, tools, resources, files))
         return adapters
 
-    def binding(self, step: McpTool | McpResource | ExposedOperation, namespace: str) -> Binding:
-        """What one exposed tool, resource or REST operation calls, and how its inputs and output are wired."""
+    def binding(self, node: Executable, namespace: str) -> Runnable:
+        """What one exposed tool, resource or REST operation runs, and how its inputs and output are wired."""
+        tool = isinstance(node, McpTool)
+        declared = declared_inputs(node.input_parameters, required_by_default=tool)
+        if node.ref is not None:
+            function = aggregate_functions(self.loaded.document)[node.ref]
+            with_function_outputs = function.model_copy(
+                update={"output_parameters": function.output_parameters or node.output_parameters}
+            )
+            inner = self.binding(with_function_outputs, node.ref.partition(".")[0])
+            return Referenced(inner, with_=node.with_, namespace=namespace, declared=declared)
+        if node.steps:
+            return Orchestration(
+                node.steps,
+                node.mappings,
+                node.output_parameters,
+                namespace=namespace,
+                operations=self.operations,
+                secrets=self.secrets,
+                with_=node.with_,
+                declared=declared,
+                observers=self.observers,
+                callers=self.callers,
+            )
+        if node.call is None:
+            return Mock(
+                node.output_parameters,
+                namespace=namespace,
+                secrets=self.secrets,
+                with_=node.with_,
+                declared=declared,
+                observers=self.observers,
+            )
         return Binding(
-            self.operations[step.call or ""],
-            step.with_,
+            self.operations[node.call],
+            node.with_,
             namespace,
-            step.output_parameters,
+            node.output_parameters,
             self.secrets,
             self.observers,
             self.callers,
+            declared if not tool else None,  # a tool's arguments are checked against its input schema
         )
 
     async def open(self) -> None:
@@ -155,11 +205,20 @@ def load_gateway(
     for adapter in spec.capability.exposes:
         if isinstance(adapter, ExposesRest):
             rest_operations = [
-                RestOperation(resource.path, operation.method, gateway.binding(operation, adapter.namespace))
+                RestOperation(
+                    resource.path, operation.method, gateway.binding(operation, adapter.namespace), resource, operation
+                )
                 for resource in adapter.resources
                 for operation in resource.operations
             ]
-            gateway.rest.append(RestAdapter(adapter, rest_operations))
+            forwards = [
+                RestForward(
+                    resource.path, _forwarder(gateway, spec, resource.forward, overrides, client_settings), observers
+                )
+                for resource in adapter.resources
+                if resource.forward is not None and not resource.operations
+            ]
+            gateway.rest.append(RestAdapter(adapter, rest_operations, forwards))
     return gateway
 
 
@@ -178,6 +237,26 @@ def _check_base_uris(loaded: LoadedDocuments, overrides: Mapping[str, str]) -> N
             )
         if not _BASE_URI.match(url):
             raise ConfigurationError(f"--base-uri {namespace}={url}: not an http(s) URL such as http://127.0.0.1:3030")
+    for consumes in loaded.document.capability.consumes:
+        if not usable_base_uri(consumes.base_uri) and consumes.namespace not in overrides:
+            raise ConfigurationError(
+                f"namespace {consumes.namespace!r} has no usable baseUri ({consumes.base_uri!r}); pass "
+                f"--base-uri {consumes.namespace}=URL"
+            )
+
+
+def _forwarder(
+    gateway: Gateway, spec: Document, forward: Forward, overrides: Mapping[str, str], settings: ClientSettings
+) -> Forwarder:
+    consumes = next(c for c in spec.capability.consumes if c.namespace == forward.target_namespace)
+    return Forwarder(
+        consumes,
+        forward.trusted_headers,
+        base_uri=overrides.get(consumes.namespace, consumes.base_uri).rstrip("/"),
+        secrets=gateway.secrets,
+        client=gateway.clients[consumes.namespace],
+        timeouts=settings.timeouts,
+    )
 
 
 def describing_gateway(*documents: str, base_uris: Mapping[str, str] | None = None) -> Gateway:

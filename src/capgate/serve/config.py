@@ -21,6 +21,8 @@ class ServeConfig:
     host: str = "127.0.0.1"
     rest_port: int | None = None  # None: the document's port
     mcp_port: int | None = None
+    adapter_ports: dict[str, int] = field(default_factory=dict)  # by adapter namespace (`control` for a control
+    # adapter): the skill and control adapters' ports
     base_uris: dict[str, str] = field(default_factory=dict)
     allowed_hosts: list[str] = field(default_factory=list)
     allowed_origins: list[str] = field(default_factory=list)

@@ -16,8 +16,8 @@ import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from capgate.core.errors import ConfigurationError
-from capgate.document.models import ExposesMcp
-from capgate.gateway.apps import ServedApp, mcp_apps, over_stdio, rest_apps
+from capgate.document.models import ExposesControl, ExposesMcp, ExposesSkill
+from capgate.gateway.apps import ServedApp, catalogue_apps, mcp_apps, over_stdio, rest_apps
 from capgate.gateway.assembly import Gateway
 from capgate.gateway.reload import Reloader, Swappable
 from capgate.gateway.safeguards import Safeguards
@@ -74,7 +74,7 @@ async def serve(
         await safeguards.close()
         raise
     await gateway.open()
-    servers = _Servers(config.hardening.shutdown_grace, announce, limits)
+    servers = _Servers(config.hardening.shutdown_grace, announce, limits, gateway.started)
     reloader = Reloader(
         gateway,
         servers.swappables,
@@ -175,12 +175,13 @@ class _Signals:
 class _Servers:
     """The uvicorn servers (and stdio sessions) of one process: started in steps, stopped together."""
 
-    def __init__(self, grace: float, announce: Announce, limits: ConnectionLimits) -> None:
+    def __init__(self, grace: float, announce: Announce, limits: ConnectionLimits, started: set[str]) -> None:
         self.swappables: list[Swappable] = []  # what a reload swaps, one per HTTP adapter in socket order
         self._grace = grace
         self._announce = announce
         self._limits = limits
         self._gates: list[ConnectionGate] = []
+        self._started = started
         self._servers: list[ManagedServer] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._stdio: list[asyncio.Task[None]] = []
@@ -222,10 +223,12 @@ class _Servers:
             host, port = listener.sock.getsockname()[:2]
             shown = f"[{host}]" if ":" in host else host
             served = listener.served
+            self._started.update(served.namespaces)
             self._announce(f"capgate: {served.label} ready on http://{shown}:{port}{served.path} ({served.detail})")
 
     def serve_stdio(self, adapters: list[McpAdapter]) -> None:
         self._stdio = [asyncio.create_task(adapter.run_stdio()) for adapter in adapters]
+        self._started.update(adapter.spec.namespace for adapter in adapters)
         self._tasks += self._stdio
 
     async def run_until(self, stop: asyncio.Event) -> None:
@@ -278,18 +281,25 @@ def _ports(gateway: Gateway, config: ServeConfig) -> list[tuple[int | None, str]
     ports: list[tuple[int | None, str]] = []
     rest = gateway.loaded.served_together(gateway.rest, lambda adapter: adapter.spec)
     for index, adapters in enumerate(rest if config.serve_rest else []):
-        port = config.rest_port if index == 0 and config.rest_port is not None else adapters[0].spec.port
-        ports.append((port, "--rest-port"))
-    specs = [spec for spec in gateway.loaded.document.capability.exposes if isinstance(spec, ExposesMcp)]
+        port = config.adapter_ports.get(adapters[0].spec.namespace, adapters[0].spec.port)
+        ports.append((config.rest_port if index == 0 and config.rest_port is not None else port, "--rest-port"))
+    exposes = gateway.loaded.document.capability.exposes
+    ports += [
+        (config.adapter_ports.get(other.namespace, other.port), f"--port {other.namespace}=N")
+        for other in exposes
+        if isinstance(other, ExposesSkill | ExposesControl)
+    ]
+    specs = [spec for spec in exposes if isinstance(spec, ExposesMcp)]
     for index, together in enumerate(gateway.loaded.served_together(specs, lambda spec: spec)):
         if not over_stdio(together[0], config.mcp_transport):
-            port = config.mcp_port if index == 0 and config.mcp_port is not None else together[0].port
-            ports.append((port, "--mcp-port"))
+            port = config.adapter_ports.get(together[0].namespace, together[0].port)
+            ports.append((config.mcp_port if index == 0 and config.mcp_port is not None else port, "--mcp-port"))
     return ports
 
 
 def _rest_apps(gateway: Gateway, config: ServeConfig, safeguards: Safeguards) -> list[ServedApp]:
-    return rest_apps(gateway, safeguards) if config.serve_rest else []
+    """The apps served before the MCP SDK is imported: the REST facades, the skill and control adapters."""
+    return [*(rest_apps(gateway, safeguards) if config.serve_rest else []), *catalogue_apps(gateway, safeguards)]
 
 
 def _mcp_apps(

@@ -64,8 +64,9 @@ def test_the_typescript_client_waits_with_progress_and_is_asked_before_a_cancel(
     program: NodeProgram, living: tuple[Emulator, Running, Path]
 ) -> None:
     emulator, gateway, log = living
-    # Delayed a little, so it is still changing once node has started and connected.
-    waited, cancelled = trigger(emulator, delay="3s"), trigger(emulator, delay="1h")
+    # Delayed, so that it is still changing once node has started and connected (node takes a few seconds to
+    # start on a busy machine; with 3 s the run was sometimes done before the first poll).
+    waited, cancelled = trigger(emulator, delay="6s"), trigger(emulator, delay="1h")
     observed = run_scenario(program, gateway.mcp, waited, cancelled)["observed"]
 
     values = [note["progress"] for note in observed["progress"]]

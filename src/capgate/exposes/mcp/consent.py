@@ -30,7 +30,6 @@ import orjson
 
 from capgate.core.redaction import redact
 from capgate.core.secret_key import SecretKey
-from capgate.exposes.binding import Binding
 from capgate.exposes.mcp import ConfirmPolicy
 from capgate.exposes.mcp.results import error_result
 from capgate.exposes.mcp.sdk import (
@@ -43,6 +42,7 @@ from capgate.exposes.mcp.sdk import (
     is_version_at_least,
     types,
 )
+from capgate.exposes.runnable import Runnable
 from capgate.observe.consent import Answer, Asked, ConsentRecord, Recorder
 from capgate.observe.exchange import Caller, exchange_of
 
@@ -102,7 +102,7 @@ class Consent:
         ctx: ServerRequestContext[Any],
         params: types.CallToolRequestParams,
         question: Question,
-        binding: Binding,
+        binding: Runnable,
         arguments: dict[str, Any],
     ) -> dict[str, Any] | None:
         """None when the call may go ahead; else what to answer instead: the question, or a tool error."""
@@ -182,13 +182,13 @@ def _refusal(tool: str, answer: Answer, why: str) -> str:
 def _record(
     ctx: ServerRequestContext[Any],
     question: Question,
-    binding: Binding,
+    binding: Runnable,
     arguments: dict[str, Any],
     asked: Asked,
     answer: Answer,
 ) -> ConsentRecord:
-    operation = binding.operation
-    paths = [parameter.key for parameter in operation.parameters if parameter.location == "path"]
+    operation = binding.operation  # None for steps or a mock: then no path names the resource
+    paths = [parameter.key for parameter in operation.parameters if parameter.location == "path"] if operation else []
     caller = _caller(ctx)
     return ConsentRecord(
         caller=caller.id if caller is not None else None,
@@ -196,7 +196,7 @@ def _record(
         mcp_client=_mcp_client(ctx),
         adapter="mcp",
         target=question.tool,
-        operation=operation.name,
+        operation=binding.operation_name,
         resource={key: arguments[key] for key in paths if key in arguments},
         arguments=arguments,
         asked=asked,

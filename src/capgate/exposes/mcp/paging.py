@@ -16,6 +16,7 @@ import orjson
 from capgate.document.jsonpath import Getter, compile_path
 from capgate.document.references import input_key, property_name
 from capgate.exposes.binding import Binding
+from capgate.exposes.runnable import Runnable
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,12 @@ class Paging:
         return lines
 
 
-def compile_paging(tool: str, binding: Binding) -> Paging | None:
-    """The paging of `tool`, or None when its operation declares none or the tool has no cursor input."""
-    spec = binding.operation.spec.pagination
-    if spec is None:
+def compile_paging(tool: str, binding: Runnable) -> Paging | None:
+    """The paging of `tool`, or None when it calls no single operation, its operation declares none, or the
+    tool has no cursor input."""
+    if not isinstance(binding, Binding) or binding.operation.spec.pagination is None:
         return None
+    spec = binding.operation.spec.pagination
     inputs = {
         wire.parameter.key: property_name(wire.input_name)
         for wire in binding.wires

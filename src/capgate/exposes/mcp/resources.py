@@ -18,9 +18,9 @@ from capgate.core.errors import ArgumentError, UpstreamError
 from capgate.document.jsonpath import Getter
 from capgate.document.models import McpResource, OutputParameter
 from capgate.document.references import path_pieces
-from capgate.exposes.binding import Binding
 from capgate.exposes.mcp.compact import field_getter
 from capgate.exposes.mcp.sdk import MCPError
+from capgate.exposes.runnable import Runnable
 from capgate.observe.records import CallRecord
 
 INVALID_PARAMS = -32602  # also what SEP-2164 (2026-07-28) answers for a resource that does not exist
@@ -63,7 +63,7 @@ class ResourceTarget:
 
     spec: McpResource
     uri: UriTemplate
-    binding: Binding
+    binding: Runnable
 
     @property
     def mime_type(self) -> str:
@@ -97,7 +97,7 @@ class ResourceTarget:
         return {"contents": [{"uri": uri, "mimeType": self.mime_type, "text": text}], "resultType": "complete"}
 
 
-def resource_target(spec: McpResource, binding: Binding) -> ResourceTarget:
+def resource_target(spec: McpResource, binding: Runnable) -> ResourceTarget:
     return ResourceTarget(spec, UriTemplate(spec.uri), binding)
 
 

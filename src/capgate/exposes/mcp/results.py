@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from capgate.consumes.formats import FormatError
 from capgate.core.redaction import redact
 from capgate.exposes.mcp import TextMode
 from capgate.exposes.mcp.compact import Layout
@@ -51,9 +52,9 @@ class ResultShape:
 
     def build(self, body: bytes, arguments: Mapping[str, Any], *, verbose: bool, text: TextMode) -> dict[str, Any]:
         """The result of a 2xx answer `body`; `arguments` are the caller's, by advertised name (for paging)."""
-        parsed = _parsed(body)
         if self.mapping is None:
-            return self._unmapped(body, parsed, arguments)
+            return self._unmapped(body, _parsed(body), arguments)
+        parsed = _read(self.mapping, body)
         if parsed is _NOT_JSON:
             return error_result(
                 "The upstream answered 2xx with a body that is not JSON, so the document's output mapping cannot "
@@ -86,6 +87,14 @@ def error_result(text: str) -> dict[str, Any]:
 
 
 _NOT_JSON = object()
+
+
+def _read(mapping: OutputMapping, body: bytes) -> Any:
+    """The answer as JSON data in its declared format (`outputRawFormat`), or _NOT_JSON."""
+    try:
+        return mapping.read(body)
+    except FormatError:
+        return _NOT_JSON
 
 
 def _parsed(body: bytes) -> Any:

@@ -15,24 +15,27 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from capgate import __version__
 from capgate.core.bounds import DEFAULT_MAX_BODY_BYTES
 from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
+from capgate.core.http import SAFE_METHODS
 from capgate.core.secret_key import SecretKey
 from capgate.core.types import UpstreamResult
 from capgate.document.models import Document, ExposesMcp, McpResource, McpTool
 from capgate.document.references import input_key, property_name
 from capgate.document.wait_checks import TIMEOUT
 from capgate.exposes import catalog
-from capgate.exposes.binding import Binding
 from capgate.exposes.inbound.callers import CallerLimit
 from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.mcp import MCP_PATH, TextMode
 from capgate.exposes.mcp.compact import Layout
 from capgate.exposes.mcp.consent import Consent, Question, StateSeal
+from capgate.exposes.mcp.files import StaticResource
 from capgate.exposes.mcp.paging import compile_paging
+from capgate.exposes.mcp.prompts import Prompts
 from capgate.exposes.mcp.resources import Links, ResourceTarget, find_resource, resource_target
 from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, error_result
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.exposes.mcp.transport import Routes
 from capgate.exposes.mcp.waiting import WaitPlan, with_statement
+from capgate.exposes.runnable import Runnable
 from capgate.observe.exchange import exchange_of, start_call
 
 INVALID_REQUEST = -32600
@@ -45,7 +48,7 @@ class McpTarget:
     """A tool as served: its MCP description, the binding that runs it and how its results are built."""
 
     tool: types.Tool
-    binding: Binding
+    binding: Runnable
     properties: dict[str, str]  # advertised property name -> input key
     result: ResultShape
     wait: WaitPlan | None = None  # the tool's `wait`: it polls its operation until the answer says so
@@ -68,12 +71,12 @@ class Serving:
     state_key: SecretKey | None = None
 
 
-def describe_resource(spec: McpResource, binding: Binding) -> ResourceTarget:
+def describe_resource(spec: McpResource, binding: Runnable) -> ResourceTarget:
     """A resource as served, read through `binding`."""
     return resource_target(spec, binding)
 
 
-def describe_tool(spec: McpTool, binding: Binding, resources: list[ResourceTarget] | None = None) -> McpTarget:
+def describe_tool(spec: McpTool, binding: Runnable, resources: list[ResourceTarget] | None = None) -> McpTarget:
     """The tool's MCP description: title from label, the four hints stated, an input schema from the document,
     an output schema from its output mapping; `resources` are the adapter's, which its results may link to."""
     properties: dict[str, Any] = {}
@@ -116,7 +119,7 @@ def describe_tool(spec: McpTool, binding: Binding, resources: list[ResourceTarge
     return McpTarget(tool, binding, keys, shape, wait)
 
 
-def result_shape(spec: McpTool, binding: Binding, resources: list[ResourceTarget]) -> ResultShape:
+def result_shape(spec: McpTool, binding: Runnable, resources: list[ResourceTarget]) -> ResultShape:
     """How the tool's results are built, from its output mapping and its operation's pagination."""
     mapping = binding.output
     root = mapping.spec if mapping is not None else None
@@ -127,7 +130,6 @@ def result_shape(spec: McpTool, binding: Binding, resources: list[ResourceTarget
 
 def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catalog.Tool]:
     """Every tool of `adapters` (the document's MCP adapters, built), as plain data, in document order."""
-    upstream = catalog.upstream_paths(document)
     targets = [target for adapter in adapters for target in adapter.targets.values()]
     described = []
     for spec, target in zip(catalog.document_tools(document), targets, strict=True):  # both in document order
@@ -145,14 +147,13 @@ def describe_tools(document: Document, adapters: list[McpAdapter]) -> list[catal
             for name, property_schema in schema.get("properties", {}).items()
             if name in target.properties  # the document's inputs; capgate's own `verbose` is documented once
         ]
-        operation = target.binding.operation.name
         described.append(
             catalog.Tool(
                 tool.name,
                 tool.title or tool.name,
                 tool.description or "",
-                operation,
-                upstream[operation],
+                target.binding.operation_name,
+                target.binding.upstream,
                 inputs,
                 catalog.tool_hints(spec),
             )
@@ -169,6 +170,7 @@ class McpAdapter:
         spec: ExposesMcp,
         targets: list[McpTarget],
         resources: list[ResourceTarget] | None = None,
+        files: list[StaticResource] | None = None,
         *,
         name: str | None = None,
     ) -> None:
@@ -176,6 +178,8 @@ class McpAdapter:
         self.targets = {target.tool.name: target for target in targets}
         self.resources = resources or []
         self._seal = StateSeal(spec.namespace)
+        self.files = files or []  # static resources: the files of a directory
+        self.prompts = Prompts(spec.prompts)
         self._serving = Serving()
         self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
@@ -190,6 +194,7 @@ class McpAdapter:
             # A run changes from one read to the next, and what a caller may read depends on its token.
             cache_hints={"resources/read": CacheHint(ttl_ms=0, scope="private")},
             **self._resource_handlers(),
+            **self._prompt_handlers(),
         )
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
@@ -345,15 +350,15 @@ class McpAdapter:
 
     def _resource_handlers(self) -> dict[str, Any]:
         """The SDK handlers for `resources/*`, when the adapter declares resources (so the capability shows)."""
-        if not self.resources:
+        if not self.resources and not self.files:
             return {}
         fixed = [resource.listing() for resource in self.resources if not resource.uri.is_template]
         templates = [resource.listing() for resource in self.resources if resource.uri.is_template]
-        listed = types.ListResourcesResult.model_validate({"resources": fixed})
         templated = types.ListResourceTemplatesResult.model_validate({"resourceTemplates": templates})
 
         async def list_resources(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourcesResult:
-            return listed
+            files = [entry for static in self.files for entry in static.listing()]  # as the directory is now
+            return types.ListResourcesResult.model_validate({"resources": [*fixed, *files]})
 
         async def list_templates(ctx: ServerRequestContext[Any], params: Any) -> types.ListResourceTemplatesResult:
             return templated
@@ -365,11 +370,33 @@ class McpAdapter:
         }
 
     async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
+        static = next((static for static in self.files if static.owns(params.uri)), None)
+        if static is not None:
+            return static.read(params.uri)
         target, values = find_resource(self.resources, params.uri)
         scope = _scope(ctx)
+        exchange = exchange_of(scope)
+        if exchange is not None and exchange.read_only and target.binding.method not in SAFE_METHODS:
+            raise MCPError(
+                INVALID_PARAMS, f"reading {params.uri} calls {target.binding.upstream}: it needs a write token"
+            )
         if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
             raise MCPError(RATE_LIMITED, refusal.message)
         return await target.read(params.uri, values, start_call(scope, "mcp", f"resources/read {target.spec.name}"))
+
+    def _prompt_handlers(self) -> dict[str, Any]:
+        """The SDK handlers for `prompts/*`, when the adapter declares prompts (so the capability shows)."""
+        if not self.prompts:
+            return {}
+        listed = types.ListPromptsResult.model_validate(self.prompts.listing())
+
+        async def list_prompts(ctx: ServerRequestContext[Any], params: Any) -> types.ListPromptsResult:
+            return listed
+
+        async def get_prompt(ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams) -> Any:
+            return types.GetPromptResult.model_validate(self.prompts.get(params.name, params.arguments))
+
+        return {"on_list_prompts": list_prompts, "on_get_prompt": get_prompt}
 
 
 def joined(adapters: list[McpAdapter], *, name: str | None = None) -> McpAdapter:
@@ -380,7 +407,8 @@ def joined(adapters: list[McpAdapter], *, name: str | None = None) -> McpAdapter
     first = adapters[0]
     targets = [target for adapter in adapters for target in adapter.targets.values()]
     resources = [resource for adapter in adapters for resource in adapter.resources]
-    return McpAdapter(first.spec, targets, resources, name=name)
+    files = [file for adapter in adapters for file in adapter.files]
+    return McpAdapter(first.spec, targets, resources, files, name=name)
 
 
 class _Endpoint:

@@ -13,16 +13,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from capgate.consumes.forward import Forwarder
 from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
 from capgate.core.http import CLIENT_CLOSED_REQUEST, ROUTED_METHODS
-from capgate.document.models import ExposesRest
-from capgate.document.references import braced_path, input_key, path_variables
-from capgate.exposes.binding import Binding
+from capgate.document.jsonpath import ABSENT, compile_path
+from capgate.document.models import ExposedOperation, ExposedResource, ExposesRest
+from capgate.document.references import braced_path, input_key, path_pieces, path_variables
 from capgate.exposes.inbound.body import BodyLimits, BodyRefused, ClientGone, parse_json, read_body
 from capgate.exposes.problem import problem
+from capgate.exposes.runnable import Declared, Runnable, declared_inputs
 from capgate.observe.exchange import exchange_of, start_call
+from capgate.observe.records import Observers
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+FORWARDED_PATH = "path"  # the resource path variable that takes the rest of the path, several segments
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,18 @@ class RestOperation:
 
     path: str
     method: str
-    binding: Binding
+    binding: Runnable
+    resource: ExposedResource | None = None  # where its resource-level inputs are declared
+    spec: ExposedOperation | None = None  # where its own inputs are declared
+
+
+@dataclass(frozen=True)
+class RestForward:
+    """A resource that forwards everything under it to a consumed namespace."""
+
+    path: str
+    forwarder: Forwarder
+    observers: Observers | None = None
 
 
 @dataclass
@@ -40,17 +55,27 @@ class RestAdapter:
 
     spec: ExposesRest
     operations: list[RestOperation]
+    forwards: list[RestForward] | None = None
 
 
-def build_rest_app(operations: list[RestOperation], *, body_limits: BodyLimits | None = None) -> Starlette:
+def build_rest_app(
+    operations: list[RestOperation],
+    *,
+    forwards: list[RestForward] | None = None,
+    body_limits: BodyLimits | None = None,
+) -> Starlette:
     """An ASGI app serving every exposed resource; routes and their variables are compiled here, once."""
-    by_path: dict[str, dict[str, Binding]] = {}
+    limits = body_limits or BodyLimits()
+    by_path: dict[str, dict[str, RestOperation]] = {}
     for operation in operations:
-        by_path.setdefault(braced_path(operation.path), {})[operation.method.upper()] = operation.binding
+        by_path.setdefault(braced_path(operation.path), {})[operation.method.upper()] = operation
     # Every method reaches the endpoint, which answers 405 itself with the resource's own Allow list.
     routes = [
-        Route(path, _endpoint(path, methods, body_limits or BodyLimits()), methods=list(ROUTED_METHODS))
-        for path, methods in by_path.items()
+        Route(path, _endpoint(path, methods, limits), methods=list(ROUTED_METHODS)) for path, methods in by_path.items()
+    ]
+    routes += [
+        Route(_forwarded_path(forward.path), _forward_endpoint(forward, limits), methods=list(ROUTED_METHODS))
+        for forward in forwards or []
     ]
     handlers: Mapping[Any, Any] = {
         ArgumentError: _invalid_arguments,
@@ -63,26 +88,32 @@ def build_rest_app(operations: list[RestOperation], *, body_limits: BodyLimits |
     return Starlette(routes=routes, exception_handlers=handlers)
 
 
-def _endpoint(path: str, methods: dict[str, Binding], body_limits: BodyLimits) -> Any:
+def _endpoint(path: str, methods: dict[str, RestOperation], body_limits: BodyLimits) -> Any:
     allow = ", ".join(sorted(methods))
     # Path variables match `with` references case-insensitively: `{runid}` feeds `rest.runId`.
     variables = {input_key(name).lower(): name for name in path_variables(path)}
-    accepted = {binding: _QueryKeys(binding, path, set(variables)) for binding in methods.values()}
+    declared = {method: _declared(operation) for method, operation in methods.items()}
+    accepted = {
+        method: _QueryKeys(operation, set(declared[method]), path, set(variables))
+        for method, operation in methods.items()
+    }
 
     async def endpoint(request: Request) -> Response:
-        binding = methods.get(request.method) or (methods.get("GET") if request.method == "HEAD" else None)
-        if binding is None:
+        method = request.method if request.method in methods else "GET" if request.method == "HEAD" else ""
+        operation = methods.get(method)
+        if operation is None:
             return problem(
                 405,
                 "Method Not Allowed",
                 f"{request.method} is not allowed on {request.url.path}; use {allow}",
                 headers={"Allow": allow},
             )
-        accepted[binding].check(request)
+        accepted[method].check(request)
         query = _query(request)
         body = await _json_body(request, body_limits)
+        inputs = declared[method]
 
-        def lookup(key: str) -> Any:
+        def found(key: str) -> Any:
             variable = variables.get(key.lower())
             if variable is not None:
                 return request.path_params.get(variable)
@@ -95,7 +126,71 @@ def _endpoint(path: str, methods: dict[str, Binding], body_limits: BodyLimits) -
             # The caller's credentials are for the gateway: never an input, so never sent upstream.
             return None if key.lower() in CREDENTIAL_HEADERS else request.headers.get(key)
 
-        result = await binding.invoke(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
+        def lookup(key: str) -> Any:
+            place = inputs.get(key)
+            return found(key) if place is None else place(found, body)
+
+        result = await operation.binding.invoke(lookup, start_call(request.scope, "rest", f"{request.method} {path}"))
+        return Response(result.body, status_code=result.status, headers=result.headers)
+
+    return endpoint
+
+
+Place = Any  # (found: the undeclared lookup, body) -> the value of one declared input
+
+
+def _declared(operation: RestOperation) -> dict[str, Place]:
+    """Where each declared input of the resource and operation is read, as the format says: a `value` that is
+    `$.a.b` reads the JSON body there; another `value` is fixed; else its `in` (path, query, header, body)."""
+    resource = operation.resource.input_parameters if operation.resource is not None else []
+    own = operation.spec.input_parameters if operation.spec is not None else []
+    places: dict[str, Place] = {}
+    for item in declared_inputs([*resource, *own], required_by_default=False):
+        places[item.key] = _place(item)
+    return places
+
+
+def _place(item: Declared) -> Place:
+    value = item.value
+    if isinstance(value, str) and value.strip().startswith("$"):
+        find = compile_path(value.strip())
+        return lambda found, body: None if body is None else _present(find(body))
+    if value is not None:
+        return lambda found, body: value
+    return lambda found, body: found(item.key)
+
+
+def _present(value: Any) -> Any:
+    return None if value is ABSENT else value
+
+
+def _forwarded_path(path: str) -> str:
+    """`/notion/{{path}}` -> `/notion/{path:path}`: the forwarded rest of the path may have several segments."""
+    return "".join(
+        literal + ("" if variable is None else "{" + variable + (":path}" if variable == FORWARDED_PATH else "}"))
+        for literal, variable in path_pieces(path)
+    )
+
+
+def _forward_endpoint(forward: RestForward, body_limits: BodyLimits) -> Any:
+    async def endpoint(request: Request) -> Response:
+        exchange = exchange_of(request.scope)
+        since = exchange.started if exchange else None
+        body = await read_body(request.scope, request.receive, body_limits, since=since)
+        record = start_call(request.scope, "rest", f"{request.method} {forward.path}")
+        record.operation = forward.forwarder.name
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        try:
+            record.result = await forward.forwarder.send(
+                request.method, request.path_params.get(FORWARDED_PATH, ""), request.url.query, headers, body
+            )
+        except Exception as exc:
+            record.error = exc
+            raise
+        finally:
+            if forward.observers:
+                await forward.observers.finished(record)
+        result = record.result
         return Response(result.body, status_code=result.status, headers=result.headers)
 
     return endpoint
@@ -103,13 +198,14 @@ def _endpoint(path: str, methods: dict[str, Binding], body_limits: BodyLimits) -
 
 class _QueryKeys:
     """The query keys one operation reads. Any other key is refused rather than dropped: a filter that was
-    ignored would make a script that lists, then cancels, act on everything. (A `forward` resource, which passes
-    the raw query on as the format says, is not to be checked; capgate does not serve `forward` yet.)"""
+    ignored would make a script that lists, then cancels, act on everything. (A `forward` resource passes the
+    raw query on, as the format says: it is not checked.)"""
 
-    def __init__(self, binding: Binding, path: str, variables: set[str]) -> None:
-        self.keys = binding.input_keys
+    def __init__(self, operation: RestOperation, declared: set[str], path: str, variables: set[str]) -> None:
+        self.keys = operation.binding.input_keys | declared  # the inputs it reads, and those the document declares
         self.variables = variables  # lower-case: path variables match case-insensitively
-        self.listed = ", ".join(binding.query_names()) or "no query parameters"
+        queried = [*operation.binding.query_names(), *_declared_query_names(operation)]
+        self.listed = ", ".join(dict.fromkeys(queried)) or "no query parameters"
         self.route = path
 
     def check(self, request: Request) -> None:
@@ -122,6 +218,12 @@ class _QueryKeys:
         if unknown:
             reason = f"is not a query parameter of {self.route}; it accepts: {self.listed}"
             raise ArgumentError([(name, reason) for name in unknown])
+
+
+def _declared_query_names(operation: RestOperation) -> list[str]:
+    resource = operation.resource.input_parameters if operation.resource is not None else []
+    own = operation.spec.input_parameters if operation.spec is not None else []
+    return [p.name for p in [*resource, *own] if p.location == "query"]
 
 
 def _query(request: Request) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 from capgate import __version__
 from capgate.consumes.signals import Signals, signals_of
 from capgate.core.http import BODY_METHODS
-from capgate.document.models import Document
+from capgate.document.models import ConsumesHttp, Document
 from capgate.exposes.catalog import Input, Route
 from capgate.exposes.rest.app import RestAdapter
 from capgate.exposes.rest.routes import describe_routes
@@ -33,11 +33,12 @@ def build_openapi(document: Document, adapter: RestAdapter, *more: RestAdapter, 
     described = [(each, route) for each in adapters for route in describe_routes(document, each)]
     names = Counter(route.name for _, route in described)
     signals = {consumes.namespace: signals_of(consumes) for consumes in document.capability.consumes}
+    standard = signals_of(ConsumesHttp(namespace="", base_uri=""))  # a mock's or steps' answer: the standard ones
     paths: dict[str, dict[str, Any]] = {}
     for each, route in described:
         if names[route.name] > 1:  # operationIds are unique: a name two adapters use takes its adapter's namespace
             route = replace(route, name=f"{route.name}-{each.spec.namespace}")
-        route_signals = signals[route.operation.partition(".")[0]]
+        route_signals = signals.get(route.operation.partition(".")[0], standard)
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, each.spec.namespace, route_signals)
     paths.update(_probes())
     return {

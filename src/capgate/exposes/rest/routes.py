@@ -10,17 +10,16 @@ from capgate.consumes.operation import WHOLE_BODY
 from capgate.core.http import SAFE_METHODS
 from capgate.document.models import Document, ExposedOperation, ExposedResource
 from capgate.document.references import braced_path, input_key, path_variables
-from capgate.exposes.binding import Binding
-from capgate.exposes.catalog import Hints, Input, Route, document_tools, tool_hints, upstream_paths, without_description
+from capgate.exposes.catalog import Hints, Input, Route, document_tools, tool_hints, without_description
 from capgate.exposes.rest.app import RestAdapter
+from capgate.exposes.runnable import Runnable
 
 _NOT_A_NAME = re.compile(r"[^a-zA-Z0-9]+")
 
 
 def describe_routes(document: Document, adapter: RestAdapter) -> list[Route]:
     """The adapter's routes in document order; a route calling an operation a tool calls takes its hints."""
-    upstream = upstream_paths(document)
-    hints_of = {tool.call: tool_hints(tool) for tool in document_tools(document)}
+    hints_of = {tool.call: tool_hints(tool) for tool in document_tools(document) if tool.call}
     found = list(_exposed(adapter))
     names = Counter(_base_name(resource, operation) for resource, operation, _ in found)
     described = []
@@ -30,15 +29,15 @@ def describe_routes(document: Document, adapter: RestAdapter) -> list[Route]:
         name = _base_name(resource, operation)
         if names[name] > 1:
             name = f"{name}-{_slug(resource.name or resource.path)}"
-        hints = hints_of.get(binding.operation.name) or _method_hints(method, binding)
+        hints = hints_of.get(binding.operation_name) or _method_hints(method, binding)
         described.append(
             Route(
                 method,
                 path,
                 name,
                 operation.description or resource.description or name,
-                binding.operation.name,
-                upstream[binding.operation.name],
+                binding.operation_name,
+                binding.upstream,
                 list(_route_inputs(path, binding)),
                 hints,
             )
@@ -46,14 +45,14 @@ def describe_routes(document: Document, adapter: RestAdapter) -> list[Route]:
     return described
 
 
-def _exposed(adapter: RestAdapter) -> Iterator[tuple[ExposedResource, ExposedOperation, Binding]]:
+def _exposed(adapter: RestAdapter) -> Iterator[tuple[ExposedResource, ExposedOperation, Runnable]]:
     # load_gateway builds adapter.operations from the same resources in the same order.
     specs = [(resource, operation) for resource in adapter.spec.resources for operation in resource.operations]
     for (resource, operation), built in zip(specs, adapter.operations, strict=True):
         yield resource, operation, built.binding
 
 
-def _route_inputs(path: str, binding: Binding) -> Iterator[Input]:
+def _route_inputs(path: str, binding: Runnable) -> Iterator[Input]:
     variables = {input_key(name).lower(): name for name in path_variables(path)}
     in_path = set()
     for name, parameter in binding.inputs():
@@ -75,8 +74,8 @@ def _route_inputs(path: str, binding: Binding) -> Iterator[Input]:
             yield Input(variable, "path", True, {"type": "string"}, "")
 
 
-def _method_hints(method: str, binding: Binding) -> Hints:
-    return Hints(method in SAFE_METHODS, method == "DELETE", binding.operation.idempotent)
+def _method_hints(method: str, binding: Runnable) -> Hints:
+    return Hints(method in SAFE_METHODS, method == "DELETE", binding.idempotent)
 
 
 def _base_name(resource: ExposedResource, operation: ExposedOperation) -> str:

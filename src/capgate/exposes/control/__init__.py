@@ -1,0 +1,1 @@
+"""The `control` adapter: the capability's own management plane (health, status, metrics)."""
