@@ -10,34 +10,10 @@ imports `mcp` the usual way notices.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from typing import Any
+from capgate.core.imports import defer_package_init
 
-
-def _defer_package_init(name: str) -> None:
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return  # not a package we know how to defer: import it normally
-    package = importlib.util.module_from_spec(spec)  # __path__ and __spec__ set, __init__ not run
-    loader = spec.loader
-
-    def complete(attribute: str) -> Any:
-        del vars(package)["__getattr__"]  # runs once; __init__ then defines everything
-        loader.exec_module(package)
-        return getattr(package, attribute)
-
-    vars(package)["__getattr__"] = complete  # a module's __getattr__ (PEP 562): called for missing names only
-    sys.modules[name] = package
-    parent, _, child = name.rpartition(".")
-    if parent:  # as an import would: `mcp.server` is an attribute of `mcp`
-        setattr(sys.modules[parent], child, package)
-
-
-_defer_package_init("mcp")
-_defer_package_init("mcp.server")
+defer_package_init("mcp")
+defer_package_init("mcp.server")
 
 import mcp.types as types  # noqa: E402  (after the deferral above, by design)
 from mcp.server.caching import CacheHint  # noqa: E402
