@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,10 @@ defer_package_init("uvicorn")
 from uvicorn.config import Config  # noqa: E402  (after the deferral above, by design)
 from uvicorn.protocols.http.auto import AutoHTTPProtocol  # noqa: E402
 from uvicorn.server import Server  # noqa: E402
+
+# uvicorn's own modules ask the package for these (`from uvicorn import Config` in its lifespan): what its
+# `__init__` would give them, without running it.
+vars(sys.modules["uvicorn"]).update(Config=Config, Server=Server)
 
 from capgate.serve.connections import ConnectionGate  # noqa: E402
 
