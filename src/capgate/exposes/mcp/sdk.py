@@ -17,9 +17,25 @@ defer_package_init("mcp.server")
 
 import mcp.types as types  # noqa: E402  (after the deferral above, by design)
 from mcp.server.caching import CacheHint  # noqa: E402
-from mcp.server.context import ServerRequestContext  # noqa: E402
+from mcp.server.context import CallNext, ServerRequestContext  # noqa: E402
 from mcp.server.lowlevel import Server  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
+from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY  # noqa: E402
+from mcp_types.methods import serialize_server_result, validate_client_request  # noqa: E402
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS  # noqa: E402
 
-__all__ = ["CacheHint", "MCPError", "Server", "ServerRequestContext", "TransportSecuritySettings", "types"]
+__all__ = [
+    "CORE_RESULT_TYPES",
+    "MODERN_PROTOCOL_VERSIONS",
+    "SERVER_INFO_META_KEY",
+    "CacheHint",
+    "CallNext",
+    "MCPError",
+    "Server",
+    "ServerRequestContext",
+    "TransportSecuritySettings",
+    "serialize_server_result",
+    "types",
+    "validate_client_request",
+]

@@ -26,6 +26,7 @@ from capgate.exposes.mcp.paging import compile_paging
 from capgate.exposes.mcp.resources import Links, ResourceTarget, find_resource, resource_target
 from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, error_result
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
+from capgate.exposes.mcp.wire import results_as_built
 from capgate.observe.exchange import exchange_of, start_call
 
 INVALID_REQUEST = -32600
@@ -172,6 +173,7 @@ class McpAdapter:
         )
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
+        self._as_built = results_as_built(self.server, self._call_tool)  # over HTTP (`asgi_app`) only
 
     @property
     def write_tools(self) -> frozenset[str]:
@@ -188,6 +190,8 @@ class McpAdapter:
     ) -> ASGIApp:
         """Streamable HTTP at /mcp, stateless with JSON responses: one endpoint for both protocol eras."""
         security = transport_security(host, allowed_hosts, allowed_origins)
+        if self._as_built not in self.server.middleware:  # stateless: no handshake to wait for
+            self.server.middleware.append(self._as_built)
         app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
