@@ -105,7 +105,8 @@ def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Cal
 
 
 def _settle_heap() -> None:
-    """Keep the start-up heap out of the collector's walks, and collect less often.
+    """Keep the start-up heap out of the collector's walks, and collect less often (and at all: the command line
+    keeps the collector off while it starts, `capgate.cli.main`).
 
     The MCP SDK's stateless requests leave reference cycles behind (task groups, cancel scopes, streams), so
     collections are frequent, and each full one walked every object start-up made (~90 MB, most of it the
@@ -115,6 +116,7 @@ def _settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    gc.enable()
 
 
 def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
