@@ -482,6 +482,72 @@ def start_floor(upstream: int, port: int) -> Process:
     return process
 
 
+# --- framework-free floors: capgate's stack and the other servers and clients (bench/floors.py) -----------------
+
+# name -> (server, client), each run by bench/floors.py; "floor-asgi" runs in capgate's own environment.
+FLOOR_ASGI = ("uvicorn", "aiohttp")
+STACKS = {
+    "granian-asgi": ("granian-asgi", "aiohttp"),
+    "granian-rsgi": ("granian-rsgi", "aiohttp"),
+    "granian-rsgi-pyreqwest": ("granian-rsgi", "pyreqwest"),
+}
+STACKS_VENV = WORK / "stacks-venv"
+STACKS_REQUIREMENTS = ("granian[uvloop]>=2.8,<3", "pyreqwest>=0.15,<0.16", "aiohttp>=3.14,<4", "uvloop>=0.21")
+
+
+def ensure_stacks() -> tuple[str | None, dict[str, str]]:
+    """bench/work/stacks-venv with Granian and pyreqwest (not capgate's dependencies): its python and the
+    versions, or (None, why not) when it cannot be installed; the stack rows are skipped then."""
+    python = STACKS_VENV / "bin" / "python"
+    probe = [
+        str(python),
+        "-c",
+        "import json, importlib.metadata as m; print(json.dumps({p: m.version(p) for p in ('granian', 'pyreqwest')}))",
+    ]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode:
+        log("creating bench/work/stacks-venv with Granian and pyreqwest (pip)…")
+        (WORK / "logs").mkdir(parents=True, exist_ok=True)
+        with open(WORK / "logs" / "stacks-pip.log", "w") as out:
+            made = subprocess.run([sys.executable, "-m", "venv", "--clear", str(STACKS_VENV)], stdout=out, stderr=out)
+            if made.returncode == 0:
+                made = subprocess.run(
+                    [str(python), "-m", "pip", "install", "-q", *STACKS_REQUIREMENTS], stdout=out, stderr=out
+                )
+        if made.returncode:
+            return None, {"stacks": "not installed (see bench/work/logs/stacks-pip.log)"}
+    done = subprocess.run(probe, capture_output=True, text=True)
+    if done.returncode:
+        return None, {"stacks": "not importable"}
+    import json
+
+    return str(python), json.loads(done.stdout)
+
+
+def start_stack_floor(name: str, upstream: int, port: int, python: str | None = None) -> Process:
+    """One framework-free floor of bench/floors.py: `floor-asgi` (capgate's stack) or one of STACKS."""
+    server, client = STACKS.get(name, FLOOR_ASGI)
+    process = spawn(
+        name,
+        [
+            python or sys.executable,
+            str(ROOT / "bench" / "floors.py"),
+            "--server",
+            server,
+            "--client",
+            client,
+            "--upstream",
+            f"http://127.0.0.1:{upstream}",
+            "--port",
+            str(port),
+            "--key",
+            API_KEY,
+        ],
+    )
+    process.ports["http"] = port
+    wait_until(lambda: _listening(port), process, 30, 0.01)
+    return process
+
+
 # --- FastMCP peer ------------------------------------------------------------------------------------------------
 
 FASTMCP_VENV = WORK / "fastmcp-venv"

@@ -25,7 +25,7 @@ class Target:
     """One scenario on one server: which port, which request."""
 
     scenario: str
-    server: str  # direct, nginx-hop, floor, capgate, fastmcp, capgate-w2
+    server: str  # direct, nginx-hop, floor, floor-asgi, granian-…, capgate, fastmcp, capgate-w2
     port_of: str  # the Process and port name: "upstream:http", "capgate:rest"…
     request: Request
 
@@ -45,10 +45,13 @@ class Options:
     only: tuple[str, ...] = ()  # scenario names; empty = all
 
 
-def scenarios(workers: bool, capgate_headers: dict[str, str] | None = None) -> list[Target]:
+def scenarios(
+    workers: bool, capgate_headers: dict[str, str] | None = None, stacks: tuple[str, ...] = ()
+) -> list[Target]:
     """Every measured target. Paths: direct = the upstream's own; gateways put /v1 in front.
 
-    `capgate_headers` go on every call to capgate (its inbound token, when access control is on).
+    `capgate_headers` go on every call to capgate (its inbound token, when access control is on); `stacks` are
+    the other servers and clients whose framework-free floors run (`infra.STACKS`), on the 25-run list.
     """
     page25, page100 = list_page(25)["data"], list_page(100)["data"]
     first25, last100 = page25[0]["id"], page100[-1]["id"]  # type: ignore[index]
@@ -65,6 +68,11 @@ def scenarios(workers: bool, capgate_headers: dict[str, str] | None = None) -> l
         Target("rest-list-25", "nginx-hop", "nginx-hop:http", Request("GET", "/v1/api/v1/runs", markers=list25)),
         Target("rest-list-25", "capgate", "capgate:rest", Request("GET", "/v1/api/v1/runs", markers=list25)),
         Target("rest-list-25", "floor", "floor:http", Request("GET", "/v1/api/v1/runs", markers=list25)),
+        Target("rest-list-25", "floor-asgi", "floor-asgi:http", Request("GET", "/v1/api/v1/runs", markers=list25)),
+        *(
+            Target("rest-list-25", stack, f"{stack}:http", Request("GET", "/v1/api/v1/runs", markers=list25))
+            for stack in stacks
+        ),
         Target("rest-cancel", "direct", "upstream:http", Request("POST", f"/api/v2/runs/{run}/cancel", markers=cancel)),
         Target(
             "rest-cancel",
@@ -76,6 +84,12 @@ def scenarios(workers: bool, capgate_headers: dict[str, str] | None = None) -> l
             "rest-cancel", "capgate", "capgate:rest", Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)
         ),
         Target("rest-cancel", "floor", "floor:http", Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel)),
+        Target(
+            "rest-cancel",
+            "floor-asgi",
+            "floor-asgi:http",
+            Request("POST", f"/v1/api/v2/runs/{run}/cancel", markers=cancel),
+        ),
         Target(
             "rest-list-100",
             "direct",
@@ -158,6 +172,9 @@ class Measurement:
     cpu_us_per_req: float  # server process tree
     rss_kib: int  # server main process VmRSS at the end of the run
     background_cores: float  # CPU used by processes that are not part of the bench, in cores
+    server_cores: float = 0.0  # CPU the server's process tree used, in cores (how it shared the machine)
+    wrk_cores: float = 0.0  # CPU the load generator used, in cores
+    upstream_cores: float = 0.0  # CPU the static upstream (nginx) used, in cores
 
 
 def _system_busy() -> float:
@@ -184,6 +201,7 @@ class Bench:
     memory: dict[str, Any] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
     fastmcp_version: str | None = None
+    stacks_versions: dict[str, str] = field(default_factory=dict)
     setup: infra.CapgateSetup = field(default_factory=infra.CapgateSetup)
     calibration: list[float] = field(default_factory=list)
 
@@ -210,13 +228,18 @@ class Bench:
         self.processes["capgate"] = infra.start_capgate(upstream, infra.free_port(), infra.free_port(), self.setup)
         self.processes["fastmcp"] = infra.start_fastmcp(upstream, infra.free_port())
         self.processes["floor"] = infra.start_floor(upstream, infra.free_port())
+        self.processes["floor-asgi"] = infra.start_stack_floor("floor-asgi", upstream, infra.free_port())
+        stacks_python, self.stacks_versions = infra.ensure_stacks()
+        stacks = tuple(infra.STACKS) if stacks_python is not None else ()
+        for stack in stacks:
+            self.processes[stack] = infra.start_stack_floor(stack, upstream, infra.free_port(), stacks_python)
         if workers:
             self.processes["capgate-w2"] = infra.start_capgate(
                 upstream, infra.free_port(), infra.free_port(), self.setup, name="capgate-w2", extra=["--workers", "2"]
             )
         self.targets = [
             t
-            for t in scenarios(workers, self.setup.headers)
+            for t in scenarios(workers, self.setup.headers, stacks)
             if not self.options.only or t.scenario.split("/")[0] in self.options.only or t.scenario in self.options.only
         ]
         self.features = self._features(help_text, workers)
@@ -320,13 +343,16 @@ class Bench:
         known = [p for p in self.processes.values() if p.alive()]
         tree = process.tree()
         others = {p.name: p.tree() for p in known}
+        upstream = others.get("upstream", [])
         cpu0, busy0, child0 = infra.cpu_seconds(tree), _system_busy(), _children_cpu()
         known0 = sum(infra.cpu_seconds(pids) for pids in others.values())
+        upstream0 = infra.cpu_seconds(upstream)
         result: WrkResult = run_wrk(
             self.port(target), target.request, _slug(target.key), concurrency, self.options.duration
         )
         cpu1, busy1, child1 = infra.cpu_seconds(tree), _system_busy(), _children_cpu()
         known1 = sum(infra.cpu_seconds(pids) for pids in others.values())
+        upstream1 = infra.cpu_seconds(upstream)
         background = (busy1 - busy0) - (known1 - known0) - (child1 - child0)
         rss = infra.memory_kib(process.pid).get("VmRSS", 0)
         if result.errors:
@@ -349,6 +375,9 @@ class Bench:
             (cpu1 - cpu0) * 1e6 / max(result.requests, 1),
             rss,
             max(background, 0.0) / result.seconds,
+            (cpu1 - cpu0) / result.seconds,
+            (child1 - child0) / result.seconds,  # wrk is the bench's only child that ends during the run
+            (upstream1 - upstream0) / result.seconds,
         )
 
     def rounds(self) -> None:
@@ -401,7 +430,7 @@ class Bench:
             peer.stop()
 
     def record_memory(self) -> None:
-        for name in ("capgate", "fastmcp", "capgate-w2", "floor", "upstream", "nginx-hop"):
+        for name in ("capgate", "fastmcp", "capgate-w2", "floor", "floor-asgi", *infra.STACKS, "upstream", "nginx-hop"):
             process = self.processes.get(name)
             if process is None:
                 continue
@@ -437,7 +466,7 @@ class Bench:
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "wall_seconds": round(time.time() - began, 1),
             "machine": {**infra.machine(), "python_loop_10M_s_start_end": self.calibration},
-            "versions": infra.versions(self.fastmcp_version),
+            "versions": {**infra.versions(self.fastmcp_version), **self.stacks_versions},
             "git": infra.git_state(),
             "options": asdict(self.options),
             "features": self.features,

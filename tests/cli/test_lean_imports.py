@@ -29,3 +29,15 @@ def test_the_mcp_adapter_skips_the_sdk_client_yet_mcp_imports_as_usual() -> None
         "      types.Tool is capgate.exposes.mcp.server.types.Tool)\n"
     )
     assert out.splitlines() == ["False False", "mcp.client.session Server MCPServer True"]
+
+
+def test_serving_imports_no_part_of_uvicorn_it_does_not_run() -> None:
+    """uvicorn's command line, reloaders and file watcher stay out (capgate.serve.http_server), while the package
+    still imports whole for whoever asks for it."""
+    out = _run(
+        "import sys, capgate.serve.server, capgate.cli.program\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('click', 'watchfiles', 'multiprocessing')))\n"
+        "import uvicorn\n"
+        "print(uvicorn.run.__module__, uvicorn.Server.__module__)\n"
+    )
+    assert out.splitlines() == ["[]", "uvicorn.main uvicorn.server"]

@@ -68,7 +68,7 @@ async def test_access_lines_are_the_formatters_bytes_and_redacted(stream: io.Str
     logs.configure_logging(log_format, "info", stream=stream)
     for exchange in (_cancel(), _cancel(f"/v1/api/v1/runs/{TEST_KEY}", status=None)):
         logs.log_access(exchange)
-        await asyncio.sleep(0)  # the turn ends: the line is written
+        _flush()
         _through_logging(exchange)
     fast, slow, fast_refused, slow_refused = TIME.sub("T", stream.getvalue()).splitlines()
     assert fast == slow and fast_refused == slow_refused
@@ -101,23 +101,45 @@ async def test_level_and_no_access_log_still_filter(stream: io.StringIO) -> None
     logs.configure_logging("json", "warning", stream=stream)
     logs.log_access(_cancel())
     logs.log_access(_cancel(status=502))
-    await asyncio.sleep(0)  # the turn ends: what passed the filter is written
+    _flush()  # what passed the filter is written
     assert [orjson.loads(line)["status"] for line in stream.getvalue().splitlines()] == [502]
     logs.configure_logging("json", "info", access_log=False, stream=stream)
     logs.log_access(_cancel(status=502))
-    await asyncio.sleep(0)  # the turn ends: nothing more was written
+    _flush()  # nothing more was written
     assert len(stream.getvalue().splitlines()) == 1
 
 
-async def test_lines_of_a_turn_are_written_together_before_anything_logged_after_them(stream: io.StringIO) -> None:
+async def test_waiting_lines_are_written_together_before_anything_logged_after_them(stream: io.StringIO) -> None:
     logs.configure_logging("json", "info", stream=stream)
     logs.log_access(_cancel())
     logs.log_access(_cancel())
-    assert stream.getvalue() == ""  # waiting for the end of the turn
+    assert stream.getvalue() == ""  # waiting, to be written together
     logging.getLogger("capgate.test").warning("after the two requests")
-    await asyncio.sleep(0)  # the turn ends
     loggers = [orjson.loads(line)["logger"] for line in stream.getvalue().splitlines()]
     assert loggers == ["capgate.access", "capgate.access", "capgate.test"]
+
+
+async def test_a_waiting_line_is_written_soon_by_itself(stream: io.StringIO) -> None:
+    logs.configure_logging("json", "info", stream=stream)
+    logs.log_access(_cancel())
+    assert stream.getvalue() == ""
+    async with asyncio.timeout(5):  # written ACCESS_FLUSH_SECONDS later, with nothing else logged
+        while not stream.getvalue():
+            await asyncio.sleep(logs.ACCESS_FLUSH_SECONDS / 5)
+    assert orjson.loads(stream.getvalue())["logger"] == "capgate.access"
+
+
+async def test_a_flood_of_lines_is_written_before_the_timer(stream: io.StringIO) -> None:
+    logs.configure_logging("json", "info", stream=stream)
+    for _ in range(logs.ACCESS_FLUSH_LINES):
+        logs.log_access(_cancel())
+    assert len(stream.getvalue().splitlines()) == logs.ACCESS_FLUSH_LINES  # no more than that held in memory
+
+
+def _flush() -> None:
+    """Write the access lines waiting now, as the handler's timer would."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def test_a_line_outside_an_event_loop_is_written_at_once(stream: io.StringIO) -> None:
@@ -154,7 +176,7 @@ async def test_an_oauth_caller_is_named_with_its_client(stream: io.StringIO) -> 
     exchange = _cancel()
     exchange.caller = Caller("alice@example.com", can_write=True, client="claude-desktop", oauth=True)
     logs.log_access(exchange)
-    await asyncio.sleep(0)
+    _flush()
     line = orjson.loads(stream.getvalue())
     assert (line["caller"], line["client"]) == ("alice@example.com", "claude-desktop")
     assert "caller=alice@example.com client=claude-desktop operation=" in line["message"]

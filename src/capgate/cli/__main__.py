@@ -2,6 +2,6 @@
 
 import sys
 
-from capgate.cli.program import main
+from capgate.cli import main
 
 sys.exit(main())

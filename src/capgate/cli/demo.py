@@ -45,10 +45,9 @@ def run(options: argparse.Namespace) -> int:
 async def _demo(options: argparse.Namespace) -> None:
     # The server stack loads when the demo runs, not when `capgate` builds its parser; the emulator is another
     # package, which the runtime only meets here.
-    import uvicorn
-
     from capgate.serve.config import ServeConfig
-    from capgate.serve.server import ManagedServer, announce_on_stderr, serve
+    from capgate.serve.http_server import HttpServer
+    from capgate.serve.server import announce_on_stderr, serve
     from capgate.serve.sockets import listen
     from trigger_emulator.app import create_app
     from trigger_emulator.config import DEFAULT_API_KEY, EmulatorConfig
@@ -56,12 +55,12 @@ async def _demo(options: argparse.Namespace) -> None:
     sock = listen(options.host, options.emulator_port, "--emulator-port")
     host, port = sock.getsockname()[:2]
     emulator_config = EmulatorConfig(host=host, port=port, db=options.db, simulate=True)
-    emulator = ManagedServer(uvicorn.Config(create_app(emulator_config), lifespan="on", log_level="warning"))
+    emulator = HttpServer(create_app(emulator_config))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    emulator_task = asyncio.create_task(emulator.serve(sockets=[sock]))
+    emulator_task = asyncio.create_task(emulator.serve(sock))
     try:
         while not emulator.started:
             if emulator_task.done():
@@ -95,7 +94,7 @@ async def _demo(options: argparse.Namespace) -> None:
 
         await serve(config, announce, stop)
     finally:
-        emulator.should_exit = True
+        emulator.stop()
         await emulator_task
         sock.close()
     if stop.is_set():  # Ctrl-C or SIGTERM, not a failure (that raised above)

@@ -15,6 +15,10 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(arguments: Sequence[str]) -> int:
+    import gc
+
     from trigger_emulator.cli import main
+
+    gc.enable()  # a server from here on (the command line kept the collector off while it started)
 
     return main(list(arguments))

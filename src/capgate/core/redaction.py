@@ -36,6 +36,8 @@ class Redactor:
         self._values: tuple[str, ...] = ()
         self._encoded: tuple[bytes, ...] = ()
         self._marks: tuple[str, ...] = _ESCAPE_MARKS
+        self._byte_marks: tuple[bytes, ...] = tuple(mark.encode() for mark in _ESCAPE_MARKS)
+        self._source = ""  # the pattern of every spelling; compiled on the first text that needs it
         self._pattern: re.Pattern[str] | None = None
         self._bytes_pattern: re.Pattern[bytes] | None = None
 
@@ -47,9 +49,11 @@ class Redactor:
                 return
             # Longest first, so a secret that contains another is redacted whole.
             ordered = tuple(sorted(known, key=len, reverse=True))
-            source = _any_spelling(ordered)
-            self._pattern, self._bytes_pattern = re.compile(source), re.compile(source.encode())
+            # Compiled when first needed: most text holds no escape mark, and compiling every spelling of every
+            # secret took ~50 ms of start-up (bench/PROFILE.md).
+            self._source, self._pattern, self._bytes_pattern = _any_spelling(ordered), None, None
             self._marks = (*_ESCAPE_MARKS, "+") if any(" " in value for value in ordered) else _ESCAPE_MARKS
+            self._byte_marks = tuple(mark.encode() for mark in self._marks)
             self._encoded = tuple(value.encode() for value in ordered)
             self._values = ordered
 
@@ -58,8 +62,11 @@ class Redactor:
         for value in self._values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        if self._pattern is not None and any(mark in text for mark in self._marks):
-            text = self._pattern.sub(REDACTED, text)
+        if self._source and any(mark in text for mark in self._marks):
+            pattern = self._pattern
+            if pattern is None:
+                pattern = self._pattern = re.compile(self._source)
+            text = pattern.sub(REDACTED, text)
         return text
 
     def redact_bytes(self, data: bytes) -> bytes:
@@ -67,8 +74,11 @@ class Redactor:
         for value in self._encoded:
             if value in data:
                 data = data.replace(value, _REDACTED_BYTES)
-        if self._bytes_pattern is not None and any(mark.encode() in data for mark in self._marks):
-            data = self._bytes_pattern.sub(_REDACTED_BYTES, data)
+        if self._source and any(mark in data for mark in self._byte_marks):
+            pattern = self._bytes_pattern
+            if pattern is None:
+                pattern = self._bytes_pattern = re.compile(self._source.encode())
+            data = pattern.sub(_REDACTED_BYTES, data)
         return data
 
     def redact_headers(self, headers: dict[str, str]) -> dict[str, str]:

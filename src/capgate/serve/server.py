@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import signal
 import socket
@@ -11,9 +10,6 @@ import sys
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import uvicorn
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from capgate.core.errors import ConfigurationError
 from capgate.document.models import ExposesControl, ExposesMcp, ExposesSkill
@@ -23,6 +19,7 @@ from capgate.gateway.reload import Reloader, Swappable
 from capgate.gateway.safeguards import Safeguards
 from capgate.serve.config import ServeConfig
 from capgate.serve.connections import ConnectionGate, ConnectionLimits
+from capgate.serve.http_server import HttpServer
 
 if TYPE_CHECKING:  # imported when the MCP adapters are built, after the REST facade answers
     from capgate.exposes.mcp.server import McpAdapter
@@ -32,14 +29,6 @@ Announce = Callable[[str], None]
 
 def announce_on_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-class ManagedServer(uvicorn.Server):
-    """A uvicorn server whose signals capgate handles, once for every server of the process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @dataclass
@@ -116,7 +105,8 @@ def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Cal
 
 
 def _settle_heap() -> None:
-    """Keep the start-up heap out of the collector's walks, and collect less often.
+    """Keep the start-up heap out of the collector's walks, and collect less often (and at all: the command line
+    keeps the collector off while it starts, `capgate.cli.main`).
 
     The MCP SDK's stateless requests leave reference cycles behind (task groups, cancel scopes, streams), so
     collections are frequent, and each full one walked every object start-up made (~90 MB, most of it the
@@ -126,6 +116,7 @@ def _settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
+    gc.enable()
 
 
 def run_on_uvloop(main: Coroutine[Any, Any, None]) -> None:
@@ -182,7 +173,7 @@ class _Servers:
         self._limits = limits
         self._gates: list[ConnectionGate] = []
         self._started = started
-        self._servers: list[ManagedServer] = []
+        self._servers: list[HttpServer] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self._stdio: list[asyncio.Task[None]] = []
 
@@ -192,27 +183,12 @@ class _Servers:
         for listener in listeners:
             swappable = Swappable(listener.served.app)
             gate = ConnectionGate(self._limits)
-            # log_config=None: uvicorn's records go to capgate's redacting handler (capgate.observe.logs), not its own.
-            # uvicorn types timeout_graceful_shutdown int, but waits any float (asyncio.wait_for).
-            grace: Any = self._grace
-            server = ManagedServer(
-                uvicorn.Config(
-                    gate.app(swappable),
-                    http=_behind(gate),
-                    ws="none",  # capgate serves no WebSocket: an upgrade request is an ordinary request
-                    proxy_headers=False,  # the scope's client is the peer (capgate.serve.connections counts by it)
-                    lifespan="on",
-                    log_level="warning",
-                    access_log=False,
-                    log_config=None,
-                    timeout_graceful_shutdown=grace,
-                )
-            )
+            server = HttpServer(swappable, gate=gate, grace=self._grace)
             self._gates.append(gate)
             self.swappables.append(swappable)
             self._servers.append(server)
             started.append(server)
-            self._tasks.append(asyncio.create_task(server.serve(sockets=[listener.sock])))
+            self._tasks.append(asyncio.create_task(server.serve(listener.sock)))
         while not all(server.started for server in started):
             failed = [task for task in self._tasks if task.done()]
             if failed:
@@ -244,23 +220,13 @@ class _Servers:
     async def close(self) -> list[Any]:
         """Let every server drain (up to the grace period), stop reading stdio, and return how each ended."""
         for server in self._servers:
-            server.should_exit = True
+            server.stop()
         for task in self._stdio:  # stdio ends with its input; on a signal, stop reading it
             task.cancel()
         outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
         for gate in self._gates:
             gate.close()
         return outcomes
-
-
-def _behind(gate: ConnectionGate) -> Any:
-    """uvicorn's HTTP protocol (httptools, else h11), each connection behind `gate`: where capgate's connection
-    defences meet uvicorn, which takes a protocol class and calls it with its own keyword arguments."""
-
-    def protocol(**server_arguments: Any) -> asyncio.Protocol:
-        return gate.protocol(AutoHTTPProtocol(**server_arguments))
-
-    return protocol
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, Any], stop: asyncio.Event) -> bool:

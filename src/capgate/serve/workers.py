@@ -172,6 +172,7 @@ class _Supervisor:
     def run(self) -> Worker | int:
         """Supervise until every worker has stopped. No `finally` here: a worker returns through this frame."""
         self._catch_signals()
+        gc.enable()  # the supervisor's start-up is over (the command line kept the collector off while it ran)
         while True:
             for slot in self._due():
                 worker = self._fork(slot)

@@ -10,34 +10,10 @@ imports `mcp` the usual way notices.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from typing import Any
+from capgate.core.imports import defer_package_init
 
-
-def _defer_package_init(name: str) -> None:
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or spec.submodule_search_locations is None:
-        return  # not a package we know how to defer: import it normally
-    package = importlib.util.module_from_spec(spec)  # __path__ and __spec__ set, __init__ not run
-    loader = spec.loader
-
-    def complete(attribute: str) -> Any:
-        del vars(package)["__getattr__"]  # runs once; __init__ then defines everything
-        loader.exec_module(package)
-        return getattr(package, attribute)
-
-    vars(package)["__getattr__"] = complete  # a module's __getattr__ (PEP 562): called for missing names only
-    sys.modules[name] = package
-    parent, _, child = name.rpartition(".")
-    if parent:  # as an import would: `mcp.server` is an attribute of `mcp`
-        setattr(sys.modules[parent], child, package)
-
-
-_defer_package_init("mcp")
-_defer_package_init("mcp.server")
+defer_package_init("mcp")
+defer_package_init("mcp.server")
 
 import mcp.types as types  # noqa: E402  (after the deferral above, by design)
 from mcp.server.caching import CacheHint  # noqa: E402
@@ -47,10 +23,15 @@ from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity 
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
-from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, is_version_at_least  # noqa: E402
+from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY  # noqa: E402
+from mcp_types.methods import serialize_server_result, validate_client_request  # noqa: E402
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS, is_version_at_least  # noqa: E402
 
 __all__ = [
+    "CORE_RESULT_TYPES",
     "HANDSHAKE_PROTOCOL_VERSIONS",
+    "MODERN_PROTOCOL_VERSIONS",
+    "SERVER_INFO_META_KEY",
     "CacheHint",
     "CallNext",
     "HandlerResult",
@@ -62,5 +43,7 @@ __all__ = [
     "StreamableHTTPSessionManager",
     "TransportSecuritySettings",
     "is_version_at_least",
+    "serialize_server_result",
     "types",
+    "validate_client_request",
 ]

@@ -35,6 +35,7 @@ from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, er
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.exposes.mcp.transport import Routes
 from capgate.exposes.mcp.waiting import WaitPlan, with_statement
+from capgate.exposes.mcp.wire import results_as_built
 from capgate.exposes.runnable import Runnable
 from capgate.observe.exchange import exchange_of, start_call
 
@@ -199,6 +200,7 @@ class McpAdapter:
         if not _spans_recorded():  # the SDK's one default middleware opens a span per message (~2% of a call)
             self.server.middleware.clear()
         self.server.middleware.append(self._seal)  # seals and verifies the request state of consent questions
+        self._as_built = results_as_built(self.server, self._call_tool)  # over HTTP (`asgi_app`) only
 
     @property
     def serving(self) -> Serving:
@@ -229,6 +231,8 @@ class McpAdapter:
         answers for calls that asked for progress, and 2025-11-25 sessions for clients that can be asked for
         consent when `sessions` (one process holds the port; capgate.exposes.mcp.transport)."""
         security = transport_security(host, allowed_hosts, allowed_origins)
+        if self._as_built not in self.server.middleware:  # stateless: no handshake to wait for
+            self.server.middleware.append(self._as_built)
         app = self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,

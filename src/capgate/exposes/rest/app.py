@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.routing import compile_path as compile_route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from capgate.consumes.forward import Forwarder
 from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
@@ -58,12 +62,15 @@ class RestAdapter:
     forwards: list[RestForward] | None = None
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
 def build_rest_app(
     operations: list[RestOperation],
     *,
     forwards: list[RestForward] | None = None,
     body_limits: BodyLimits | None = None,
-) -> Starlette:
+) -> ASGIApp:
     """An ASGI app serving every exposed resource; routes and their variables are compiled here, once."""
     limits = body_limits or BodyLimits()
     by_path: dict[str, dict[str, RestOperation]] = {}
@@ -77,15 +84,65 @@ def build_rest_app(
         Route(_forwarded_path(forward.path), _forward_endpoint(forward, limits), methods=list(ROUTED_METHODS))
         for forward in forwards or []
     ]
-    handlers: Mapping[Any, Any] = {
-        ArgumentError: _invalid_arguments,
-        UpstreamError: _upstream_failed,
-        AuditUnavailable: _not_audited,
-        BodyRefused: _body_refused,
-        ClientGone: _client_gone,
-        HTTPException: http_problem,
-    }
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return _Router(routes, Starlette(routes=routes, exception_handlers=_HANDLERS))
+
+
+class _Router:
+    """The document's routes, dispatched from a table compiled once: a dict for literal paths, then one regex per
+    templated path, in document order (as Starlette's router matches them). A request no route takes (a 404, a
+    redirect to the path without its trailing slash, a method no route is for) goes to Starlette's router over the
+    same routes, so those answers are Starlette's own.
+
+    The fast path is what Starlette does for a matched route — the route's path parameters in the scope, one
+    `Request`, the endpoint, the exception handlers by class, a 500 for anything else — without the two middleware,
+    the router's walk and the per-route exception wrapper, each of which wraps `send` again (bench/PROFILE.md).
+    """
+
+    def __init__(self, routes: list[Route], fallback: ASGIApp) -> None:
+        self._literal: dict[str, Endpoint] = {}
+        self._templated: list[tuple[re.Pattern[str], dict[str, Convertor[Any]], Endpoint]] = []
+        for route in routes:
+            regex, _, convertors = compile_route(route.path)
+            endpoint: Endpoint = route.endpoint
+            if convertors:
+                self._templated.append((regex, convertors, endpoint))
+            else:
+                self._literal.setdefault(route.path, endpoint)
+        self._fallback = fallback
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self._match(scope) if scope["type"] == "http" and scope["method"] in ROUTED_METHODS else None
+        if found is None:
+            await self._fallback(scope, receive, send)
+            return
+        endpoint, parameters = found
+        scope["path_params"] = parameters
+        request = Request(scope, receive, send)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:
+            handler = _handler_of(exc)
+            if handler is None:
+                # As Starlette's error middleware: a 500 for the caller, the exception for the server to log.
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+                raise
+            response = await handler(request, exc)
+        await response(scope, receive, send)
+
+    def _match(self, scope: Scope) -> tuple[Endpoint, dict[str, Any]] | None:
+        path: str = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        endpoint = self._literal.get(path)
+        if endpoint is not None:
+            return endpoint, {}
+        for regex, convertors, templated in self._templated:
+            match = regex.match(path)
+            if match is not None:
+                values = {name: convertors[name].convert(value) for name, value in match.groupdict().items()}
+                return templated, values
+        return None
 
 
 def _endpoint(path: str, methods: dict[str, RestOperation], body_limits: BodyLimits) -> Any:
@@ -108,23 +165,12 @@ def _endpoint(path: str, methods: dict[str, RestOperation], body_limits: BodyLim
                 f"{request.method} is not allowed on {request.url.path}; use {allow}",
                 headers={"Allow": allow},
             )
-        accepted[method].check(request)
-        query = _query(request)
+        query = _query(request) if request.scope["query_string"] else {}
+        if query:
+            accepted[method].check(request)
         body = await _json_body(request, body_limits)
         inputs = declared[method]
-
-        def found(key: str) -> Any:
-            variable = variables.get(key.lower())
-            if variable is not None:
-                return request.path_params.get(variable)
-            if key in query:
-                return query[key]
-            if key == "body":
-                return body
-            if isinstance(body, dict) and key in body:
-                return body[key]
-            # The caller's credentials are for the gateway: never an input, so never sent upstream.
-            return None if key.lower() in CREDENTIAL_HEADERS else request.headers.get(key)
+        found = _Inputs(request, variables, query, body).get
 
         def lookup(key: str) -> Any:
             place = inputs.get(key)
@@ -196,6 +242,37 @@ def _forward_endpoint(forward: RestForward, body_limits: BodyLimits) -> Any:
     return endpoint
 
 
+class _Inputs:
+    """Where a REST call's inputs are found, by input key: the path, the query, the JSON body (whole, or a field of
+    it), else a header of that name (looked at once per request, on the first input read from one)."""
+
+    def __init__(self, request: Request, variables: dict[str, str], query: dict[str, Any], body: Any) -> None:
+        self._request = request
+        self._variables = variables
+        self._query = query
+        self._body = body
+        self._headers: dict[str, str] | None = None
+
+    def get(self, key: str) -> Any:
+        lowered = key.lower()
+        variable = self._variables.get(lowered)
+        if variable is not None:
+            return self._request.path_params.get(variable)
+        if key in self._query:
+            return self._query[key]
+        body = self._body
+        if key == "body":
+            return body
+        if isinstance(body, dict) and key in body:
+            return body[key]
+        # The caller's credentials are for the gateway: never an input, so never sent upstream.
+        if lowered in CREDENTIAL_HEADERS:
+            return None
+        if self._headers is None:
+            self._headers = _headers(self._request.scope)
+        return self._headers.get(lowered)
+
+
 class _QueryKeys:
     """The query keys one operation reads. Any other key is refused rather than dropped: a filter that was
     ignored would make a script that lists, then cancels, act on everything. (A `forward` resource passes the
@@ -237,6 +314,14 @@ def _query(request: Request) -> dict[str, Any]:
         else:
             values[key] = value
     return values
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name, the first of a repeated one (what `Request.headers.get` answers)."""
+    found: dict[str, str] = {}
+    for name, value in reversed(scope["headers"]):
+        found[name.decode("latin-1")] = value.decode("latin-1")
+    return found
 
 
 async def _json_body(request: Request, limits: BodyLimits) -> Any:
@@ -288,8 +373,29 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED_REQUEST)  # nobody reads it; the access log says what happened
 
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _handler_of(exc: Exception) -> Handler | None:
+    """The handler for `exc`, found by walking its classes as Starlette's exception middleware does."""
+    for kind in type(exc).__mro__:
+        if kind in _HANDLERS:
+            return _HANDLERS[kind]
+    return None
+
+
 async def http_problem(request: Request, exc: Exception) -> Response:
     """Starlette's own answers (404 for no route) as problem+json, as every other error of the facade."""
     assert isinstance(exc, HTTPException)
     detail = f"no route matches {request.method} {request.url.path}" if exc.status_code == 404 else str(exc.detail)
     return problem(exc.status_code, str(exc.detail), detail, headers=dict(exc.headers or {}))
+
+
+_HANDLERS: Mapping[Any, Handler] = {
+    ArgumentError: _invalid_arguments,
+    UpstreamError: _upstream_failed,
+    AuditUnavailable: _not_audited,
+    BodyRefused: _body_refused,
+    ClientGone: _client_gone,
+    HTTPException: http_problem,
+}

@@ -1,0 +1,77 @@
+"""Tool results sent as capgate builds them: `tools/call` over HTTP without the SDK's second pass over them.
+
+The SDK's runner checks every handler result against the protocol's schema for the request's era and dumps it
+again (`serialize_server_result`: a pydantic validation and a dump of the whole result, `structuredContent` and
+every resource link included) before the transport dumps it a third time. That second pass cost ~235 µs of a
+25-run `list-runs` call and grew with every item (bench/PROFILE.md). capgate's results are built in their wire
+form by construction (`capgate.exposes.mcp.results`), and the tests hold them to be fixed points of that pass
+in both eras (tests/exposes/mcp/test_wire.py).
+
+So for `tools/call` over stateless HTTP a server middleware — the SDK's own hook, whose short-circuited results
+it sends as they are — does what the runner does before a handler (the request checked against its era's
+schema, the params typed), calls the tool, and gives the result its era's envelope: `resultType` only in the
+2026-07-28 era, whose results also name the server in `_meta`. Every other method, and every call over stdio
+(a session, with its initialize handshake), goes through the SDK's pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from capgate.exposes.mcp.sdk import (
+    CORE_RESULT_TYPES,
+    MODERN_PROTOCOL_VERSIONS,
+    SERVER_INFO_META_KEY,
+    CallNext,
+    Server,
+    ServerRequestContext,
+    serialize_server_result,
+    types,
+    validate_client_request,
+)
+
+CallTool = Callable[[ServerRequestContext[Any], types.CallToolRequestParams], Awaitable[Any]]
+CALL_TOOL = "tools/call"
+
+
+def results_as_built(server: Server[Any], call_tool: CallTool) -> Any:
+    """The middleware that answers `tools/call` over HTTP with `call_tool`'s result in its era's envelope."""
+
+    async def middleware(ctx: ServerRequestContext[Any], call_next: CallNext) -> Any:
+        if ctx.method != CALL_TOOL or ctx.request is None or CALL_TOOL in server.cache_hints:
+            return await call_next(ctx)
+        version = ctx.protocol_version
+        validate_client_request(CALL_TOOL, version, ctx.params)  # what the runner checks; invalid: -32602
+        params = types.CallToolRequestParams.model_validate(ctx.params or {}, by_name=False)
+        return in_envelope(await call_tool(ctx, params), version, server)
+
+    return middleware
+
+
+def in_envelope(result: Any, version: str, server: Server[Any]) -> dict[str, Any]:
+    """`result` as the SDK's runner would send it in protocol era `version`. A complete result as
+    `capgate.exposes.mcp.results` builds it is in its wire form already; anything else (a model, another
+    result type) gets the runner's own check and dump."""
+    modern = version in MODERN_PROTOCOL_VERSIONS
+    if isinstance(result, dict) and result.get("resultType") == "complete":
+        wire = dict(result) if modern else {key: value for key, value in result.items() if key != "resultType"}
+    else:
+        wire = (
+            result.model_dump(by_alias=True, mode="json", exclude_none=True)
+            if isinstance(result, BaseModel)
+            else dict(result)
+        )
+        kind = wire.get("resultType")
+        if not modern or not isinstance(kind, str) or kind in CORE_RESULT_TYPES:
+            wire = serialize_server_result(CALL_TOOL, version, wire)
+    if modern:
+        wire.setdefault("resultType", "complete")
+        meta = wire.get("_meta")
+        if meta is None:
+            wire["_meta"] = {SERVER_INFO_META_KEY: server.server_info_stamp}
+        elif isinstance(meta, dict) and meta.get(SERVER_INFO_META_KEY) is None:
+            wire["_meta"] = {**meta, SERVER_INFO_META_KEY: server.server_info_stamp}
+    return wire
