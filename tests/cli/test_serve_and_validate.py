@@ -15,7 +15,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from capgate.document.bundled import bundled_documents
-from tests.support.cli import serving
+from tests.support.cli import ANY_PORTS, serving, upstream_at
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
@@ -80,12 +80,8 @@ def test_serve_announces_both_adapters_serves_and_stops_cleanly_on_sigterm(upstr
 
     upstream.reply(200, {"id": RUN})
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         env={"TRIGGER_DEV_API_KEY": TEST_KEY},
     ) as (process, lines):
         rest = re.search(r"REST facade ready on (\S+)", "".join(lines)).group(1)  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ import orjson
 
 from capgate.document.bundled import bundled_documents
 from tests.support.bombs import BOMBS
-from tests.support.cli import LogLines, serving
+from tests.support.cli import ANY_PORTS, LogLines, serving
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.memory import rss_mib
 from tests.support.upstream import RecordingUpstream
@@ -36,10 +36,7 @@ def test_every_bomb_reload_is_refused_while_both_ports_answer_and_the_old_docume
     # The cap keeps a regression from taking the machine with it (unbounded, billion laughs grew past 4.9 GB).
     with serving(
         str(document),
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
+        *ANY_PORTS,
         "--no-audit-log",
         "--no-access-log",
         "--log-format",

@@ -18,7 +18,7 @@ from mcp import Client
 
 from capgate.gateway.safeguards import Hardening
 from capgate.observe.audit_rows import UNKNOWN_OUTCOME, format_row, read_rows
-from tests.support.cli import capgate, serving
+from tests.support.cli import ANY_PORTS, capgate, serving, upstream_at
 from tests.support.gateway import RUN, TEST_KEY, gateway_config, running_gateway
 from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream
@@ -101,12 +101,8 @@ async def test_kill_9_loses_no_entry_of_an_answered_call(upstream: RecordingUpst
         upstream.reply(200, {"id": f"run_new{index:04d}"}, delay=0.01 * (index % 20))
     env = {"TRIGGER_DEV_API_KEY": TEST_KEY}
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         "--audit-log",
         str(log),
         "--log-format",
@@ -163,12 +159,8 @@ async def test_kill_9_between_intent_and_outcome_leaves_a_call_sent_with_outcome
     upstream.reply(200, {"id": NEW_RUN}, hold=release)  # the upstream takes the replay and holds its answer
     try:
         with serving(
-            "--rest-port",
-            "0",
-            "--mcp-port",
-            "0",
-            "--base-uri",
-            f"management-runs={upstream.url}",
+            *ANY_PORTS,
+            *upstream_at(upstream.url),
             "--audit-log",
             str(log),
             env={"TRIGGER_DEV_API_KEY": TEST_KEY},

@@ -19,7 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from capgate.core import redaction
 from capgate.observe.logs import JsonFormatter, TextFormatter
-from tests.support.cli import serving
+from tests.support.cli import ANY_PORTS, serving, upstream_at
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.http import rest_call
 from tests.support.upstream import RecordingUpstream
@@ -40,12 +40,8 @@ async def test_no_secret_in_any_output(upstream: RecordingUpstream, tmp_path: Pa
     for _ in range(30):
         upstream.reply(200, echo)
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         "--audit-log",
         str(log),
         "--log-format",
@@ -154,12 +150,8 @@ async def test_no_altered_copy_of_a_hostile_key_in_any_output(upstream: Recordin
     # Not JSON although labelled so, with the key straddling byte 40, where the 502's preview of it is cut.
     cut_short = b'{"error":"bad key ' + HOSTILE_KEY.encode() + b" and more"
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         "--audit-log",
         str(log),
         "--log-format",

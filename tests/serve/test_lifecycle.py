@@ -17,7 +17,7 @@ from mcp import Client
 
 from capgate.document.bundled import bundled_documents
 from capgate.observe.audit_rows import read_rows
-from tests.support.cli import CAPGATE, LogLines, serving
+from tests.support.cli import ANY_PORTS, CAPGATE, LogLines, serving, upstream_at
 from tests.support.gateway import RUN, TEST_KEY
 from tests.support.upstream import RecordingUpstream
 
@@ -56,12 +56,8 @@ async def test_sigterm_lets_in_flight_calls_finish_and_refuses_new_ones(
     log = tmp_path / "audit.jsonl"
     upstream.reply(200, {"id": "run_drained000000000000000000"}, delay=1.0)
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         "--audit-log",
         str(log),
         "--shutdown-grace",
@@ -89,10 +85,7 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
     document.write_text(original)
     with serving(
         str(document),
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
+        *ANY_PORTS,
         "--no-audit-log",
         "--log-format",
         "json",
@@ -139,12 +132,8 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
 async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) -> None:
     upstream.reply(200, {}, delay=5.0)
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
-        "--base-uri",
-        f"management-runs={upstream.url}",
+        *ANY_PORTS,
+        *upstream_at(upstream.url),
         "--no-audit-log",
         "--shutdown-grace",
         "0.5",
@@ -170,10 +159,7 @@ def test_a_sighup_during_start_up_waits_for_it_and_reloads(upstream: RecordingUp
         [
             *CAPGATE,
             "serve",
-            "--rest-port",
-            "0",
-            "--mcp-port",
-            "0",
+            *ANY_PORTS,
             "--no-audit-log",
             "--log-format",
             "json",
@@ -205,10 +191,7 @@ async def test_sigusr1_reopens_the_audit_log_and_sighup_still_reloads(
     lost, and `capgate audit` reads both."""
     audit = tmp_path / "audit.jsonl"
     with serving(
-        "--rest-port",
-        "0",
-        "--mcp-port",
-        "0",
+        *ANY_PORTS,
         "--audit-log",
         str(audit),
         "--log-format",

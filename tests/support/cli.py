@@ -17,6 +17,12 @@ from typing import IO
 from tests.support.gateway import TEST_KEY
 
 CAPGATE = [sys.executable, "-m", "capgate.cli"]
+ANY_PORTS = ("--rest-port", "0", "--mcp-port", "0")  # `serve` on ports the kernel picks
+
+
+def upstream_at(url: str) -> tuple[str, str]:
+    """`serve` arguments that send the default document's calls to `url` (a recording upstream)."""
+    return "--base-uri", f"management-runs={url}"
 
 
 def cli_env(**extra: str) -> dict[str, str]:
