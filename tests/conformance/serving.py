@@ -55,13 +55,7 @@ class RoutedUpstream(RecordingUpstream):
             return
         request = Request(scope, receive)
         body = await request.body()
-        recorded = Recorded(
-            scope["method"],
-            scope["raw_path"].decode(),
-            scope["query_string"].decode(),
-            {k.decode().lower(): v.decode() for k, v in scope["headers"]},
-            body,
-        )
+        recorded = Recorded.of(scope, body)
         self.requests.append(recorded)
         reply = self.routes.get(f"{recorded.method} {recorded.path}")
         if reply is None or reply.body is None:

@@ -36,6 +36,26 @@ RUNS_TOOLS = tool_count(bundled_documents()["trigger-dev-runs"])
 NINE_TOOLS = RUNS_TOOLS + sum(tool_count(path) for path in sorted(MANAGEMENT.glob("*.yaml")))
 
 
+# The REST routes of the bundled runs document, with capgate's probes: what its OpenAPI and docs page list.
+RUNS_ROUTES = [
+    "GET /v1/api/v1/runs",
+    "GET /v1/api/v1/runs/{runid}",
+    "GET /v1/api/v3/runs/{runid}",
+    "POST /v1/api/v1/runs/{runid}/cancel",
+    "POST /v1/api/v2/runs/{runid}/cancel",
+    "POST /v1/api/v1/runs/{runid}/replay",
+    "POST /v1/api/v1/runs/{runid}/reschedule",
+    "PUT /v1/api/v1/runs/{runid}/tags",
+    "POST /v1/api/v1/runs/{runid}/tags",
+    "POST /v1/api/v1/tasks/{taskid}/trigger",
+    "GET /v1/api/v1/runs/{runid}/trace",
+    "GET /v1/api/v1/runs/{runid}/events",
+    "PUT /v1/api/v1/runs/{runid}/metadata",
+    "GET /healthz",
+    "GET /readyz",
+]
+
+
 def pointed_at(url: str) -> dict[str, str]:
     """Every namespace of the nine sent to `url`: one origin, as the key they share may go to one only."""
     return dict.fromkeys(NAMESPACES, url)

@@ -24,6 +24,17 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
 
+    @classmethod
+    def of(cls, scope: Any, body: bytes) -> Recorded:
+        """The request an ASGI `scope` and its read `body` describe."""
+        return cls(
+            scope["method"],
+            scope["raw_path"].decode(),
+            scope["query_string"].decode(),
+            {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+            body,
+        )
+
     def json(self) -> Any:
         return orjson.loads(self.body)
 
@@ -76,13 +87,7 @@ class RecordingUpstream:
             return
         request = Request(scope, receive)
         body = await request.body()
-        recorded = Recorded(
-            scope["method"],
-            scope["raw_path"].decode(),
-            scope["query_string"].decode(),
-            {k.decode().lower(): v.decode() for k, v in scope["headers"]},
-            body,
-        )
+        recorded = Recorded.of(scope, body)
         reply = self.replies.pop(0) if self.replies else Reply()
         with self._received:
             self.requests.append(recorded)

@@ -18,6 +18,7 @@ import pytest
 
 from tests.exposes.conftest import Stack
 from tests.support.gateway import gateway_config, running_gateway
+from tests.support.management import RUNS_ROUTES
 from tests.support.upstream import recording_upstream
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -26,23 +27,6 @@ RUNS = {
     "data": [{"id": "run_docs0page1", "status": "COMPLETED", "taskIdentifier": "send-welcome-email"}],
     "pagination": {"next": None},
 }
-ROUTES = [
-    "GET /v1/api/v1/runs",
-    "GET /v1/api/v1/runs/{runid}",
-    "GET /v1/api/v3/runs/{runid}",
-    "POST /v1/api/v1/runs/{runid}/cancel",
-    "POST /v1/api/v2/runs/{runid}/cancel",
-    "POST /v1/api/v1/runs/{runid}/replay",
-    "POST /v1/api/v1/runs/{runid}/reschedule",
-    "PUT /v1/api/v1/runs/{runid}/tags",
-    "POST /v1/api/v1/runs/{runid}/tags",
-    "POST /v1/api/v1/tasks/{taskid}/trigger",
-    "GET /v1/api/v1/runs/{runid}/trace",
-    "GET /v1/api/v1/runs/{runid}/events",
-    "PUT /v1/api/v1/runs/{runid}/metadata",
-    "GET /healthz",
-    "GET /readyz",
-]
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +83,7 @@ def test_the_docs_page_lists_every_route_and_its_form_calls_the_gateway(
     page = browse(chromium, f"{stack.gateway.rest}/docs#listruns/send", ["--dump-dom"], tmp_path / "profile")
     dom = page.stdout
     assert 'data-ready="true"' in dom, page.stderr[-2000:]
-    assert [html.unescape(route) for route in re.findall(r'data-route="([^"]+)"', dom)] == ROUTES
+    assert [html.unescape(route) for route in re.findall(r'data-route="([^"]+)"', dom)] == RUNS_ROUTES
     assert '<h1 id="title">Trigger.dev Management API — Runs</h1>' in dom
     listing = dom[dom.index('id="listruns"') : dom.index('id="getrunbyid-api-v1-runs-runid"')]
     assert 'data-status="200"' in listing and "run_docs0page1" in listing  # the form's answer, shown

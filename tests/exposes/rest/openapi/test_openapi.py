@@ -14,6 +14,7 @@ import orjson
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from tests.support.cli import capgate
+from tests.support.management import RUNS_ROUTES
 from tests.support.node import npm_installed
 
 HERE = Path(__file__).resolve().parent
@@ -88,25 +89,7 @@ def test_every_route_has_its_declared_parameters_body_responses_and_security(des
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["security"] == [{"bearerAuth": []}]
     routes = sorted(f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item)
-    assert routes == sorted(
-        [
-            "GET /v1/api/v1/runs",
-            "GET /v1/api/v1/runs/{runid}",
-            "GET /v1/api/v3/runs/{runid}",
-            "POST /v1/api/v1/runs/{runid}/cancel",
-            "POST /v1/api/v2/runs/{runid}/cancel",
-            "POST /v1/api/v1/runs/{runid}/replay",
-            "POST /v1/api/v1/runs/{runid}/reschedule",
-            "PUT /v1/api/v1/runs/{runid}/tags",
-            "POST /v1/api/v1/runs/{runid}/tags",
-            "POST /v1/api/v1/tasks/{taskid}/trigger",
-            "GET /v1/api/v1/runs/{runid}/trace",
-            "GET /v1/api/v1/runs/{runid}/events",
-            "PUT /v1/api/v1/runs/{runid}/metadata",
-            "GET /healthz",
-            "GET /readyz",
-        ]
-    )
+    assert routes == sorted(RUNS_ROUTES)
     listing = spec["paths"]["/v1/api/v1/runs"]["get"]
     status = next(p for p in listing["parameters"] if p["name"] == "filter[status]")
     assert status["in"] == "query" and status["style"] == "form" and status["explode"] is False
