@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -18,23 +15,16 @@ import pytest
 
 from capgate.cli.call import CallRequest, run_call
 from capgate.consumes.limiter import RateLimit
-from capgate.consumes.resilience import ResilienceSettings
-from capgate.consumes.retry import RetryPolicy
 from capgate.core.errors import ConfigurationError
 from capgate.exposes.rest.openapi import build_openapi
 from capgate.gateway.assembly import describing_gateway, load_gateway
-from capgate.gateway.safeguards import Hardening
 from capgate.observe.metrics import REGISTRY
-from capgate.serve.config import ServeConfig
-from tests.support.gateway import Running, running_gateway
 from tests.support.http import rest_call
+from tests.support.notes import ENV, NOTES, notes_gateway
 from tests.support.upstream import RecordingUpstream
 
 pytestmark = pytest.mark.anyio
 
-NOTES = str(Path(__file__).resolve().parents[1] / "support" / "documents" / "notes-api.yaml")
-TOKEN = "notes-canary-token-000000000001"
-ENV = {"NOTES_API_TOKEN": TOKEN}
 NOTE = {"id": "n1", "text": "hello"}
 
 
@@ -42,21 +32,6 @@ def trigger_dev_says(remaining: int, reset_in: float) -> dict[str, str]:
     """Trigger.dev's rate-limit headers (the reset in epoch milliseconds) and its retry verdict."""
     reset_ms = int((time.time() + reset_in) * 1000)
     return {"x-ratelimit-remaining": str(remaining), "x-ratelimit-reset": str(reset_ms), "x-should-retry": "false"}
-
-
-@contextmanager
-def notes_gateway(upstream: RecordingUpstream) -> Iterator[Running]:
-    resilience = ResilienceSettings(retry=RetryPolicy(attempts=3, backoff=0.02, max_backoff=0.05))
-    config = ServeConfig(
-        documents=(NOTES,),
-        rest_port=0,
-        mcp_port=0,
-        base_uris={"notes": upstream.url},
-        environ=ENV,
-        hardening=Hardening(resilience=resilience, audit_log=None),
-    )
-    with running_gateway(config) as running:
-        yield running
 
 
 def limiter_waited() -> float:
@@ -69,7 +44,7 @@ def test_the_budget_is_the_documents() -> None:
 
 
 async def test_its_own_headers_correct_the_budget_and_trigger_devs_do_not(upstream: RecordingUpstream) -> None:
-    with notes_gateway(upstream) as running:
+    with notes_gateway(upstream.url) as running:
         # Trigger.dev's headers say nothing is left for a minute, this API's that plenty is: nobody queues.
         upstream.reply(200, NOTE, headers={**trigger_dev_says(0, 60), "X-Quota-Remaining": "19", "X-Quota-Reset": "2"})
         assert (await rest_call(running.rest, "GET", "/notes/n1"))[0] == 200
@@ -85,7 +60,7 @@ async def test_its_own_headers_correct_the_budget_and_trigger_devs_do_not(upstre
 
 
 async def test_a_429_waits_for_its_own_reset_and_its_own_retry_header_decides(upstream: RecordingUpstream) -> None:
-    with notes_gateway(upstream) as running:
+    with notes_gateway(upstream.url) as running:
         # Read as Trigger.dev's, the reset would be a minute away, too long to wait: the 429 would come back.
         upstream.reply(429, {"error": "slow down"}, headers={**trigger_dev_says(0, 60), "X-Quota-Reset": "1"})
         upstream.reply(200, NOTE)
@@ -115,7 +90,7 @@ async def test_the_headers_it_declares_pass_back_and_trigger_devs_do_not(upstrea
         "x-should-retry": "true",
         "x-internal-trace": "not for callers",
     }
-    with notes_gateway(upstream) as running:
+    with notes_gateway(upstream.url) as running:
         upstream.reply(200, NOTE, headers=sent)
         status, headers, _ = await rest_call(running.rest, "GET", "/notes/n1")
     assert status == 200

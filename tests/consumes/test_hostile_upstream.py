@@ -8,42 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import orjson
 import pytest
 
 from capgate.consumes.client import ClientSettings, Timeouts
-from capgate.consumes.resilience import ResilienceSettings
-from capgate.consumes.retry import RetryPolicy
-from capgate.gateway.safeguards import Hardening
-from capgate.serve.config import ServeConfig
-from tests.support.gateway import Running, running_gateway
+from tests.support.gateway import Running
 from tests.support.http import rest_call
+from tests.support.notes import notes_gateway as notes_in_front_of
 from tests.support.raw_upstream import DROP, OK, RawUpstream, answer, gzip_of_zeros, raw_upstream
 
 pytestmark = pytest.mark.anyio
 
-NOTES = str(Path(__file__).resolve().parents[1] / "support" / "documents" / "notes-api.yaml")
-ENV = {"NOTES_API_TOKEN": "notes-canary-token-000000000001"}
 MIB = 1024 * 1024
 
 
-@contextmanager
-def notes_gateway(upstream: RawUpstream) -> Iterator[Running]:
-    resilience = ResilienceSettings(retry=RetryPolicy(attempts=3, backoff=0.02, max_backoff=0.05))
-    config = ServeConfig(
-        documents=(NOTES,),
-        rest_port=0,
-        mcp_port=0,
-        base_uris={"notes": upstream.url},
-        environ=ENV,
-        client_settings=ClientSettings(timeouts=Timeouts(connect=2, read=20, total=30)),
-        hardening=Hardening(resilience=resilience, audit_log=None),
-    )
-    with running_gateway(config) as running:
-        yield running
+def notes_gateway(upstream: RawUpstream) -> AbstractContextManager[Running]:
+    return notes_in_front_of(upstream.url, ClientSettings(timeouts=Timeouts(connect=2, read=20, total=30)))
 
 
 @pytest.fixture
