@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
-from capgate.consumes.limiter import RateLimit
+from capgate.consumes.limiter import SWEEP_AT, LocalLimiter, RateLimit
 from capgate.consumes.redis_limiter import RedisLimiter
 from capgate.consumes.resilience import ResilienceSettings
 from capgate.consumes.retry import RetryPolicy
@@ -131,3 +131,30 @@ def _config(upstream: Emulator, redis_url: str | None, limit: RateLimit = BUDGET
     """A gateway in front of `upstream` with the test budget, retries off so an upstream 429 shows."""
     settings = ResilienceSettings(retry=RetryPolicy(attempts=1), rate_limit=limit, redis_url=redis_url)
     return gateway_config("trigger-dev-runs", upstream.url, hardening=Hardening(resilience=settings, audit_log=None))
+
+
+async def test_buckets_of_callers_gone_quiet_are_forgotten_and_those_in_use_kept() -> None:
+    # A caller per address (`--caller-rate-limit`) must not grow the table for ever: a bucket back at its burst is
+    # the same as none, so past SWEEP_AT buckets the full ones go; a half-spent one keeps its count.
+    now = [1_000_000.0]
+    limiter = LocalLimiter(clock=lambda: now[0])
+    limit = RateLimit(burst=2, refill=1, interval=10.0)
+    assert await limiter.take("in-use", limit) == 0 and await limiter.take("in-use", limit) == 0
+    for address in range(SWEEP_AT - 1):
+        await limiter.take(f"address {address}", limit)  # one of two tokens spent: full again in 10 s
+    assert len(limiter) == SWEEP_AT
+    now[0] += 10.0  # the quiet ones are full again; "in-use" has one of its two tokens back
+    await limiter.take("a new caller", limit)
+    assert len(limiter) == 2  # "in-use" and the new caller
+    assert await limiter.take("in-use", limit) == 0
+    assert await limiter.take("in-use", limit) > 0  # what it had spent was remembered
+
+
+async def test_a_table_of_buckets_all_in_use_is_swept_again_only_once_it_has_doubled() -> None:
+    now = [1_000_000.0]
+    limiter = LocalLimiter(clock=lambda: now[0])
+    limit = RateLimit(burst=1, refill=1, interval=3600.0)
+    for address in range(SWEEP_AT + 1):  # every one spent: nothing can be forgotten
+        await limiter.take(f"address {address}", limit)
+    assert len(limiter) == SWEEP_AT + 1
+    assert limiter._sweep_at == 2 * SWEEP_AT  # the next sweep waits for twice as many

@@ -15,7 +15,9 @@ and heeding it could refill twice. Waiting callers re-check after each sleep, so
 too.
 
 `LocalLimiter` keeps buckets in this process; `capgate.consumes.redis_limiter.RedisLimiter` shares them
-between replicas through Redis, with the same algorithm in a Lua script.
+between replicas through Redis, with the same algorithm in a Lua script. A bucket that has refilled to its
+burst is the same as no bucket, so the local one forgets those once it holds many (every caller address of
+`--caller-rate-limit` has one), as Redis expires its keys.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -32,6 +35,7 @@ MAX_RESET_AHEAD = 300.0  # seconds; a reset further ahead is a clock gone wrong,
 # Seconds after the upstream's reset that the local bucket refills: a call sent on the dot of the reset can reach
 # the upstream a moment before its own refill (its clock and ours differ by a few ms at least), and get a 429.
 RESET_MARGIN = 0.05
+SWEEP_AT = 10_000  # buckets held before the full ones are forgotten; the threshold then doubles with what is left
 DEFAULT_QUEUE_WAIT = 10.0  # seconds a call may queue for a token, unless the document or the flag says
 
 
@@ -85,37 +89,58 @@ def bucket_name(credential: str) -> str:
 class _Bucket:
     tokens: int
     refilled_at: float  # epoch seconds of the last refill step
+    full_at: float = 0.0  # epoch seconds from which it holds its burst again, if nothing is taken
+
+    def spent(self, limit: RateLimit) -> None:
+        """Note when the bucket will be full again, after its tokens changed."""
+        self.full_at = self.refilled_at + math.ceil((limit.burst - self.tokens) / limit.refill) * limit.interval
 
 
 class LocalLimiter:
-    """Token buckets in this process."""
+    """Token buckets in this process; `clock` gives epoch seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._buckets: dict[str, _Bucket] = {}
+        self._clock = clock
+        self._sweep_at = SWEEP_AT
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def _bucket(self, name: str, limit: RateLimit, now: float) -> _Bucket:
-        bucket = self._buckets.setdefault(name, _Bucket(limit.burst, now))
+        bucket = self._buckets.get(name)
+        if bucket is None:
+            if len(self._buckets) >= self._sweep_at:
+                self._forget_full(now)
+            bucket = self._buckets[name] = _Bucket(limit.burst, now)
         if now >= bucket.refilled_at + limit.interval:
             steps = math.floor((now - bucket.refilled_at) / limit.interval)
             bucket.tokens = min(limit.burst, bucket.tokens + steps * limit.refill)
             bucket.refilled_at += steps * limit.interval
         return bucket
 
+    def _forget_full(self, now: float) -> None:
+        self._buckets = {name: bucket for name, bucket in self._buckets.items() if bucket.full_at > now}
+        # Amortised: a sweep that freed little is not repeated until the table has doubled.
+        self._sweep_at = max(SWEEP_AT, 2 * len(self._buckets))
+
     async def take(self, bucket: str, limit: RateLimit) -> float:
-        now = time.time()
+        now = self._clock()
         state = self._bucket(bucket, limit, now)
         if state.tokens > 0:
             state.tokens -= 1
+            state.spent(limit)
             return 0.0
         return max(0.001, state.refilled_at + limit.interval - now)
 
     async def observe(self, bucket: str, limit: RateLimit, remaining: int, reset: float) -> None:
-        now = time.time()
+        now = self._clock()
         if reset <= now:
             return
         state = self._bucket(bucket, limit, now)
         state.tokens = min(state.tokens, max(0, remaining // limit.parts))  # this process's part of what is left
         state.refilled_at = min(reset + RESET_MARGIN, now + MAX_RESET_AHEAD) - limit.interval
+        state.spent(limit)
 
     async def close(self) -> None:
         return None
