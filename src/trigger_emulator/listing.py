@@ -22,6 +22,7 @@ from trigger_emulator.zod import Issue
 
 DEFAULT_PAGE_SIZE = 25
 DEFAULT_PERIOD_MS = 7 * 24 * 3600 * 1000
+LATEST_INSTANT_MS = 8_640_000_000_000_000  # the latest a JavaScript Date holds
 MACHINES = ("micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x")
 
 
@@ -146,7 +147,7 @@ def parse_list_query(raw_query: str, now: int) -> ListQuery:
     period = params.get("filter[createdAt][period]")
     if period:
         period_ms = parse_period(period)
-        created_from, created_to = (int(now - period_ms), None) if period_ms else (None, None)
+        created_from, created_to = (_period_start(now, period_ms), None) if period_ms else (None, None)
     elif created_from is None and created_to is None:
         created_from = now - DEFAULT_PERIOD_MS
     if created_to is not None:
@@ -178,3 +179,12 @@ def parse_list_query(raw_query: str, now: int) -> ListQuery:
         backward=bool(params.get("page[before]")),
     )
     return ListQuery(where=where, page=page)
+
+
+def _period_start(now: float, period_ms: float) -> int | None:
+    """The first instant of a period ending now: a period reaching before 1970 (`1e400d`) is all time, one
+    reaching past any date (a huge negative one) selects nothing, and one that sums to no number is no filter."""
+    if math.isnan(period_ms):
+        return None
+    return int(min(max(now - period_ms, 0), LATEST_INSTANT_MS))
+

@@ -82,6 +82,15 @@ def test_an_unparseable_period_turns_the_time_filter_off(shared: Api) -> None:
     assert len(walk(shared, "page[size]=100&filter[createdAt][period]=soon")) == len(all_runs(shared))
 
 
+@pytest.mark.parametrize(
+    ("period", "selects"),
+    [("1e400d", "all"), ("99999999999999999999y", "all"), ("-1e400d", "none"), ("1e400ms-1e400ms", "all")],
+)
+def test_a_period_beyond_any_date_is_all_time_or_nothing_never_an_error(shared: Api, period: str, selects: str) -> None:
+    runs = walk(shared, f"page[size]=100&filter[createdAt][period]={period}")
+    assert runs == ([] if selects == "none" else [run.friendly_id for run in all_runs(shared)])
+
+
 def test_from_and_to_take_epoch_milliseconds_or_dates(shared: Api) -> None:
     now = int(time.time() * 1000)
     start, end = now - 20 * DAY_MS, now - 10 * DAY_MS
