@@ -187,4 +187,3 @@ def _period_start(now: float, period_ms: float) -> int | None:
     if math.isnan(period_ms):
         return None
     return int(min(max(now - period_ms, 0), LATEST_INSTANT_MS))
-

@@ -22,7 +22,7 @@ from capgate.document.cross_checks import (
 from capgate.document.listeners import served_together
 from capgate.document.load import LoadedDocument, load_document
 from capgate.document.models import ExposesMcp, ExposesRest, RateLimitSettings
-from tests.support.management import MANAGEMENT, NAMESPACES, NINE, NINE_TOOLS, line_of, one_route
+from tests.support.management import MANAGEMENT, NAMESPACES, NINE, NINE_TOOLS, line_of, one_prompt, one_route
 
 RUNS = bundled_documents()["trigger-dev-runs"]
 EIGHT = sorted(p.name for p in MANAGEMENT.glob("*.yaml"))
@@ -113,7 +113,7 @@ def test_a_namespace_a_tool_and_a_route_of_another_document_collide(tmp_path: Pa
         "namespaces must be unique across the documents served together: rename one, and the calls that name it",
         f"{tasks}:{line_of(Path(tasks), '- name: trigger-task')}: capability.exposes[1].tools[0].name: tool "
         f"'trigger-task' is also declared at {runs}{line_of(RUNS, '- name: trigger-task')}; one MCP endpoint serves "
-        "the tools and resources of every document: rename one",
+        "the tools, resources and prompts of every document: rename one",
         f"{tasks}:{line_of(Path(tasks), '- method: POST')}: capability.exposes[0].resources[0].operations[0]: POST "
         "/v1/api/v1/tasks/{taskIdentifier}/trigger is also routed at "
         f"{runs}{line_of(RUNS, '- method: POST', after='path: /v1/api/v1/tasks/{taskid}/trigger')}; one REST port "
@@ -122,6 +122,18 @@ def test_a_namespace_a_tool_and_a_route_of_another_document_collide(tmp_path: Pa
     with pytest.raises(DocumentError) as raised:  # and loading them together stops there
         load_documents(["trigger-dev-runs", tasks])
     assert raised.value.problems == problems
+
+
+def test_a_prompt_of_another_document_collides(tmp_path: Path) -> None:
+    first = write(tmp_path, "a.yaml", one_route("a", tool="a", route="/a", mcp_extra=one_prompt("look")))
+    second = write(tmp_path, "b.yaml", one_route("b", tool="b", route="/b", mcp_extra=one_prompt("look")))
+    other = write(tmp_path, "c.yaml", one_route("c", tool="c", route="/c", mcp_extra=one_prompt("glance")))
+    assert messages(collisions(loaded(first, second))) == [
+        f"{second}:{line_of(Path(second), '- name: look')}: capability.exposes[1].prompts[0].name: prompt 'look' is "
+        f"also declared at {first}:{line_of(Path(first), '- name: look')}; one MCP endpoint serves the tools, "
+        "resources and prompts of every document: rename one"
+    ]
+    assert collisions(loaded(first, other)) == []
 
 
 def test_one_path_spelled_two_ways_collides_and_another_method_on_it_does_not(tmp_path: Path) -> None:
@@ -151,7 +163,7 @@ def test_resources_and_binds_collide_and_binds_alike_do_not(tmp_path: Path) -> N
     with_resource = write(tmp_path, "resource.yaml", resource)
     here, endpoint = (
         Path(with_resource),
-        "one MCP endpoint serves the tools and resources of every document: rename one",
+        "one MCP endpoint serves the tools, resources and prompts of every document: rename one",
     )
     assert messages(collisions(loaded("trigger-dev-runs", with_resource))) == [
         f"{here}:{line_of(here, '- name: run')}: capability.exposes[1].resources[0].name: resource 'run' is also "

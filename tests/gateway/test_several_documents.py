@@ -24,7 +24,7 @@ from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig
 from tests.support.gateway import RUN, TEST_KEY, Running, running_gateway
 from tests.support.http import rest_call
-from tests.support.management import NAMESPACES, NINE, NINE_TOOLS, one_route, pointed_at
+from tests.support.management import NAMESPACES, NINE, NINE_TOOLS, one_prompt, one_route, pointed_at
 from tests.support.upstream import RecordingUpstream, recording_upstream
 
 pytestmark = pytest.mark.anyio
@@ -195,6 +195,22 @@ async def test_name_names_the_mcp_server() -> None:
             assert client.server_info is not None and client.server_info.name == "trigger-dev"
             assert (client.instructions or "").startswith("Inspect and manage Trigger.dev runs.")
             assert len((await client.list_tools()).tools) == NINE_TOOLS
+
+
+async def test_the_prompts_of_every_document_are_served_on_the_one_endpoint(tmp_path: Path) -> None:
+    documents = []
+    for name in ("first", "second"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(one_route(name, tool=name, route=f"/{name}", mcp_extra=one_prompt(f"{name}-look", name)))
+        documents.append(str(path))
+    with recording_upstream() as upstream:
+        config = nine_config(upstream, documents=tuple(documents), base_uris={})
+        with running_gateway(config) as gateway:
+            async with Client(gateway.mcp) as client:
+                listed = [prompt.name for prompt in (await client.list_prompts()).prompts]
+                assert listed == ["first-look", "second-look"]
+                second = await client.get_prompt("second-look")
+                assert [message.content.text for message in second.messages] == ["second"]  # type: ignore[union-attr]
 
 
 async def test_one_origin_and_key_spend_one_budget(upstream: RecordingUpstream, tmp_path: Path) -> None:

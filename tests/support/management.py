@@ -76,9 +76,10 @@ def one_route(
     variable: str = "TRIGGER_DEV_API_KEY",
     key: str = "TRIGGER_DEV_API_KEY",
     consumes_extra: str = "",
+    mcp_extra: str = "",
 ) -> str:
     """A document of one consumed operation, one REST route and one MCP tool, each named as asked; its key is
-    `variable`, bound from the environment variable `key`."""
+    `variable`, bound from the environment variable `key`; `mcp_extra` is YAML added to its MCP adapter."""
     return f"""naftiko: 1.0.0-alpha2
 info:
   label: One route
@@ -116,7 +117,12 @@ capability:
     - name: {tool}
       description: Read the thing.
       call: {namespace}.readthing
-"""
+{mcp_extra}"""
+
+
+def one_prompt(name: str, content: str = "Look at the thing.") -> str:
+    """`one_route`'s `mcp_extra` for an MCP adapter with one prompt, `name`, of one user message."""
+    return f"    prompts:\n    - name: {name}\n      template:\n      - role: user\n        content: {content}\n"
 
 
 def line_of(path: Path, fragment: str, after: str = "") -> int:

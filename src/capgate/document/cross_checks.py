@@ -55,7 +55,7 @@ def collisions(documents: Sequence[LoadedDocument]) -> list[Problem]:
     """Everything two of the documents declare that the gateway serving them can hold only once."""
     if len(documents) < 2:
         return []
-    one_endpoint = "one MCP endpoint serves the tools and resources of every document: rename one"
+    one_endpoint = "one MCP endpoint serves the tools, resources and prompts of every document: rename one"
     return [
         *_unique(
             documents,
@@ -65,6 +65,7 @@ def collisions(documents: Sequence[LoadedDocument]) -> list[Problem]:
         ),
         *_unique(documents, _tools, one_endpoint),
         *_unique(documents, _resources, one_endpoint),
+        *_unique(documents, _prompts, one_endpoint),
         *_routes(documents),
         *_binds(documents),
     ]
@@ -233,6 +234,17 @@ def _resources(document: Document) -> Declarations:
                 where: Path = ("capability", "exposes", a, "resources", r)
                 yield ("name", resource.name), (*where, "name"), f"resource {resource.name!r}"
                 yield ("uri", _shape(resource.uri)), (*where, "uri"), f"resource URI {resource.uri!r}"
+
+
+def _prompts(document: Document) -> Declarations:
+    for a, adapter in enumerate(document.capability.exposes):
+        if isinstance(adapter, ExposesMcp):
+            for p, prompt in enumerate(adapter.prompts):
+                yield (
+                    ("prompt", prompt.name),
+                    ("capability", "exposes", a, "prompts", p, "name"),
+                    f"prompt {prompt.name!r}",
+                )
 
 
 def _routes(documents: Sequence[LoadedDocument]) -> Iterator[Problem]:

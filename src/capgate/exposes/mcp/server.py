@@ -18,7 +18,7 @@ from capgate.core.errors import ArgumentError, AuditUnavailable, UpstreamError
 from capgate.core.http import SAFE_METHODS
 from capgate.core.secret_key import SecretKey
 from capgate.core.types import UpstreamResult
-from capgate.document.models import Document, ExposesMcp, McpResource, McpTool
+from capgate.document.models import Document, ExposesMcp, McpPrompt, McpResource, McpTool
 from capgate.document.references import input_key, property_name
 from capgate.document.wait_checks import TIMEOUT
 from capgate.exposes import catalog
@@ -173,6 +173,7 @@ class McpAdapter:
         resources: list[ResourceTarget] | None = None,
         files: list[StaticResource] | None = None,
         *,
+        prompts: list[McpPrompt] | None = None,
         name: str | None = None,
     ) -> None:
         self.spec = spec
@@ -180,7 +181,7 @@ class McpAdapter:
         self.resources = resources or []
         self._seal = StateSeal(spec.namespace)
         self.files = files or []  # static resources: the files of a directory
-        self.prompts = Prompts(spec.prompts)
+        self.prompts = Prompts(spec.prompts if prompts is None else prompts)
         self._serving = Serving()
         self._tools = types.ListToolsResult(tools=[target.tool for target in targets])
         # With `get_tool_input_schema`, a 2026-07-28 call carrying arguments is checked against its tool's schema
@@ -404,7 +405,7 @@ class McpAdapter:
 
 
 def joined(adapters: list[McpAdapter], *, name: str | None = None) -> McpAdapter:
-    """One server for the tools and resources of `adapters` (names unique across them, capgate.document.
+    """One server for the tools, resources and prompts of `adapters` (names unique across them, capgate.document.
     cross_checks), served as the first one is and instructed by its description; named `name`, else as it is."""
     if len(adapters) == 1 and name is None:
         return adapters[0]
@@ -412,7 +413,8 @@ def joined(adapters: list[McpAdapter], *, name: str | None = None) -> McpAdapter
     targets = [target for adapter in adapters for target in adapter.targets.values()]
     resources = [resource for adapter in adapters for resource in adapter.resources]
     files = [file for adapter in adapters for file in adapter.files]
-    return McpAdapter(first.spec, targets, resources, files, name=name)
+    prompts = [prompt for adapter in adapters for prompt in adapter.spec.prompts]
+    return McpAdapter(first.spec, targets, resources, files, prompts=prompts, name=name)
 
 
 class _Endpoint:
