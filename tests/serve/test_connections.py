@@ -148,6 +148,21 @@ def test_headers_larger_than_the_bound_get_431(fresh: Served) -> None:
     assert answer.startswith(b"HTTP/1.1 431 ") and b"larger than 65536 bytes" in answer
 
 
+@pytest.mark.parametrize("ended", [False, True], ids=["never-ending", "complete"])
+def test_a_pipelined_head_over_the_bound_is_refused_after_the_answer_in_hand(fresh: Served, ended: bool) -> None:
+    # While one request waits on its upstream, the next one's head must not grow without bound in the server.
+    fresh.upstream.reply(200, {"id": RUN}, delay=0.5)
+    padding = b"X-Padding: " + b"x" * 200_000 + (b"\r\n\r\n" if ended else b"")
+    with socket.create_connection(fresh.rest, timeout=10) as sock:
+        sock.sendall(f"GET /v1/api/v3/runs/{RUN} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        assert fresh.upstream.wait_for_requests(1)  # the first request is in hand
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + padding)
+        answer = _read_to_the_end(sock)
+    first, _, rest = answer.partition(b"HTTP/1.1 431 ")
+    assert first.startswith(b"HTTP/1.1 200 ") and RUN.encode() in first  # the answer in hand, whole, first
+    assert b"larger than 65536 bytes" in rest and b"HTTP/1.1 200 " not in rest  # the oversized one never served
+
+
 @pytest.mark.parametrize("adapter", ["rest", "mcp"])
 def test_a_413_reaches_a_client_that_sends_its_whole_body_before_reading(fresh: Served, adapter: str) -> None:
     """urllib sends `Connection: close` and the whole body first: the server reads and drops the rest before it

@@ -177,7 +177,9 @@ class GatedConnection(asyncio.Protocol):
 
     Between requests (`active` 0) a deadline runs: `header_timeout` for the next request line and headers to
     arrive. While the app handles a request, none does (the body's deadline is the app's; the answer may take
-    as long as the upstream). Closing gently, the deadline is the end of the linger.
+    as long as the upstream). Closing gently, the deadline is the end of the linger. The head bound holds for a
+    pipelined request too: what arrives once the request in hand has its body is counted as the next head, and
+    one over the bound is dropped and refused with 431 after the answer in hand.
     """
 
     def __init__(self, inner: asyncio.Protocol, gate: ConnectionGate) -> None:
@@ -189,8 +191,9 @@ class GatedConnection(asyncio.Protocol):
         self.served = False  # admitted: the server's protocol has it
         self.active = 0  # requests the app is handling now
         self.deadline: float | None = None  # loop time at which `expire` runs
-        self.head_bytes = 0  # of the next request line and headers, received so far (between requests)
+        self.head_bytes = 0  # of the next request line and headers, received so far
         self.head_complete = False  # they have all arrived; the server is about to start the request
+        self.next_too_large = False  # a pipelined head is over the bound: refused once the request in hand ends
         self._tail = b""  # the last bytes received, in case the end of the headers straddles two reads
         self.body_unread = False  # the request declares a body that the app has not read to its end
         self.closing = False  # capgate is closing it: the server gets nothing more, what arrives is dropped
@@ -217,15 +220,22 @@ class GatedConnection(asyncio.Protocol):
             if self._drained > LINGER_BYTES:
                 self.abort()
             return
-        if not self.active and not self.head_complete:
+        if self.next_too_large:
+            return  # the server never sees a head over the bound
+        # What arrives while a request is in hand, once its body is read, is the next (pipelined) request's head.
+        if not self.head_complete and not (self.active and self.body_unread):
             self._count_head(data)
             if self.head_bytes > self._gate.max_head_bytes:
-                detail = f"the request line and headers are larger than {self._gate.max_head_bytes} bytes"
-                self._answer(
-                    431, "Request Header Fields Too Large", detail + "; send fewer or shorter headers", linger=True
-                )
+                if self.active:  # its answer may be on the wire: the refusal follows it
+                    self.next_too_large = True
+                else:
+                    self._refuse_head()
                 return
         self._inner.data_received(data)
+
+    def _refuse_head(self) -> None:
+        detail = f"the request line and headers are larger than {self._gate.max_head_bytes} bytes"
+        self._answer(431, "Request Header Fields Too Large", detail + "; send fewer or shorter headers", linger=True)
 
     def _count_head(self, data: bytes) -> None:
         if not self.head_bytes:  # blank lines before a request line are no part of it (RFC 9112 §2.2)
@@ -274,8 +284,12 @@ class GatedConnection(asyncio.Protocol):
     def request_ended(self) -> None:
         self.active -= 1
         if not self.active and not self.closing:
+            if self.next_too_large:
+                self._refuse_head()
+                return
             self.deadline = self._now() + self._gate.header_timeout
-            self._between_requests()
+            if not (self.head_bytes or self.head_complete):  # else the next head is on its way: keep its count
+                self._between_requests()
 
     def _between_requests(self) -> None:
         self.head_bytes, self.head_complete, self._tail = 0, False, b""
