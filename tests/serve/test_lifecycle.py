@@ -129,6 +129,56 @@ async def test_sighup_swaps_in_the_edited_document_or_keeps_the_old_one(
     assert "runs.yaml:3: (document): YAML syntax error" in refused  # what was wrong, where
 
 
+async def test_a_call_that_outlives_a_reloads_grace_gets_503_and_the_log_no_traceback(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
+    document = tmp_path / "runs.yaml"
+    document.write_text(bundled_documents()["trigger-dev-runs"].read_text())
+    upstream.reply(200, {"id": RUN}, delay=3.0)
+    args = (str(document), *ANY_PORTS, *upstream_at(upstream.url), "--no-audit-log", "--shutdown-grace", "0.3")
+    with serving(*args, env=ENV) as (process, lines):
+        assert process.stderr is not None
+        log = LogLines(process.stderr)
+        async with aiohttp.ClientSession() as session:
+            in_flight = asyncio.create_task(session.get(f"{rest_url(lines)}/v1/api/v3/runs/{RUN}"))
+            await wait_for(lambda: upstream.requests)
+            process.send_signal(signal.SIGHUP)
+            log.wait_for("reloaded")
+            async with await in_flight as answer:
+                status, problem = answer.status, await answer.json(content_type=None)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    assert status == 503 and "--shutdown-grace" in problem["detail"] and "call again" in problem["detail"]
+    written = "".join(log.close())
+    assert "Traceback" not in written and "KeyError" not in written
+
+
+async def test_the_control_port_stays_ready_after_a_reload(upstream: RecordingUpstream) -> None:
+    control = Path(__file__).resolve().parents[1] / "conformance" / "naftiko" / "v1.0.0-alpha2" / "src" / "test"
+    control = control / "resources" / "control" / "control-capability.yaml"
+    args = ("trigger-dev-runs", str(control), *ANY_PORTS, "--port", "control=0", *upstream_at(upstream.url))
+    with serving(*args, "--no-audit-log", env=ENV) as (process, lines):
+        assert process.stderr is not None
+        log = LogLines(process.stderr)
+        seen = "".join(lines)
+        for adapter in ("control port", "MCP server"):  # the control port serves before the MCP server does
+            seen += "" if f"{adapter} ready" in seen else log.wait_for(f"{adapter} ready")
+        base = seen.split("control port ready on ")[1].split()[0]
+        async with aiohttp.ClientSession() as session:
+
+            async def readiness() -> tuple[int, str]:
+                async with session.get(f"{base}/health/ready") as response:
+                    return response.status, (await response.json())["status"]
+
+            before = await readiness()
+            process.send_signal(signal.SIGHUP)
+            log.wait_for("reloaded")
+            after = await readiness()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
+    assert (before, after) == ((200, "UP"), (200, "UP"))
+
+
 async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) -> None:
     upstream.reply(200, {}, delay=5.0)
     with serving(

@@ -25,7 +25,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from capgate.core.destinations import forbidden
-from capgate.core.errors import UpstreamError, UpstreamProtocolError, UpstreamTimeout, UpstreamUnavailable
+from capgate.core.errors import (
+    ClientRetired,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from capgate.core.types import UpstreamResult
 
 # Response headers kept when no list is given: what the body is and what a 405 allows.
@@ -146,19 +152,29 @@ class UpstreamClient:
             await self._session.close()
             self._session = None
 
+    async def _session_for(self, request: UpstreamRequest) -> aiohttp.ClientSession:
+        if self._closed:
+            reason = (
+                "capgate reloaded its documents or is shutting down, and the grace period (--shutdown-grace) "
+                "ended while this call was in hand; nothing more was sent for it: call again"
+            )
+            raise self._error(ClientRetired, request, reason, connected=False)
+        if self._session is None:
+            await self.open()
+        assert self._session is not None
+        return self._session
+
     async def send(self, request: UpstreamRequest, *, budget: float | None = None) -> UpstreamResult:
         """Send `request` once; an HTTP error status is a result, a transport failure an UpstreamError.
 
         `budget` is what is left of the call's deadline, in seconds: this attempt gets no more than that.
         """
-        if self._session is None:
-            await self.open()
-        assert self._session is not None
+        session = await self._session_for(request)
         timeouts = request.timeouts or self.settings.timeouts
         total = timeouts.total if budget is None else min(timeouts.total, budget)
         timeout = aiohttp.ClientTimeout(total=total, sock_connect=timeouts.connect, sock_read=timeouts.read)
         try:
-            async with self._session.request(
+            async with session.request(
                 request.method,
                 URL(request.url, encoded=True),
                 headers=request.headers,

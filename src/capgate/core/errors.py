@@ -119,6 +119,14 @@ class UpstreamProtocolError(UpstreamError):
     """The upstream's answer was not usable (malformed HTTP, truncated or oversized body)."""
 
 
+class ClientRetired(UpstreamError):
+    """The call outlived its gateway: a reload or shutdown closed the upstream client while the call was in hand
+    (past the grace period). Nothing was sent for this attempt; a new call reaches the new gateway."""
+
+    status = 503
+    title = "Service Unavailable"
+
+
 class CircuitOpen(UpstreamUnavailable):
     """The upstream failed repeatedly; calls fail fast, without reaching it, until a probe call succeeds."""
 

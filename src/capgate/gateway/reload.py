@@ -77,11 +77,19 @@ class Swappable:
         try:
             await app(scope, receive, send)
         finally:
-            self._in_flight[key] -= 1
+            if key in self._in_flight:  # else its app was retired while this request outlived the grace period
+                self._in_flight[key] -= 1
 
-    async def swap(self, app: ASGIApp, grace: float) -> None:
-        """Start `app`, send new requests to it, then retire the old one once its requests are done."""
+    async def prepare(self, app: ASGIApp) -> None:
+        """Run `app`'s lifespan start-up, before `switch` sends requests to it."""
         await self._start(app)
+
+    async def discard(self, app: ASGIApp) -> None:
+        """Shut down a prepared `app` that will not be switched to."""
+        await self._stop(app)
+
+    async def switch(self, app: ASGIApp, grace: float) -> None:
+        """Send new requests to the prepared `app`, then retire the old one once its requests are done."""
         old, self.app = self.app, app
         waited = 0.0
         while self._in_flight.get(id(old), 0) and waited < grace:
@@ -157,10 +165,22 @@ class Reloader:
             except Exception:
                 logger.exception("reload failed, still serving the previous document")
                 return False
+            # Every new app starts before any is switched to: a start-up that fails leaves the old document on
+            # every port, not on some.
+            prepared: list[tuple[Swappable, ASGIApp]] = []
+            try:
+                for swappable, app in zip(self._swappables, apps, strict=True):
+                    await swappable.prepare(app)
+                    prepared.append((swappable, app))
+            except Exception:
+                logger.exception("reload failed while its apps started, still serving the previous document")
+                for swappable, app in prepared:
+                    await swappable.discard(app)
+                await gateway.close()
+                return False
             old, self.gateway = self.gateway, gateway
-            await asyncio.gather(
-                *(swappable.swap(app, self._grace) for swappable, app in zip(self._swappables, apps, strict=True))
-            )
+            gateway.started = old.started  # the servers report into this set, and the control port reads it
+            await asyncio.gather(*(swappable.switch(app, self._grace) for swappable, app in prepared))
             await old.close()
             logger.info("reloaded %s: %d operations", ", ".join(gateway.loaded.files), len(gateway.operations))
             return True
