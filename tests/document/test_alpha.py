@@ -8,6 +8,7 @@ import pytest
 
 from capgate.core.errors import DocumentError
 from capgate.document.load import load_document
+from capgate.document.source import MAX_DOCUMENT_BYTES
 
 DOCUMENT = """\
 naftiko: "{version}"
@@ -88,6 +89,14 @@ def test_a_missing_file_or_namespace_says_what_was_looked_for(tmp_path: Path) ->
     with pytest.raises(
         DocumentError, match="doc.yaml:5: capability.consumes.0..location: import source file not found"
     ):
+        load_document(str(path))
+
+
+def test_an_imported_file_is_read_within_the_documents_own_bound(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    shared = tmp_path / "shared" / "consumes.yaml"
+    shared.write_text(shared.read_text() + "# " + "x" * (MAX_DOCUMENT_BYTES + 1) + "\n")
+    with pytest.raises(DocumentError, match="consumes.yaml: .*the file is larger than 4 MiB"):
         load_document(str(path))
 
 

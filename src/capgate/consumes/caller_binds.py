@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from capgate.consumes.binds import Secrets, bound_variables
-from capgate.core.datafile import read_data_file
+from capgate.core.datafile import read_data_file, read_text_within
 from capgate.core.errors import ConfigurationError
 from capgate.document.models import Document
 
@@ -116,9 +116,11 @@ def _value(where: str, value: Any, folder: Path, environ: Mapping[str, str]) -> 
     elif isinstance(value, Mapping) and len(value) == 1 and "file" in value:
         file = folder / str(value["file"])
         try:
-            text = file.read_text(encoding="utf-8").strip()
+            text = read_text_within(file).strip()
         except OSError as exc:
             raise ConfigurationError(f"{where}: cannot read {file} ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"{where}: {file} is not UTF-8 text") from None
         if not text:
             raise ConfigurationError(f"{where}: {file} is empty")
     else:

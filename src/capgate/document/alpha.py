@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from capgate.core.errors import DocumentError, Problem
 from capgate.document.jsonpath import is_valid
 from capgate.document.models import ConsumesHttp
-from capgate.document.source import SourceMap, load_yaml
+from capgate.document.source import SourceMap, load_yaml, read_source
 
 ROOT_KEY = "naftiko"
 VERSIONS = ("0.5", "1.0.0-alpha1", "1.0.0-alpha2")
@@ -82,11 +82,11 @@ def _imported(
         problems.append(source.problem((*where, "location"), f"import source file not found: {path}"))
         return None
     try:
-        data, imported_source = load_yaml(path.read_text(encoding="utf-8"), str(path))
+        data, imported_source = load_yaml(read_source(path), str(path))
     except DocumentError as exc:
         problems += exc.problems
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         problems.append(source.problem((*where, "location"), f"cannot read {path}: {exc}"))
         return None
     listed = data.get("consumes") if isinstance(data, dict) else None

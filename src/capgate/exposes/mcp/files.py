@@ -3,6 +3,7 @@
 As the format's engine serves them: `resources/list` has one entry per file, its URI the resource's `uri`,
 `/`, and the file's path under the directory; `resources/read` of such a URI answers the file's text. A path
 is made of safe segments only and must stay inside the directory, symlinks followed (`capgate.core.locations`).
+A file is served up to 4 MiB, with any secret the gateway holds redacted from it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from capgate.core.datafile import FileTooLarge, read_text_within
 from capgate.core.locations import LocationError, file_location, inside
+from capgate.core.redaction import redact
 from capgate.document.models import McpResource
 from capgate.exposes.mcp.sdk import MCPError
 
 INVALID_PARAMS = -32602
+MAX_FILE_BYTES = 4 * 1024 * 1024  # what one `resources/read` of a file answers at most
 _MIME_TYPES = {".md": "text/markdown", ".yaml": "application/yaml", ".yml": "application/yaml"}
 
 
@@ -58,8 +62,19 @@ class StaticResource:
             raise MCPError(INVALID_PARAMS, f"{uri}: {exc}") from None
         if not path.is_file():
             raise MCPError(INVALID_PARAMS, f"no resource {uri!r}: {name} is not a file of {self.spec.name}")
-        text = path.read_text(encoding="utf-8", errors="replace")
-        return {"contents": [{"uri": uri, "mimeType": self._mime_type(path), "text": text}], "resultType": "complete"}
+        try:
+            text = read_text_within(path, MAX_FILE_BYTES, errors="replace")
+        except FileTooLarge:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"{uri}: the file is larger than {MAX_FILE_BYTES} bytes, more than a "
+                "resource is served at; split it, or serve it another way",
+            ) from None
+        except OSError as exc:
+            raise MCPError(INVALID_PARAMS, f"{uri}: cannot read it ({exc.strerror})") from None
+        # A key file left in the directory must not go out as it is.
+        contents = {"uri": uri, "mimeType": self._mime_type(path), "text": redact(text)}
+        return {"contents": [contents], "resultType": "complete"}
 
     def _mime_type(self, path: Path) -> str:
         return (

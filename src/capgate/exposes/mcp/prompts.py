@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from capgate.core.datafile import read_text_within
 from capgate.core.locations import LocationError, file_location
 from capgate.document.models import McpPrompt
 from capgate.exposes.mcp.sdk import MCPError
@@ -84,6 +85,6 @@ def _filled(template: str, arguments: Mapping[str, str]) -> str:
 def _file_text(prompt: McpPrompt) -> str:
     assert prompt.location is not None
     try:
-        return file_location(prompt.location).read_text(encoding="utf-8")
+        return read_text_within(file_location(prompt.location), errors="replace")
     except (LocationError, OSError) as exc:
         raise MCPError(INVALID_PARAMS, f"prompt {prompt.name}: cannot read {prompt.location}: {exc}") from None

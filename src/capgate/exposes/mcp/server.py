@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,18 +376,19 @@ class McpAdapter:
         }
 
     async def _read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams) -> Any:
-        static = next((static for static in self.files if static.owns(params.uri)), None)
-        if static is not None:
-            return static.read(params.uri)
-        target, values = find_resource(self.resources, params.uri)
         scope = _scope(ctx)
-        exchange = exchange_of(scope)
-        if exchange is not None and exchange.read_only and target.binding.method not in SAFE_METHODS:
-            raise MCPError(
-                INVALID_PARAMS, f"reading {params.uri} calls {target.binding.upstream}: it needs a write token"
-            )
+        static = next((static for static in self.files if static.owns(params.uri)), None)
+        if static is None:
+            target, values = find_resource(self.resources, params.uri)
+            exchange = exchange_of(scope)
+            if exchange is not None and exchange.read_only and target.binding.method not in SAFE_METHODS:
+                raise MCPError(
+                    INVALID_PARAMS, f"reading {params.uri} calls {target.binding.upstream}: it needs a write token"
+                )
         if self.serving.callers is not None and (refusal := await self.serving.callers.admit(scope)) is not None:
             raise MCPError(RATE_LIMITED, refusal.message)
+        if static is not None:
+            return await asyncio.to_thread(static.read, params.uri)  # a file read never stalls the other calls
         return await target.read(params.uri, values, start_call(scope, "mcp", f"resources/read {target.spec.name}"))
 
     def _prompt_handlers(self) -> dict[str, Any]:
