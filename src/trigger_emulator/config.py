@@ -10,7 +10,6 @@ from pathlib import Path
 DEFAULT_API_KEY = "tr_dev_emulator0000000000000001"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3030
-MEMORY_DB = ":memory:"
 
 # The live service's key prefixes (apps/webapp/app/utils/apiKeys.ts): the prefix names the environment.
 _KEY_PATTERN = re.compile(r"^tr_(dev|stg|prod|preview)_[A-Za-z0-9_]+$")

@@ -32,10 +32,6 @@ class ConsentRecord:
     answer: Answer
     time: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
-    @property
-    def proceeds(self) -> bool:
-        return self.answer in ("accept", "allow")
-
     def entry(self) -> dict[str, Any]:
         """The audit log's line for it (`capgate audit` shows `outcome`)."""
         how = "the operator's policy" if self.asked == "policy" else f"the user, asked by {self.asked}"

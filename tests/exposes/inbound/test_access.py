@@ -152,6 +152,17 @@ async def test_a_read_token_sees_only_read_only_tools(guarded: Guarded, credenti
             assert {tool.name for tool in (await client.list_tools()).tools} == visible
 
 
+@pytest.mark.parametrize("credential,visible", [("read", READ_ONLY_TOOLS | WAITING), ("write", set(TOOLS) | WAITING)])
+async def test_an_unknown_tool_names_only_the_tools_its_caller_may_see(
+    guarded: Guarded, credential: str, visible: set[str]
+) -> None:
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "cancel-everything"}}
+    status, content = await mcp_post(guarded.gateway, call, CREDENTIALS[credential])
+    message = orjson.loads(content)["error"]["message"]
+    assert status == 200 and message.startswith("unknown tool 'cancel-everything'; this server has: ")
+    assert set(message.split("this server has: ")[1].split(", ")) == visible
+
+
 async def test_the_inbound_token_never_reaches_the_upstream(guarded: Guarded) -> None:
     guarded.upstream.requests.clear()
     for method, path, body in ROUTES:

@@ -281,7 +281,8 @@ class McpAdapter:
         if target is not None and exchange is not None and exchange.read_only and not _read_only(target):
             target = None  # the guard refuses this with 403 first; a tool a caller cannot see does not exist
         if target is None:
-            known = ", ".join(self.targets)
+            read_only = exchange is not None and exchange.read_only
+            known = ", ".join(name for name, t in self.targets.items() if not read_only or _read_only(t))
             raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}; this server has: {known}")
         try:
             values, verbose, timeout = _arguments(params.arguments or {}, target)
