@@ -97,15 +97,14 @@ def serving(
     holder: dict[str, Any] = {}
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
         stop = asyncio.Event()
-        holder["loop"], holder["stop"] = loop, stop
         try:
-            loop.run_until_complete(serve(config, lines.append, stop, ready=ready.set))
+            with asyncio.Runner() as runner:  # cancels what is still pending at the end (tests/support/gateway.py)
+                holder["loop"], holder["stop"] = runner.get_loop(), stop
+                runner.run(serve(config, lines.append, stop, ready=ready.set))
         except BaseException as exc:
             failure.append(exc)
         finally:
-            loop.close()
             ready.set()
 
     thread = threading.Thread(target=run, name="conformance-gateway", daemon=True)

@@ -40,15 +40,16 @@ def running_gateway(
             ready.set()
 
     def run() -> None:
-        loop = (loop_factory or asyncio.new_event_loop)()
         stop = asyncio.Event()
-        holder["loop"], holder["stop"] = loop, stop
+        # A Runner cancels what is still pending when the loop closes (as `capgate serve`'s does): a task
+        # destroyed pending would be logged as an error into whatever test runs next in this process.
         try:
-            loop.run_until_complete(serve(config, announce, stop))
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                holder["loop"], holder["stop"] = runner.get_loop(), stop
+                runner.run(serve(config, announce, stop))
         except BaseException as exc:
             failure.append(exc)
         finally:
-            loop.close()
             ready.set()
 
     thread = threading.Thread(target=run, name="gateway", daemon=True)

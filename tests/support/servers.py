@@ -55,13 +55,12 @@ def serve_app(app: Any, *, host: str = "127.0.0.1", port: int = 0, timeout: floa
     failure: list[BaseException] = []
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(server.serve(sockets=[sock]))
+            with asyncio.Runner() as runner:  # cancels what is still pending at the end (tests/support/gateway.py)
+                runner.run(server.serve(sockets=[sock]))
         except BaseException as exc:  # surfaced to the test below
             failure.append(exc)
         finally:
-            loop.close()
             started.set()
 
     thread = threading.Thread(target=run, name=f"server:{bound_port}", daemon=True)
