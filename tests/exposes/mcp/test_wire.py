@@ -4,12 +4,19 @@ eras, must be exactly what the SDK's own check and dump of it would send — a f
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
 import pytest
 
-from capgate.exposes.mcp.sdk import SERVER_INFO_META_KEY, serialize_server_result
+from capgate.exposes.mcp.sdk import (
+    SERVER_INFO_META_KEY,
+    JSONRPCResponse,
+    StreamableHTTPServerTransport,
+    serialize_server_result,
+)
+from capgate.exposes.mcp.wire import encode_answers_with_orjson
 from tests.exposes.mcp.conftest import Served, fetch
 from tests.support.emulator import http
 
@@ -56,6 +63,41 @@ def test_every_kind_of_tool_result_is_what_the_sdk_would_send(served: Served, er
         assert ("resultType" in result) == (era == "2026-07-28"), (tool, arguments)
         stamped = result.get("_meta", {}).get(SERVER_INFO_META_KEY)
         assert (stamped is not None) == (era == "2026-07-28"), (tool, arguments)
+
+
+def test_json_answers_are_the_bytes_the_sdk_would_dump(served: Served) -> None:
+    """The 2025-11-25 era's JSON answers are encoded by orjson (`encode_answers_with_orjson`): each must be the
+    SDK's own `model_dump_json` of the same response, byte for byte."""
+    headers = {"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25"}
+    for arguments in ({}, {"page.size": 100}, {"verbose": True}, {"no-such-argument": 1}):
+        params = {"name": "list-runs", "arguments": arguments}
+        request = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}
+        status, body = http("POST", served.gateway.mcp, request, headers)
+        assert status == 200, body
+        sent = body if isinstance(body, bytes) else body.encode()
+        dumped = JSONRPCResponse.model_validate_json(sent).model_dump_json(by_alias=True, exclude_unset=True)
+        assert sent == dumped.encode(), arguments
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {
+            "content": [{"type": "text", "text": 'é \u2028 "quoted" 😀'}],
+            "structuredContent": {"n": [0.1, 1e-7, 1e22, -0.0]},
+        },
+        {"content": [], "structuredContent": {"big": 2**70}},  # beyond 64 bits: orjson refuses, pydantic writes it
+        {"content": [], "structuredContent": {"when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)}},  # pydantic's
+    ],
+)
+def test_the_transport_encodes_a_response_as_the_sdk_does(result: dict[str, Any]) -> None:
+    encode_answers_with_orjson()
+    encode_answers_with_orjson()  # once per process: a second call changes nothing
+    transport = StreamableHTTPServerTransport(mcp_session_id=None, is_json_response_enabled=True)
+    message = JSONRPCResponse(jsonrpc="2.0", id=3, result=result)
+    response = transport._create_json_response(message)
+    assert response.body == message.model_dump_json(by_alias=True, exclude_unset=True).encode()
+    assert response.headers["content-type"] == "application/json"
 
 
 @pytest.mark.parametrize("era", ERAS)

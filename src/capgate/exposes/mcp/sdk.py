@@ -20,10 +20,12 @@ import mcp.types as types  # noqa: E402  (after the deferral above, by design)
 from mcp.server.caching import CacheHint  # noqa: E402
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext  # noqa: E402
 from mcp.server.lowlevel import Server  # noqa: E402
+from mcp.server.streamable_http import StreamableHTTPServerTransport  # noqa: E402
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager  # noqa: E402
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY  # noqa: E402
+from mcp_types.jsonrpc import JSONRPCMessage, JSONRPCResponse  # noqa: E402
 from mcp_types.methods import is_input_required, serialize_server_result, validate_client_request  # noqa: E402
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS, is_version_at_least  # noqa: E402
 
@@ -35,9 +37,12 @@ __all__ = [
     "CacheHint",
     "CallNext",
     "HandlerResult",
+    "JSONRPCMessage",
+    "JSONRPCResponse",
     "MCPError",
     "Server",
     "ServerRequestContext",
+    "StreamableHTTPServerTransport",
     "StreamableHTTPSessionManager",
     "TransportSecuritySettings",
     "is_input_required",
