@@ -16,7 +16,8 @@ from capgate.core.imports import defer_package_init
 defer_package_init("mcp")
 defer_package_init("mcp.server")
 
-import mcp.types as types  # noqa: E402  (after the deferral above, by design)
+import mcp.server._streamable_http_modern as modern_http  # noqa: E402  (after the deferral above, by design)
+import mcp.types as types  # noqa: E402
 from mcp.server.caching import CacheHint  # noqa: E402
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext  # noqa: E402
 from mcp.server.lowlevel import Server  # noqa: E402
@@ -25,7 +26,7 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager  # n
 from mcp.server.transport_security import TransportSecuritySettings  # noqa: E402
 from mcp.shared.exceptions import MCPError  # noqa: E402
 from mcp_types import CORE_RESULT_TYPES, SERVER_INFO_META_KEY  # noqa: E402
-from mcp_types.jsonrpc import JSONRPCMessage, JSONRPCResponse  # noqa: E402
+from mcp_types.jsonrpc import JSONRPCError, JSONRPCMessage, JSONRPCResponse  # noqa: E402
 from mcp_types.methods import is_input_required, serialize_server_result, validate_client_request  # noqa: E402
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, MODERN_PROTOCOL_VERSIONS, is_version_at_least  # noqa: E402
 
@@ -37,6 +38,7 @@ __all__ = [
     "CacheHint",
     "CallNext",
     "HandlerResult",
+    "JSONRPCError",
     "JSONRPCMessage",
     "JSONRPCResponse",
     "MCPError",
@@ -47,6 +49,7 @@ __all__ = [
     "TransportSecuritySettings",
     "is_input_required",
     "is_version_at_least",
+    "modern_http",
     "serialize_server_result",
     "types",
     "validate_client_request",
