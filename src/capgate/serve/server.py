@@ -93,11 +93,19 @@ async def serve(
         await safeguards.close()
 
 
+SETTLE_AFTER = 1.0  # seconds from the last ready line to the heap's settling (`_settle_heap`)
+
+
 def run(config: ServeConfig, announce: Announce = announce_on_stderr, ready: Callable[[], None] | None = None) -> None:
-    """`serve` on uvloop when it is installed, with the garbage collector tuned for serving once it is ready."""
+    """`serve` on uvloop when it is installed, with the garbage collector tuned for serving soon after it is ready.
+
+    The heap settles `SETTLE_AFTER` seconds after every adapter serves, not at once: its full collection takes
+    ~60 ms, and done at once it held the first calls that were waiting in the listen backlog (the first MCP
+    answer came 60 ms later, bench/PROFILE.md).
+    """
 
     def serving() -> None:
-        _settle_heap()
+        asyncio.get_running_loop().call_later(SETTLE_AFTER, _settle_heap)
         if ready is not None:
             ready()
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import orjson
@@ -36,15 +36,17 @@ from capgate.exposes.mcp.sdk import (
     CallNext,
     HandlerResult,
     MCPError,
-    RequestStateBoundary,
-    RequestStateSecurity,
     ServerRequestContext,
+    is_input_required,
     is_version_at_least,
     types,
 )
 from capgate.exposes.runnable import Runnable
 from capgate.observe.consent import Answer, Asked, ConsentRecord, Recorder
 from capgate.observe.exchange import Caller, exchange_of
+
+if TYPE_CHECKING:  # imported by the first call that needs a seal (`StateSeal`)
+    from mcp.server.request_state import RequestStateBoundary
 
 CONFIRM = "confirm"  # the question's one (boolean) field, and its key among the input requests
 ASK_TIMEOUT = 300.0  # seconds a 2025-11-25 client has to answer; then the question counts as cancelled
@@ -141,18 +143,41 @@ class Consent:
 
 class StateSeal:
     """The SDK's `RequestStateBoundary` as server middleware, under `key` (`capgate serve` gives every worker
-    the same one); the state is bound to the caller's token id, when there is one."""
+    the same one); the state is bound to the caller's token id, when there is one.
+
+    The boundary is built on the first call that brings a request state or answers with one (a consent
+    question): it imports the SDK's `request_state` and with it `cryptography`, ~7 MiB of memory that a
+    process whose clients never meet a question does without. Until then a call passes as the boundary would
+    pass it (nothing to verify, nothing to seal), and the first answer that needs a seal goes through it.
+    """
 
     def __init__(self, audience: str, key: SecretKey | None = None) -> None:
         self.audience = audience
         self.use(key or SecretKey.generate())
 
     def use(self, key: SecretKey) -> None:
-        security = RequestStateSecurity(keys=[key.reveal()], ttl=STATE_LIFETIME, bind_principal=_caller_id)
-        self._boundary = RequestStateBoundary(security, default_audience=self.audience)
+        self._key = key
+        self._boundary: RequestStateBoundary | None = None
 
     async def __call__(self, ctx: ServerRequestContext[Any], call_next: CallNext) -> HandlerResult:
-        return await self._boundary(ctx, call_next)
+        if self._boundary is None and (ctx.params is None or ctx.params.get("requestState") is None):
+            result = await call_next(ctx)
+            if not is_input_required(result):
+                return result
+
+            async def answered(_: ServerRequestContext[Any]) -> HandlerResult:
+                return result
+
+            return await self._sealing()(ctx, answered)
+        return await self._sealing()(ctx, call_next)
+
+    def _sealing(self) -> RequestStateBoundary:
+        if self._boundary is None:
+            from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity  # (see the docstring)
+
+            security = RequestStateSecurity(keys=[self._key.reveal()], ttl=STATE_LIFETIME, bind_principal=_caller_id)
+            self._boundary = RequestStateBoundary(security, default_audience=self.audience)
+        return self._boundary
 
 
 def _can_elicit(ctx: ServerRequestContext[Any]) -> bool:

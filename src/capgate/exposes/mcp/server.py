@@ -36,7 +36,7 @@ from capgate.exposes.mcp.results import VERBOSE, VERBOSE_SCHEMA, ResultShape, er
 from capgate.exposes.mcp.sdk import CacheHint, MCPError, Server, ServerRequestContext, TransportSecuritySettings, types
 from capgate.exposes.mcp.transport import Routes
 from capgate.exposes.mcp.waiting import WaitPlan, with_statement
-from capgate.exposes.mcp.wire import results_as_built
+from capgate.exposes.mcp.wire import encode_answers_with_orjson, results_as_built
 from capgate.exposes.runnable import Runnable
 from capgate.observe.exchange import exchange_of, start_call
 
@@ -203,6 +203,7 @@ class McpAdapter:
             self.server.middleware.clear()
         self.server.middleware.append(self._seal)  # seals and verifies the request state of consent questions
         self._as_built = results_as_built(self.server, self._call_tool)  # over HTTP (`asgi_app`) only
+        encode_answers_with_orjson()
 
     @property
     def serving(self) -> Serving:
