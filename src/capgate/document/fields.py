@@ -31,6 +31,7 @@ FORMAT_ONLY: dict[type[BaseModel], frozenset[str]] = {
     models.OutputParameter: frozenset({"const", "description", "values", "maxLength", "selector"}),
     models.ControlManagement: frozenset({"reload", "validate", "logs", "scripting"}),
     models.ScriptStep: frozenset({"dependencies", "with"}),
+    models.ExposedOperation: frozenset({"responses"}),  # Ikanos: the OpenAPI response contract its export writes
 }
 # The JSON-Schema keywords a parameter may carry (draft 2020-12 validation and annotation vocabularies).
 SCHEMA_KEYWORDS = frozenset(

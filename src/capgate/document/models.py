@@ -1,8 +1,9 @@
 """The one typed model of a capability document, whatever dialect it was written in, lenient about unknown fields.
 
-A dialect loader (`capgate.document.alpha` for Naftiko 0.5, 1.0.0-alpha1 and alpha2) turns what it reads into
-these models; nothing after the loader knows which dialect a document was written in. Lists keep the order
-the author gave (a keyed map of a later dialect becomes a list of named items). Anything not modelled is kept
+A dialect loader (`capgate.document.alpha` for Naftiko 0.5, 1.0.0-alpha1 and alpha2, `capgate.document.ikanos`
+for Ikanos 1.0.0-beta3 to beta5) turns what it reads into these models; nothing after the loader knows which
+dialect a document was written in. Lists keep the order the author gave (a keyed map of Ikanos becomes a list
+of named items). Anything not modelled is kept
 (`extra="allow"`) so documents written for the reference engine load. Field names follow the format's
 camelCase through aliases.
 """
