@@ -11,11 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
-from mcp import Client
 
 from tests.conformance import ikanos_suite
 from tests.conformance.serving import RoutedUpstream, Served, routed_upstream, serving
-from tests.conformance.shipyard import CARGO, SHIPS, VOYAGE, answer_as_the_shipyard
+from tests.conformance.shipyard import CARGO, SHIPS, VOYAGE, answer_as_the_shipyard, mcp_client
 from tests.conformance.suite import TUTORIAL2, path
 from tests.support.http import rest_call
 
@@ -57,7 +56,7 @@ def step(tutorial: Path) -> Step:
 
 
 async def call(served: Served, tool: str, arguments: dict[str, Any]) -> Any:
-    async with Client(served.urls["shipyard-tools"]) as client:
+    async with mcp_client(served.urls["shipyard-tools"]) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error is False, result.content
     return orjson.loads(result.content[0].text)  # type: ignore[union-attr]
@@ -65,7 +64,7 @@ async def call(served: Served, tool: str, arguments: dict[str, Any]) -> Any:
 
 async def test_step_1_a_mock_answers_without_any_upstream(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(1), upstream.url) as served:
-        async with Client(served.urls["shipyard-tools"]) as client:
+        async with mcp_client(served.urls["shipyard-tools"]) as client:
             tools = (await client.list_tools()).tools
             result = await client.call_tool("get-ship", {"imo_number": "IMO-1234567"})
     assert [tool.name for tool in tools] == ["get-ship"]
@@ -174,7 +173,7 @@ async def test_step_9_an_aggregate_function_serves_the_tool_with_derived_hints(
     upstream: RoutedUpstream, step: Step
 ) -> None:
     with serving(step(9), upstream.url) as served:
-        async with Client(served.urls["shipyard-tools"]) as client:
+        async with mcp_client(served.urls["shipyard-tools"]) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         ship = await call(served, "get-ship-with-crew", {"imo": "IMO-9321483"})
     hints = tools["get-ship-with-crew"].annotations

@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from capgate.document.load import load_document
 from capgate.document.models import ExposesMcp, ExposesRest
 from tests.conformance import ikanos_suite
 from tests.conformance.serving import Served, routed_upstream, serving
-from tests.conformance.shipyard import VOYAGE, answer_as_the_shipyard
+from tests.conformance.shipyard import VOYAGE, answer_as_the_shipyard, mcp_client
 from tests.conformance.suite import TUTORIAL2, path
 from tests.support.http import rest_call
 
@@ -56,7 +55,7 @@ async def _transcript(document: Path, monkeypatch: pytest.MonkeyPatch) -> dict[s
 
 
 async def _mcp(served: Served, namespace: str) -> dict[str, Any]:
-    async with Client(served.urls[namespace]) as client:
+    async with mcp_client(served.urls[namespace]) as client:
         tools = (await client.list_tools()).tools
         answers = []
         for tool in tools:

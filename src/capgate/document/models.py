@@ -46,6 +46,26 @@ class Authentication(_Model):
     password: str | None = None
 
 
+class InboundAuthentication(_Model):
+    """What an exposed adapter's callers must present, as its document asks (the adapter's `authentication`).
+
+    capgate checks `bearer`, `basic` and `apikey` in a header itself; `oauth2` is its `--oauth-issuer`; `digest`
+    and `apikey` in the query it cannot check (docs/hardening.md, "Authentication a document declares").
+    """
+
+    type: Literal["bearer", "apikey", "basic", "digest", "oauth2"]
+    token: str | None = None
+    key: str | None = None
+    value: str | None = None
+    placement: Literal["header", "query"] = "header"
+    username: str | None = None
+    password: str | None = None
+    authorization_server_uri: str | None = None
+    resource: str | None = None
+    audience: str | None = None
+    scopes: list[str] = []
+
+
 class InputParameter(_Model):
     """A parameter of a consumed operation, exposed operation or tool.
 
@@ -284,6 +304,7 @@ class ExposesRest(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     description: str | None = None
     resources: list[ExposedResource] = []
 
@@ -372,6 +393,7 @@ class ExposesMcp(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     transport: Literal["http", "stdio"] = "http"
     description: str | None = None
     tools: list[McpTool] = []
@@ -416,6 +438,7 @@ class ExposesSkill(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     description: str | None = None
     skills: list[Skill] = []
 
@@ -431,6 +454,7 @@ class ExposesControl(_Model):
     type: Literal["control"]
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     management: ControlManagement = ControlManagement()
     observability: dict[str, Any] | None = None
 
