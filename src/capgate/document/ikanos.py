@@ -33,14 +33,14 @@ ROOT_KEY = "ikanos"
 VERSIONS = ("1.0.0-beta3", "1.0.0-beta4", "1.0.0-beta5")
 
 # Fields written as keyed maps whose entries are named items of a list in the one model.
-_KEYED = frozenset(
+KEYED = frozenset(
     {"resources", "operations", "inputParameters", "outputParameters", "steps", "tools", "prompts", "arguments"}
     | {"skills", "flows"}
 )
-_RENAMED: dict[str, str] = {"display": "label", "flows": "functions", "target": "targetName"}
+RENAMED: dict[str, str] = {"display": "label", "flows": "functions", "target": "targetName"}
 # Maps whose keys are names or values, not fields: copied as written (their values still walked where they hold
 # objects of the format: an output's `properties`).
-_VERBATIM = frozenset({"with", "keys", "metadata", "responses", "body", "template", "observability", "management"})
+VERBATIM = frozenset({"with", "keys", "metadata", "responses", "body", "template", "observability", "management"})
 _BINARY = (
     "binary content (`outputRawFormat: binary`, `outputMediaType`, `maxBinarySize`) is not served by capgate, "
     "which answers JSON and text; serve this capability with the Ikanos engine"
@@ -76,12 +76,12 @@ class _Rewrite:
             return value
         rewritten: dict[str, Any] = {}
         for key, child in value.items():
-            name = _RENAMED.get(str(key), str(key))
+            name = RENAMED.get(str(key), str(key))
             if name in _UNSERVED:
                 self.unserved.append(self.source.problem((*old, key), _UNSERVED[name]))
-            if key in _KEYED and isinstance(child, dict):
+            if key in KEYED and isinstance(child, dict):
                 rewritten[name] = self._keyed(child, (*old, key), (*new, name))
-            elif key in _VERBATIM:
+            elif key in VERBATIM:
                 self._line((*old, key), (*new, name))
                 rewritten[name] = child
                 self._copy_lines((*old, key), (*new, name))
