@@ -123,3 +123,24 @@ def test_an_import_that_cannot_be_read_is_refused_saying_why(tmp_path: Path, sou
     with pytest.raises(DocumentError) as raised:
         load_document(str(document))
     assert any(reason in problem.message for problem in raised.value.problems), raised.value
+
+
+def test_an_operations_response_contract_loads_and_is_not_used(tmp_path: Path) -> None:
+    """`responses` (Ikanos: the OpenAPI contract its export writes) is read past, as the engine serves it."""
+    document = tmp_path / "capability.yml"
+    document.write_text(
+        'ikanos: "1.0.0-beta5"\n'
+        "capability:\n"
+        "  consumes:\n"
+        "  - {namespace: api, type: http, baseUri: 'https://api.example.com',\n"
+        "     resources: {items: {path: /items, operations: {list-items: {method: GET}}}}}\n"
+        "  exposes:\n"
+        "  - type: rest\n    port: 8080\n    namespace: items-rest\n    resources:\n"
+        "      items:\n        path: /items\n        operations:\n          list:\n            method: GET\n"
+        "            call: api.list-items\n"
+        "            responses: {'200': {description: The items, content: {application/json: {}}}}\n"
+    )
+    loaded = load_document(str(document))
+    operation = loaded.document.capability.exposes[0].resources[0].operations[0]  # type: ignore[union-attr]
+    assert (operation.name, operation.call) == ("list", "api.list-items")
+    assert loaded.warnings == []
