@@ -9,6 +9,7 @@ import yaml
 
 from capgate.document.bundled import bundled_documents
 from tests.support.cli import capgate
+from tests.support.gateway import TEST_KEY
 
 
 def test_the_default_document_is_written_as_ikanos_and_validates(tmp_path: Path) -> None:
@@ -67,3 +68,13 @@ def test_a_document_with_errors_is_not_converted(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"{document}:4: capability.consumes[0].baseUri: is required" in result.stderr
     assert result.stdout == ""
+
+
+def test_what_convert_says_on_stderr_shows_no_secret(tmp_path: Path) -> None:
+    source = bundled_documents()["trigger-dev-runs"].read_text()
+    document = tmp_path / "leaky.yaml"
+    document.write_text(source.replace("naftiko: 1.0.0-alpha2", f"naftiko: {TEST_KEY}", 1))
+    result = capgate("convert", str(document))
+    assert result.returncode == 0, result.stderr
+    assert "(naftiko [redacted]) written as ikanos 1.0.0-beta5" in result.stderr
+    assert TEST_KEY not in result.stderr + result.stdout

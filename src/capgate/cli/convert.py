@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    from capgate.consumes.binds import bound_values
+    from capgate.core import redaction
     from capgate.document.bundled import resolve_source
     from capgate.document.convert import Dialect, convert, dialect_of
     from capgate.document.load import parse_document
@@ -45,11 +48,13 @@ def run(options: argparse.Namespace) -> int:
     if target == source:
         raise ConfigurationError(f"{path} is already written in {loaded.document.dialect}; nothing to convert")
     converted = convert(loaded.data, target)
+    redaction.register(bound_values(loaded.document, os.environ))  # what stderr quotes of it shows no secret
     for note in converted.notes:
-        print(f"{path}: {note}", file=sys.stderr)
+        print(redaction.redact(f"{path}: {note}"), file=sys.stderr)
     if options.output:
         Path(options.output).write_text(converted.yaml(), encoding="utf-8")
     else:
         sys.stdout.write(converted.yaml())
-    print(f"{path} ({loaded.document.dialect}) written as {target} {converted.data[target]}", file=sys.stderr)
+    summary = f"{path} ({loaded.document.dialect}) written as {target} {converted.data[target]}"
+    print(redaction.redact(summary), file=sys.stderr)
     return EXIT_OK

@@ -46,6 +46,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    from capgate.core import redaction
     from capgate.document.bundled import resolve_source
     from capgate.document.combined import document_sources
 
@@ -58,7 +59,8 @@ def run(options: argparse.Namespace) -> int:
             path, strict=options.strict, allowed=options.allow_private_upstream
         )
         # The summary names the dialect the document was read as: `naftiko 1.0.0-alpha2`, `ikanos 1.0.0-beta5`.
-        failed = _report(problems, f"{path} ({dialect})" if dialect else str(path)) or failed
+        subject = f"{path} ({redaction.redact(dialect)})" if dialect else str(path)  # a version may quote a secret
+        failed = _report(problems, subject) or failed
         if extensions:
             uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())
             print(
