@@ -69,7 +69,7 @@ def test_a_problem_in_a_keyed_map_is_reported_at_its_own_line(tmp_path: Path) ->
     )
     result = capgate("validate", str(document))
     assert result.returncode == 1
-    assert f"{document}:16: capability.exposes[0].tools[1].call:" in result.stdout
+    assert f"{document}:16: capability.exposes[0].tools.broken.call:" in result.stdout  # as written
 
 
 def _importing(tmp_path: Path, section: str, source: Path, namespace: str, alias: str | None = None) -> Path:

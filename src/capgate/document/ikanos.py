@@ -66,6 +66,7 @@ class _Rewrite:
 
     source: SourceMap
     lines: dict[NodePath, int] = field(default_factory=dict)
+    written: dict[NodePath, NodePath] = field(default_factory=dict)  # rewritten path -> the path as written
     unserved: list[Problem] = field(default_factory=list)
 
     def node(self, value: Any, old: NodePath, new: NodePath) -> Any:
@@ -105,6 +106,8 @@ class _Rewrite:
         return listed
 
     def _line(self, old: NodePath, new: NodePath) -> None:
+        if old != new:
+            self.written[new] = old
         line = self.source.lines.get(old)
         if line is not None:
             self.lines[new] = line
@@ -133,7 +136,7 @@ def read_ikanos(
     rewrite = _Rewrite(source)
     read = rewrite.node({key: value for key, value in data.items() if key != ROOT_KEY}, (), ())
     read["dialect"] = f"ikanos {version}"
-    mapped = SourceMap(source.file, rewrite.lines)
+    mapped = SourceMap(source.file, rewrite.lines, rewrite.written)
     problems += rewrite.unserved
     folder = Path(source.file).parent
     for where, section, entries in _sections(read):
@@ -199,7 +202,7 @@ def _imported(
     rewrite = _Rewrite(file_source)
     entries = rewrite.node(listed, (section,), (section,))
     problems += rewrite.unserved
-    imported_source = SourceMap(str(path), rewrite.lines)
+    imported_source = SourceMap(str(path), rewrite.lines, rewrite.written)
     for index, candidate in enumerate(entries):
         if not isinstance(candidate, dict) or candidate.get("namespace") != namespace:
             continue
