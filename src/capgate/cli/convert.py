@@ -37,7 +37,7 @@ def run(options: argparse.Namespace) -> int:
     from capgate.core import redaction
     from capgate.document.bundled import resolve_source
     from capgate.document.convert import Dialect, convert, dialect_of
-    from capgate.document.load import parse_document
+    from capgate.document.load import KNOWN_DIALECTS, parse_document
     from capgate.document.source import read_source
 
     path = resolve_source(options.document)
@@ -55,6 +55,7 @@ def run(options: argparse.Namespace) -> int:
         Path(options.output).write_text(converted.yaml(), encoding="utf-8")
     else:
         sys.stdout.write(converted.yaml())
-    summary = f"{path} ({loaded.document.dialect}) written as {target} {converted.data[target]}"
-    print(redaction.redact(summary), file=sys.stderr)
+    dialect = loaded.document.dialect
+    shown = dialect if dialect in KNOWN_DIALECTS else redaction.redact(dialect)  # an unknown version may quote a secret
+    print(f"{redaction.redact(str(path))} ({shown}) written as {target} {converted.data[target]}", file=sys.stderr)
     return EXIT_OK

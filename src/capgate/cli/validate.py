@@ -15,7 +15,7 @@ from pathlib import Path
 
 from capgate.cli.shell import EXIT_FAILED, EXIT_OK, Commands, add_allow_private_upstream, command
 from capgate.core.errors import DocumentError, Problem
-from capgate.document.load import LoadedDocument
+from capgate.document.load import KNOWN_DIALECTS, LoadedDocument
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -59,7 +59,8 @@ def run(options: argparse.Namespace) -> int:
             path, strict=options.strict, allowed=options.allow_private_upstream
         )
         # The summary names the dialect the document was read as: `naftiko 1.0.0-alpha2`, `ikanos 1.0.0-beta5`.
-        subject = f"{path} ({redaction.redact(dialect)})" if dialect else str(path)  # a version may quote a secret
+        shown = dialect if dialect in KNOWN_DIALECTS else redaction.redact(dialect or "")  # may quote a secret
+        subject = f"{path} ({shown})" if dialect else str(path)
         failed = _report(problems, subject) or failed
         if extensions:
             uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())

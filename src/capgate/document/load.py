@@ -16,6 +16,12 @@ from capgate.document.fields import key_problems
 from capgate.document.models import Document
 from capgate.document.source import SourceMap, load_yaml, read_source
 
+# The dialects capgate reads, as `Document.dialect` names them: a version outside them is the document's own
+# text, which output redacts like any other (it may quote a secret); these never are.
+KNOWN_DIALECTS = frozenset(
+    f"{dialect.ROOT_KEY} {version}" for dialect in (alpha, ikanos) for version in dialect.VERSIONS
+)
+
 
 @dataclass(frozen=True)
 class LoadedDocument:
