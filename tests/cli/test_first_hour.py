@@ -124,7 +124,7 @@ def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path: Path) -> None:
 def test_the_summary_is_always_on_stderr() -> None:
     result = capgate("validate", "trigger-dev-runs")
     assert result.returncode == 0 and result.stdout == ""
-    assert result.stderr == f"{bundled_documents()['trigger-dev-runs']}: 0 errors, 0 warnings\n"
+    assert result.stderr == f"{bundled_documents()['trigger-dev-runs']} (naftiko 1.0.0-alpha2): 0 errors, 0 warnings\n"
 
 
 def listed_run(n: int) -> dict[str, Any]:

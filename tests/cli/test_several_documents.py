@@ -53,7 +53,7 @@ def test_validate_checks_each_document_then_all_of_them_together(tmp_path: Path)
         f"{tasks}:{line_of(tasks, '- name: trigger-task')}: capability.exposes[1].tools[0].name: tool 'trigger-task' "
         f"is also declared at {RUNS}:{line_of(RUNS, '- name: trigger-task')}; one MCP endpoint serves"
     ) in result.stdout
-    assert f"{tasks}: 0 errors, 0 warnings" in result.stderr  # alone it is fine
+    assert f"{tasks} (naftiko 1.0.0-alpha2): 0 errors, 0 warnings" in result.stderr  # alone it is fine
     assert "2 documents served together: 1 error, 0 warnings" in result.stderr
 
 

@@ -112,7 +112,7 @@ def test_strict_warns_about_the_seeds_real_alpha2_violations_with_what_to_do_and
     # warned about field by field: the summary names each once, with how often it is used.
     assert "has no field 'type'" not in result.stdout and "filter[status]" not in result.stdout
     summary = result.stderr.splitlines()
-    assert summary[0] == f"{SEED}: 0 errors, 13 warnings"
+    assert summary[0] == f"{SEED} (naftiko 1.0.0-alpha2): 0 errors, 13 warnings"
     assert summary[1].startswith(f"{SEED}: uses 2 capgate extensions, which `naftiko validate` rejects and capgate")
     assert "JSON-Schema keywords on parameters (37 places)" in summary[1]
     assert "query names with brackets (filter[status]) (9 places)" in summary[1]
@@ -126,7 +126,7 @@ def test_the_default_document_has_no_strict_warning_and_names_its_extensions(
     captured = capsys.readouterr()
     assert captured.out == ""
     default = bundled_documents()["trigger-dev-runs"]
-    assert captured.err.splitlines()[0] == f"{default}: 0 errors, 0 warnings"
+    assert captured.err.splitlines()[0] == f"{default} (naftiko 1.0.0-alpha2): 0 errors, 0 warnings"
     assert "uses 11 capgate extensions" in captured.err and "`wait` on tools (1 place)" in captured.err
     assert "`idempotent` on consumed operations (3 places)" in captured.err
 

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from capgate.document.load import load_document
+from capgate.gateway.safeguards import Hardening
 from capgate.serve.config import ServeConfig
 from capgate.serve.server import serve
 from tests.support.servers import serve_app
@@ -78,7 +79,12 @@ def routed_upstream() -> Iterator[RoutedUpstream]:
 
 @contextmanager
 def serving(
-    document: str, upstream: str, *, environ: Mapping[str, str] | None = None, timeout: float = 20.0
+    document: str,
+    upstream: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    hardening: Hardening | None = None,
+    timeout: float = 20.0,
 ) -> Iterator[Served]:
     """Serve `document` with every consumed namespace pointed at `upstream`, until the block ends."""
     spec = load_document(document).document
@@ -90,6 +96,7 @@ def serving(
         adapter_ports={namespace: 0 for namespace in adapters},
         base_uris={consumes.namespace: upstream for consumes in spec.capability.consumes},
         environ=dict(environ or {}),
+        hardening=hardening or Hardening(),
     )
     lines: list[str] = []
     ready = threading.Event()

@@ -6,6 +6,13 @@ tutorial's output mappings read them (`imo_number`, `vessel_name`, `assignedCrew
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx2
+import yaml
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
 from tests.conformance.serving import RoutedUpstream
 
 SHIPS = [
@@ -72,3 +79,12 @@ def answer_as_the_shipyard(upstream: RoutedUpstream) -> None:
     upstream.route("POST", "/voyages", VOYAGE, status=201)
     upstream.route("GET", "/voyages/VOY-2026-042", VOYAGE)
     upstream.route("GET", "/vessels", raw=LEGACY_XML, content_type="application/xml")
+
+
+def mcp_client(url: str) -> Client:
+    """An MCP client that presents the tutorial's MCP server token (`mcp-server-token` of shared/secrets.yaml in
+    the working directory, the tutorial's folder), as the engine's AbstractShipyardMcpClientIntegrationTest does:
+    the steps whose MCP adapter declares `authentication: bearer` admit only it."""
+    token = yaml.safe_load(Path("shared/secrets.yaml").read_text())["mcp-server-token"]
+    headers = {"authorization": f"Bearer {token}"}
+    return Client(streamable_http_client(url, http_client=httpx2.AsyncClient(headers=headers)))

@@ -3,7 +3,7 @@ upstream (naftiko/framework v1.0.0-alpha2, src/test/java: the test named above e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ import orjson
 import pytest
 from mcp import Client
 
+from tests.conformance.ikanos_suite import ENGINE
+from tests.conformance.ikanos_suite import path as ikanos_path
 from tests.conformance.serving import RoutedUpstream, Served, routed_upstream, serving
 from tests.conformance.suite import TESTS1, TESTS2, path
 from tests.support.http import rest_call
@@ -24,8 +26,14 @@ def upstream() -> Iterator[RoutedUpstream]:
         yield upstream
 
 
-def doc(name: str, tests: str = TESTS2) -> str:
-    return str(path(f"{tests}/{name}"))
+Doc = Callable[[str], str]  # a test document's name -> its path, in the dialect the test runs with
+
+
+@pytest.fixture(params=[path(TESTS2), ikanos_path(f"v1.0.0-beta5/{ENGINE}")], ids=["naftiko-alpha2", "ikanos-beta5"])
+def doc(request: pytest.FixtureRequest) -> Doc:
+    """Each engine test runs on the alpha2 document and on its Ikanos twin (the same test of naftiko/ikanos)."""
+    root: Path = request.param
+    return lambda name: str(root / name)
 
 
 async def tool_call(served: Served, namespace: str, tool: str, arguments: dict[str, Any]) -> Any:
@@ -33,7 +41,7 @@ async def tool_call(served: Served, namespace: str, tool: str, arguments: dict[s
         return await client.call_tool(tool, arguments)
 
 
-async def test_http_body_templating(upstream: RoutedUpstream) -> None:
+async def test_http_body_templating(upstream: RoutedUpstream, doc: Doc) -> None:
     """HttpBodyIntegrationTest: inputs read by JSONPath from the caller's body fill the upstream body."""
     with serving(doc("http/http-body-capability.yaml"), upstream.url) as served:
         status, _, _ = await rest_call(
@@ -45,7 +53,7 @@ async def test_http_body_templating(upstream: RoutedUpstream) -> None:
     assert sent.headers["content-type"] == "application/json"
 
 
-async def test_headers_and_query_from_a_value_template(upstream: RoutedUpstream) -> None:
+async def test_headers_and_query_from_a_value_template(upstream: RoutedUpstream, doc: Doc) -> None:
     """HeaderQueryIntegrationTest: `q: {{userId}}` carries the body's value, unquoted; X-API-Key is fixed."""
     with serving(doc("http/http-header-query-capability.yaml"), upstream.url) as served:
         await rest_call(served.urls["test-http"], "POST", "/search", body={"user": {"id": "999"}})
@@ -53,7 +61,7 @@ async def test_headers_and_query_from_a_value_template(upstream: RoutedUpstream)
     assert (sent.path, sent.query, sent.headers["x-api-key"]) == ("/items", "q=999", "ABC123")
 
 
-async def test_forward_sets_the_namespaces_fixed_headers(upstream: RoutedUpstream) -> None:
+async def test_forward_sets_the_namespaces_fixed_headers(upstream: RoutedUpstream, doc: Doc) -> None:
     """ForwardValueFieldTest / ForwardHeaderIntegrationTest: a forwarded request carries the namespace's values."""
     with serving(doc("http/http-forward-value-capability.yaml"), upstream.url) as served:
         status, _, body = await rest_call(
@@ -70,7 +78,7 @@ async def test_forward_sets_the_namespaces_fixed_headers(upstream: RoutedUpstrea
     assert "authorization" not in sent.headers and "x-trace" not in sent.headers  # not trusted: not copied
 
 
-async def test_forward_copies_only_trusted_headers_and_authenticates(upstream: RoutedUpstream) -> None:
+async def test_forward_copies_only_trusted_headers_and_authenticates(upstream: RoutedUpstream, doc: Doc) -> None:
     """register.capability.yml: Notion-Version is trusted, the namespace's basic authentication is added."""
     with serving(doc("register.capability.yml"), upstream.url) as served:
         await rest_call(
@@ -85,13 +93,13 @@ async def test_forward_copies_only_trusted_headers_and_authenticates(upstream: R
     assert "x-other" not in sent.headers
 
 
-async def test_forward_refuses_a_path_that_climbs_out(upstream: RoutedUpstream) -> None:
+async def test_forward_refuses_a_path_that_climbs_out(upstream: RoutedUpstream, doc: Doc) -> None:
     with serving(doc("register.capability.yml"), upstream.url) as served:
         status, _, _ = await rest_call(served.urls["documentation"], "GET", "/notion/a%2F..%2Fsecret")
     assert status == 400 and upstream.requests == []
 
 
-async def test_a_with_template_fills_the_upstream_path(upstream: RoutedUpstream) -> None:
+async def test_a_with_template_fills_the_upstream_path(upstream: RoutedUpstream, doc: Doc) -> None:
     """ToolHandlerTest (#204): `imo_number: "{{imo}}"` resolves before the path is filled."""
     with serving(doc("mcp/mcp-tool-handler-with-mustache-capability.yaml"), upstream.url) as served:
         result = await tool_call(served, "shipyard-tools", "get-ship", {"imo": "IMO-9321483"})
@@ -99,7 +107,7 @@ async def test_a_with_template_fills_the_upstream_path(upstream: RoutedUpstream)
     assert upstream.last.path == "/ships/IMO-9321483"
 
 
-async def test_a_steps_with_reference_in_the_tools_namespace(upstream: RoutedUpstream) -> None:
+async def test_a_steps_with_reference_in_the_tools_namespace(upstream: RoutedUpstream, doc: Doc) -> None:
     """StepWithNamespaceIntegrationTest (#290): `voyageId: shipyard-tools.voyageId` in a step's `with`."""
     upstream.route("GET", "/voyages/VOY-1", {"voyageId": "VOY-1", "status": "planned"})
     with serving(doc("mcp/mcp-step-with-namespace-capability.yaml"), upstream.url) as served:
@@ -108,7 +116,7 @@ async def test_a_steps_with_reference_in_the_tools_namespace(upstream: RoutedUps
     assert upstream.last.path == "/voyages/VOY-1"
 
 
-async def test_an_aggregate_functions_steps_read_its_own_namespace(upstream: RoutedUpstream) -> None:
+async def test_an_aggregate_functions_steps_read_its_own_namespace(upstream: RoutedUpstream, doc: Doc) -> None:
     """AggregateStepNamespaceIntegrationTest (#290): `voyage-id: shipyard.voyage-id` inside the function."""
     upstream.route("GET", "/voyages/VOY-7", {"voyageId": "VOY-7"})
     with serving(doc("aggregates/aggregate-step-with-namespace.yaml"), upstream.url) as served:
@@ -116,7 +124,7 @@ async def test_an_aggregate_functions_steps_read_its_own_namespace(upstream: Rou
     assert orjson.loads(result.content[0].text) == {"voyage-id": "VOY-7"}  # type: ignore[union-attr]
 
 
-async def test_a_shared_mock_function_answers_both_adapters(upstream: RoutedUpstream) -> None:
+async def test_a_shared_mock_function_answers_both_adapters(upstream: RoutedUpstream, doc: Doc) -> None:
     """AggregateSharedMockIntegrationTest: one mock function, by MCP and by REST, nothing sent upstream."""
     with serving(doc("aggregates/aggregate-shared-mock.yaml"), upstream.url) as served:
         result = await tool_call(served, "greeting-mcp", "hello", {"name": "Ada"})
@@ -127,7 +135,7 @@ async def test_a_shared_mock_function_answers_both_adapters(upstream: RoutedUpst
     assert upstream.requests == []
 
 
-async def test_hints_derived_from_semantics_and_overridden(upstream: RoutedUpstream) -> None:
+async def test_hints_derived_from_semantics_and_overridden(upstream: RoutedUpstream, doc: Doc) -> None:
     """AggregateIntegrationTest / McpToolHintsIntegrationTest: safe gives read-only, stated hints win."""
     with serving(doc("aggregates/aggregate-hints-override.yaml"), upstream.url) as served:
         async with Client(served.urls["data-mcp"]) as client:
@@ -139,7 +147,9 @@ async def test_hints_derived_from_semantics_and_overridden(upstream: RoutedUpstr
     assert (tools["delete-item"].idempotent_hint, tools["delete-item"].open_world_hint) == (True, False)
 
 
-async def test_a_ref_tool_inherits_the_functions_name_and_calls_its_operation(upstream: RoutedUpstream) -> None:
+async def test_a_ref_tool_inherits_the_functions_name_and_calls_its_operation(
+    upstream: RoutedUpstream, doc: Doc
+) -> None:
     """AggregateIntegrationTest: `ref` with no description takes the function's; a relative path is joined."""
     upstream.route("GET", "/forecast", {"forecast": "sunny"})
     with serving(doc("aggregates/aggregate-basic.yaml"), upstream.url) as served:
@@ -151,7 +161,7 @@ async def test_a_ref_tool_inherits_the_functions_name_and_calls_its_operation(up
     assert upstream.last.path == "/forecast"
 
 
-async def test_a_fixed_body_and_a_header_go_upstream_and_outputs_map(upstream: RoutedUpstream) -> None:
+async def test_a_fixed_body_and_a_header_go_upstream_and_outputs_map(upstream: RoutedUpstream, doc: Doc) -> None:
     """McpIntegrationTest: query-database posts its fixed filter to databases/test-db-id-123/query."""
     upstream.route(
         "POST",
@@ -175,7 +185,7 @@ async def test_a_fixed_body_and_a_header_go_upstream_and_outputs_map(upstream: R
     assert sent.headers["content-type"] == "application/json"
 
 
-async def test_nested_objects_without_a_mapping_of_their_own(upstream: RoutedUpstream) -> None:
+async def test_nested_objects_without_a_mapping_of_their_own(upstream: RoutedUpstream, doc: Doc) -> None:
     """NestedObjectOutputMappingIntegrationTest: `specs` has properties and no mapping."""
     upstream.route(
         "GET",
@@ -212,7 +222,7 @@ SAMPLES = Path(path(f"{TESTS2}/schemas"))
     ],
 )
 async def test_answers_in_other_formats_are_mapped(
-    upstream: RoutedUpstream, document: str, route: str, sample: str, content_type: str, expected: str
+    upstream: RoutedUpstream, document: str, route: str, sample: str, content_type: str, expected: str, doc: Doc
 ) -> None:
     """CsvIntegrationTest, YamlIntegrationTest, HtmlIntegrationTest, MarkdownIntegrationTest."""
     spec = doc(f"formats/{document}-capability.yaml")
@@ -224,7 +234,7 @@ async def test_answers_in_other_formats_are_mapped(
     assert status == 200 and isinstance(mapped, list) and expected in orjson.dumps(mapped[0]).decode()
 
 
-async def test_xml_is_read_as_its_engine_reads_it_without_the_root(upstream: RoutedUpstream) -> None:
+async def test_xml_is_read_as_its_engine_reads_it_without_the_root(upstream: RoutedUpstream, doc: Doc) -> None:
     """XmlIntegrationTest: the engine drops the root element, so the document's `$.root.user` finds nothing;
     the engine then answers the XML as it came, capgate the empty array the mapping declares (docs/format.md)."""
     upstream.route("GET", "/api/users", raw=(SAMPLES / "sample-users.xml").read_bytes(), content_type="application/xml")
@@ -234,7 +244,7 @@ async def test_xml_is_read_as_its_engine_reads_it_without_the_root(upstream: Rou
     assert upstream.last.headers["user-agent"] == "Naftiko/1.0.0-alpha2"
 
 
-async def test_xml_elements_map_when_the_path_leaves_out_the_root(upstream: RoutedUpstream) -> None:
+async def test_xml_elements_map_when_the_path_leaves_out_the_root(upstream: RoutedUpstream, doc: Doc) -> None:
     """The tutorial's legacy dockyard (step 5) maps `$.vessel`: the root's children, as the engine reads XML."""
     xml = b"<users><user><id>1</id><name>Ada</name><email>a@x</email></user><user><id>2</id></user></users>"
     upstream.route("GET", "/api/users", raw=xml, content_type="application/xml")
@@ -246,13 +256,13 @@ async def test_xml_elements_map_when_the_path_leaves_out_the_root(upstream: Rout
 async def test_alpha1_accepts_a_trailing_slash_and_joins_paths_once(upstream: RoutedUpstream) -> None:
     """alpha1's engine accepts `baseUri: http://localhost:8080/v1/` with `path: api/users`."""
     upstream.route("GET", "/api/users", raw=(SAMPLES / "sample-users.csv").read_bytes(), content_type="text/csv")
-    with serving(doc("csv-capability.yaml", TESTS1), upstream.url) as served:
+    with serving(str(path(f"{TESTS1}/csv-capability.yaml")), upstream.url) as served:
         status, _, body = await rest_call(served.urls["test-csv"], "GET", "/csv/users")
     assert status == 200 and orjson.loads(body)[0]["name"] == "Alice Smith"
     assert upstream.last.path == "/api/users"
 
 
-async def test_resources_and_prompts(upstream: RoutedUpstream) -> None:
+async def test_resources_and_prompts(upstream: RoutedUpstream, doc: Doc) -> None:
     """ResourcesPromptsIntegrationTest: resources/list, templates, a read through the fixed query, prompts."""
     upstream.route("POST", "/databases/test-db-id-123/query", {"results": []})
     upstream.route("POST", "/databases/u-42/query", {"results": [{"id": "u-42"}]})
@@ -292,7 +302,7 @@ async def test_resources_and_prompts(upstream: RoutedUpstream) -> None:
     assert [m.role for m in summary.messages] == ["user", "assistant", "user"]
 
 
-async def test_a_prompt_missing_a_required_argument_is_refused(upstream: RoutedUpstream) -> None:
+async def test_a_prompt_missing_a_required_argument_is_refused(upstream: RoutedUpstream, doc: Doc) -> None:
     from mcp import MCPError
 
     with serving(doc("mcp/mcp-resources-prompts-capability.yaml"), upstream.url) as served:
@@ -322,7 +332,7 @@ async def test_static_resources_are_the_files_of_a_directory(upstream: RoutedUps
     assert read.contents[0].text == "# Guide\n"  # type: ignore[union-attr]
 
 
-async def test_a_stdio_document_is_served_on_stdin_and_stdout(upstream: RoutedUpstream) -> None:
+async def test_a_stdio_document_is_served_on_stdin_and_stdout(upstream: RoutedUpstream, doc: Doc) -> None:
     """StdioIntegrationTest: mcp-stdio-capability.yaml's query-database over newline-delimited JSON-RPC."""
     import os
     import sys

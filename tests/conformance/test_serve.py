@@ -14,24 +14,38 @@ from capgate.core.errors import ConfigurationError
 from capgate.document.load import load_document
 from capgate.document.models import ExposesControl, ExposesMcp, ExposesRest
 from capgate.gateway.assembly import describing_gateway
+from tests.conformance import ikanos_suite
 from tests.conformance.serving import RoutedUpstream, routed_upstream, serving
 from tests.conformance.suite import DOCUMENTS, TESTS2, Entry, path
 from tests.support.http import rest_call
 
 pytestmark = pytest.mark.anyio
-SERVED = [entry for entry in DOCUMENTS if entry.refused is None and entry.gap is None]
-# These examples bind `file:///path/to/notion_env.json`, a placeholder: serving them fails as their engine's does.
-ABSENT_BIND_FILE = tuple(f"v1.0.0-alpha1/src/main/resources/schemas/examples/{name}.yml" for name in ("cir", "notion"))
+SERVED = [(path(entry.path), entry) for entry in DOCUMENTS if entry.refused is None and entry.gap is None]
+SERVED += [(ikanos_suite.path(e.path), e) for e in ikanos_suite.DOCUMENTS if e.refused is None and e.gap is None]
+# These bind files that are not there outside their authors' setup: serving them fails as their engine's does.
+# The alpha1 examples bind `file:///path/to/notion_env.json`, a placeholder; the Ikanos end-to-end document
+# binds `file:///app/shared/secrets.yaml`, a path inside its test container.
+ABSENT_BIND_FILE = {
+    **{
+        f"v1.0.0-alpha1/src/main/resources/schemas/examples/{name}.yml": "/path/to/notion_env.json"
+        for name in ("cir", "notion")
+    },
+    **{
+        f"{version}/.github/e2e/resources/features/exposed-oauth2/capability.yml": "/app/shared/secrets.yaml"
+        for version in ("v1.0.0-beta4", "v1.0.0-beta5")
+    },
+}
 
 
-@pytest.mark.parametrize("entry", SERVED, ids=[entry.path for entry in SERVED])
-def test_each_served_document_assembles_every_adapter(entry: Entry, monkeypatch: pytest.MonkeyPatch) -> None:
-    document = path(entry.path)
+@pytest.mark.parametrize(("document", "entry"), SERVED, ids=[str(document) for document, _ in SERVED])
+def test_each_served_document_assembles_every_adapter(
+    document: Path, entry: Entry, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(document.parent)  # relative bind files are read from the working directory
     spec = load_document(str(document)).document
     base_uris = {consumes.namespace: "http://127.0.0.1:9" for consumes in spec.capability.consumes}
     if entry.path in ABSENT_BIND_FILE:
-        with pytest.raises(ConfigurationError, match="cannot read /path/to/notion_env.json"):
+        with pytest.raises(ConfigurationError, match=f"cannot read {ABSENT_BIND_FILE[entry.path]}"):
             describing_gateway(str(document), base_uris=base_uris)
         return
     gateway = describing_gateway(str(document), base_uris=base_uris)

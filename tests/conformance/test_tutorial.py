@@ -1,23 +1,26 @@
 """The format's Shipyard tutorial (1.0.0-alpha2, steps 1 to 11), served by capgate as its engine's tests expect
 (naftiko/framework src/test/java/io/naftiko/tutorial/Step*IntegrationTest.java): the same tools and answers,
-and upstream exactly the requests the tutorial's mock server answers."""
+and upstream exactly the requests the tutorial's mock server answers. Each test runs on the alpha2 step and on
+its Ikanos twin (naftiko/ikanos's tutorial at beta5, the same steps rewritten): they must serve identically."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from mcp import Client
 
+from tests.conformance import ikanos_suite
 from tests.conformance.serving import RoutedUpstream, Served, routed_upstream, serving
-from tests.conformance.shipyard import CARGO, SHIPS, VOYAGE, answer_as_the_shipyard
+from tests.conformance.shipyard import CARGO, SHIPS, VOYAGE, answer_as_the_shipyard, mcp_client
 from tests.conformance.suite import TUTORIAL2, path
 from tests.support.http import rest_call
 
 pytestmark = pytest.mark.anyio
-TUTORIAL = path(TUTORIAL2)
+TUTORIALS = [path(TUTORIAL2), ikanos_suite.path(f"v1.0.0-beta5/{ikanos_suite.DOCS_TUTORIAL}")]
+Step = Callable[[int], str]  # a step's number -> its document, in the dialect the test runs with
 VOYAGE_ARGUMENTS = {k: VOYAGE[k] for k in ("shipImo", "departurePort", "arrivalPort", "departureDate", "arrivalDate")}
 VOYAGE_ARGUMENTS |= {"crewIds": ["CREW-001", "CREW-003"], "cargoIds": ["CARGO-2024-0451"]}
 MAPPED_SHIPS = [
@@ -32,29 +35,36 @@ MAPPED_SHIPS = [
 ]
 
 
+@pytest.fixture(params=TUTORIALS, ids=["naftiko-alpha2", "ikanos-beta5"])
+def tutorial(request: pytest.FixtureRequest) -> Path:
+    folder: Path = request.param
+    return folder
+
+
 @pytest.fixture
-def upstream(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoutedUpstream]:
+def upstream(tutorial: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RoutedUpstream]:
     # The tutorial binds `file:///./shared/secrets.yaml`, which its engine reads from the working directory.
-    monkeypatch.chdir(TUTORIAL)
+    monkeypatch.chdir(tutorial)
     with routed_upstream() as upstream:
         answer_as_the_shipyard(upstream)
         yield upstream
 
 
-def step(number: int) -> str:
-    return str(next(TUTORIAL.glob(f"step-{number}-*.yml")))
+@pytest.fixture
+def step(tutorial: Path) -> Step:
+    return lambda number: str(next(tutorial.glob(f"step-{number}-*.yml")))
 
 
 async def call(served: Served, tool: str, arguments: dict[str, Any]) -> Any:
-    async with Client(served.urls["shipyard-tools"]) as client:
+    async with mcp_client(served.urls["shipyard-tools"]) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error is False, result.content
     return orjson.loads(result.content[0].text)  # type: ignore[union-attr]
 
 
-async def test_step_1_a_mock_answers_without_any_upstream(upstream: RoutedUpstream) -> None:
+async def test_step_1_a_mock_answers_without_any_upstream(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(1), upstream.url) as served:
-        async with Client(served.urls["shipyard-tools"]) as client:
+        async with mcp_client(served.urls["shipyard-tools"]) as client:
             tools = (await client.list_tools()).tools
             result = await client.call_tool("get-ship", {"imo_number": "IMO-1234567"})
     assert [tool.name for tool in tools] == ["get-ship"]
@@ -69,7 +79,7 @@ async def test_step_1_a_mock_answers_without_any_upstream(upstream: RoutedUpstre
     assert upstream.requests == []
 
 
-async def test_step_2_wiring_renames_inputs_and_maps_outputs(upstream: RoutedUpstream) -> None:
+async def test_step_2_wiring_renames_inputs_and_maps_outputs(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(2), upstream.url) as served:
         ships = await call(served, "list-ships", {})
         await call(served, "list-ships", {"status": "active"})
@@ -83,7 +93,7 @@ async def test_step_2_wiring_renames_inputs_and_maps_outputs(upstream: RoutedUps
     assert ship == MAPPED_SHIPS[0]
 
 
-async def test_step_3_binds_from_a_relative_file_authenticate_upstream(upstream: RoutedUpstream) -> None:
+async def test_step_3_binds_from_a_relative_file_authenticate_upstream(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(3), upstream.url) as served:
         await call(served, "get-ship", {"imo": "IMO-9321483"})
     sent = upstream.last.headers
@@ -91,13 +101,13 @@ async def test_step_3_binds_from_a_relative_file_authenticate_upstream(upstream:
     assert sent["registry-version"] == "1.0.0-alpha2"
 
 
-async def test_step_4_nested_objects_are_shaped(upstream: RoutedUpstream) -> None:
+async def test_step_4_nested_objects_are_shaped(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(4), upstream.url) as served:
         ship = await call(served, "get-ship", {"imo": "IMO-9321483"})
     assert ship == {**MAPPED_SHIPS[0], "specs": {"yearBuilt": 2015, "tonnage": 42000, "length": 229.5}}
 
 
-async def test_step_5_imported_namespaces_and_an_xml_upstream(upstream: RoutedUpstream) -> None:
+async def test_step_5_imported_namespaces_and_an_xml_upstream(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(5), upstream.url) as served:
         vessels = await call(served, "list-legacy-vessels", {"status": "active"})
     assert vessels[0] == {
@@ -112,7 +122,7 @@ async def test_step_5_imported_namespaces_and_an_xml_upstream(upstream: RoutedUp
     assert (sent.query, sent.headers["x-dock-key"]) == ("status=active", "dummy-dockyard-key")
 
 
-async def test_step_6_a_body_template_carries_the_arguments(upstream: RoutedUpstream) -> None:
+async def test_step_6_a_body_template_carries_the_arguments(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(6), upstream.url) as served:
         voyage = await call(served, "create-voyage", VOYAGE_ARGUMENTS)
     sent = upstream.sent("POST", "/voyages")[0]
@@ -123,7 +133,7 @@ async def test_step_6_a_body_template_carries_the_arguments(upstream: RoutedUpst
     assert voyage["crewIds"] == ["CREW-001", "CREW-003"]
 
 
-async def test_step_6_an_absent_optional_array_is_sent_as_null(upstream: RoutedUpstream) -> None:
+async def test_step_6_an_absent_optional_array_is_sent_as_null(upstream: RoutedUpstream, step: Step) -> None:
     without_cargo = {k: v for k, v in VOYAGE_ARGUMENTS.items() if k != "cargoIds"}
     with serving(step(6), upstream.url) as served:
         await call(served, "create-voyage", without_cargo)
@@ -137,14 +147,14 @@ CREW_OF_SHIP = [
 SHIP_WITH_CREW = {**MAPPED_SHIPS[0], "yearBuilt": 2015, "tonnage": 42000, "length": 229.5, "crew": CREW_OF_SHIP}
 
 
-async def test_step_7_steps_and_a_lookup_assemble_the_answer(upstream: RoutedUpstream) -> None:
+async def test_step_7_steps_and_a_lookup_assemble_the_answer(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(7), upstream.url) as served:
         ship = await call(served, "get-ship-with-crew", {"imo": "IMO-9321483"})
     assert ship == SHIP_WITH_CREW
     assert sorted(r.path for r in upstream.requests) == ["/crew", "/ships/IMO-9321483"]
 
 
-async def test_step_8_the_skill_catalogue_points_at_the_mcp_tools(upstream: RoutedUpstream) -> None:
+async def test_step_8_the_skill_catalogue_points_at_the_mcp_tools(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(8), upstream.url) as served:
         base = served.urls["shipyard-skills"]
         listed = orjson.loads((await rest_call(base, "GET", "/skills"))[2])
@@ -159,9 +169,11 @@ async def test_step_8_the_skill_catalogue_points_at_the_mcp_tools(upstream: Rout
     assert missing[0] == 404
 
 
-async def test_step_9_an_aggregate_function_serves_the_tool_with_derived_hints(upstream: RoutedUpstream) -> None:
+async def test_step_9_an_aggregate_function_serves_the_tool_with_derived_hints(
+    upstream: RoutedUpstream, step: Step
+) -> None:
     with serving(step(9), upstream.url) as served:
-        async with Client(served.urls["shipyard-tools"]) as client:
+        async with mcp_client(served.urls["shipyard-tools"]) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         ship = await call(served, "get-ship-with-crew", {"imo": "IMO-9321483"})
     hints = tools["get-ship-with-crew"].annotations
@@ -174,7 +186,7 @@ async def test_step_9_an_aggregate_function_serves_the_tool_with_derived_hints(u
     assert ship == SHIP_WITH_CREW
 
 
-async def test_step_10_the_rest_adapter_serves_the_same_operations(upstream: RoutedUpstream) -> None:
+async def test_step_10_the_rest_adapter_serves_the_same_operations(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(10), upstream.url) as served:
         base = served.urls["shipyard-api"]
         ships = await rest_call(base, "GET", "/ships")
@@ -185,7 +197,7 @@ async def test_step_10_the_rest_adapter_serves_the_same_operations(upstream: Rou
     assert upstream.sent("POST", "/voyages")[0].json() == VOYAGE_ARGUMENTS
 
 
-async def test_step_11_the_fleet_manifest_joins_four_calls(upstream: RoutedUpstream) -> None:
+async def test_step_11_the_fleet_manifest_joins_four_calls(upstream: RoutedUpstream, step: Step) -> None:
     with serving(step(11), upstream.url) as served:
         status, _, body = await rest_call(served.urls["shipyard-api"], "GET", "/voyages/VOY-2026-042/manifest")
     assert status == 200

@@ -110,7 +110,7 @@ def test_a_trailing_slash_is_refused_by_alpha2_and_accepted_by_alpha1(tmp_path: 
 def test_a_document_without_a_version_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "doc.yaml"
     path.write_text("capability:\n  exposes: []\n")
-    with pytest.raises(DocumentError, match="no `naftiko:` version at the top level"):
+    with pytest.raises(DocumentError, match="no `naftiko:` or `ikanos:` version at the top level"):
         load_document(str(path))
 
 

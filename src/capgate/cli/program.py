@@ -16,11 +16,11 @@ import sys
 from collections.abc import Sequence
 
 from capgate import __version__
-from capgate.cli import audit, call, demo, emulate, mcp_config, openapi, serve, tools, validate
+from capgate.cli import audit, call, convert, demo, emulate, mcp_config, openapi, serve, tools, validate
 from capgate.cli.shell import EXIT_CLOSED_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, discard_stdout
 from capgate.core.errors import CapgateError, DocumentError
 
-COMMANDS = (serve, validate, tools, call, openapi, mcp_config, audit, emulate, demo)  # as --help lists them
+COMMANDS = (serve, validate, convert, tools, call, openapi, mcp_config, audit, emulate, demo)  # as --help lists them
 
 
 def main(argv: Sequence[str] | None = None) -> int:

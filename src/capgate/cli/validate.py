@@ -15,7 +15,7 @@ from pathlib import Path
 
 from capgate.cli.shell import EXIT_FAILED, EXIT_OK, Commands, add_allow_private_upstream, command
 from capgate.core.errors import DocumentError, Problem
-from capgate.document.load import LoadedDocument
+from capgate.document.load import KNOWN_DIALECTS, LoadedDocument
 
 
 def add(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -46,6 +46,7 @@ def add(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
+    from capgate.core import redaction
     from capgate.document.bundled import resolve_source
     from capgate.document.combined import document_sources
 
@@ -54,8 +55,13 @@ def run(options: argparse.Namespace) -> int:
     parsed: list[LoadedDocument] = []
     for source in sources:
         path = resolve_source(source)
-        loaded, problems, extensions = _problems(path, strict=options.strict, allowed=options.allow_private_upstream)
-        failed = _report(problems, str(path)) or failed
+        loaded, dialect, problems, extensions = _problems(
+            path, strict=options.strict, allowed=options.allow_private_upstream
+        )
+        # The summary names the dialect the document was read as: `naftiko 1.0.0-alpha2`, `ikanos 1.0.0-beta5`.
+        shown = dialect if dialect in KNOWN_DIALECTS else redaction.redact(dialect or "")  # may quote a secret
+        subject = f"{path} ({shown})" if dialect else str(path)
+        failed = _report(problems, subject) or failed
         if extensions:
             uses = ", ".join(f"{name} ({_count(count, 'place')})" for name, count in extensions.most_common())
             print(
@@ -72,8 +78,9 @@ def run(options: argparse.Namespace) -> int:
 
 def _problems(
     path: Path, *, strict: bool, allowed: list[str]
-) -> tuple[LoadedDocument | None, list[Problem], Counter[str]]:
-    """The document at `path` (None if it does not parse), every problem of it, secrets redacted, and (with
+) -> tuple[LoadedDocument | None, str | None, list[Problem], Counter[str]]:
+    """The document at `path` (None if it does not parse), the dialect it is written in (None if that is not
+    known), every problem of it, secrets redacted, and (with
     `strict`) its extensions' uses. `allowed`: the link-local or metadata hosts the operator allows
     (--allow-private-upstream)."""
     from capgate.consumes.binds import bound_values, unset_variables
@@ -86,7 +93,7 @@ def _problems(
     try:
         loaded = parse_document(read_source(path), str(path))
     except DocumentError as exc:
-        return None, exc.problems, Counter()
+        return None, exc.dialect, exc.problems, Counter()
     problems = [*loaded.warnings, *check(loaded.document, loaded.source)]
     problems += destination_problems(loaded.document, loaded.source, allowed_private=allowed)
     for index, variable in unset_variables(loaded.document, os.environ):
@@ -98,7 +105,13 @@ def _problems(
             )
         )
     extensions: Counter[str] = Counter()
-    if strict:
+    if strict and not loaded.document.dialect.startswith("naftiko"):
+        problems.append(
+            loaded.source.problem(
+                (), "--strict checks against the Naftiko 1.0.0-alpha2 schema, which this dialect is not", "note"
+            )
+        )
+    elif strict:
         from capgate.document.strict import alpha2_report
 
         report = alpha2_report(loaded.data, loaded.source)
@@ -106,7 +119,7 @@ def _problems(
         extensions = report.extensions
     redaction.register(bound_values(loaded.document, os.environ))  # a message quoting a value shows no secret
     redacted = [Problem(p.file, p.line, p.path, redaction.redact(p.message), p.severity) for p in problems]
-    return loaded, sorted(redacted, key=lambda problem: problem.line or 0), extensions
+    return loaded, loaded.document.dialect, sorted(redacted, key=lambda problem: problem.line or 0), extensions
 
 
 def _together(documents: list[LoadedDocument]) -> list[Problem]:

@@ -46,8 +46,9 @@ class Problem:
 class DocumentError(CapgateError):
     """The document cannot be served. `capgate validate` prints each problem; `serve` exits with code 2."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], dialect: str | None = None) -> None:
         self.problems = problems
+        self.dialect = dialect  # what the document says it is written in (`ikanos 1.0.0-beta5`), once known
         super().__init__("\n".join(str(p) for p in problems))
 
 

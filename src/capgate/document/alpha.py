@@ -48,7 +48,7 @@ def read_alpha(data: dict[str, Any], source: SourceMap, problem_of: ProblemOf) -
     read["dialect"] = f"naftiko {version}"
     capability = read.get("capability")
     if isinstance(capability, dict):
-        capability = _settled(capability)
+        capability = settled(capability)
         consumes = capability.get("consumes")
         if isinstance(consumes, list):
             folder = Path(source.file).parent
@@ -59,7 +59,8 @@ def read_alpha(data: dict[str, Any], source: SourceMap, problem_of: ProblemOf) -
                     imported = _imported(entry, where, folder, source, version, problem_of, problems)
                     resolved.append(imported if imported is not None else entry)
                     continue
-                problems += _base_uri_problems(entry, where, source, version)
+                if version in _STRICT_BASE_URI:
+                    problems += base_uri_problems(entry, where, source, f"naftiko {version}")
                 resolved.append(entry)
             capability["consumes"] = resolved
         read["capability"] = capability
@@ -96,9 +97,10 @@ def _imported(
     for index, candidate in enumerate(listed):
         if isinstance(candidate, dict) and candidate.get("namespace") == namespace:
             at = ("consumes", index)
-            problems += _base_uri_problems(candidate, at, imported_source, version)
+            if version in _STRICT_BASE_URI:
+                problems += base_uri_problems(candidate, at, imported_source, f"naftiko {version}")
             try:
-                found = ConsumesHttp.model_validate(_settled(candidate))
+                found = ConsumesHttp.model_validate(settled(candidate))
             except ValidationError as exc:
                 problems += [problem_of(error, candidate, imported_source) for error in exc.errors()]
                 return None
@@ -111,33 +113,33 @@ def _imported(
     return None
 
 
-def _base_uri_problems(entry: Any, where: tuple[str | int, ...], source: SourceMap, version: str) -> list[Problem]:
+def base_uri_problems(entry: Any, where: tuple[str | int, ...], source: SourceMap, dialect: str) -> list[Problem]:
+    """A trailing `/` on a consumed `baseUri`, for the dialects whose engine refuses it (`dialect` says which)."""
     base_uri = entry.get("baseUri") if isinstance(entry, dict) else None
-    if version in _STRICT_BASE_URI and isinstance(base_uri, str) and base_uri.endswith("/"):
+    if isinstance(base_uri, str) and base_uri.endswith("/"):
         return [
             source.problem(
                 (*where, "baseUri"),
-                f"baseUri must not end with a trailing slash (naftiko {version} refuses {base_uri!r}); "
-                "remove the final '/'",
+                f"baseUri must not end with a trailing slash ({dialect} refuses {base_uri!r}); remove the final '/'",
             )
         ]
     return []
 
 
-def _settled(node: Any) -> Any:
+def settled(node: Any) -> Any:
     """A copy of `node` with this dialect's spellings settled (see the module docstring)."""
     if isinstance(node, list):
-        return [_settled(item) for item in node]
+        return [settled(item) for item in node]
     if not isinstance(node, dict):
         return node
-    settled = {key: _settled(value) for key, value in node.items()}
-    outputs = settled.get("outputParameters")
+    copy = {key: settled(value) for key, value in node.items()}
+    outputs = copy.get("outputParameters")
     if isinstance(outputs, list):
-        settled["outputParameters"] = [_output(output) for output in outputs]
-    steps = settled.get("steps")
+        copy["outputParameters"] = [_output(output) for output in outputs]
+    steps = copy.get("steps")
     if isinstance(steps, list):
-        settled["steps"] = [_step(step) for step in steps]
-    return settled
+        copy["steps"] = [_step(step) for step in steps]
+    return copy
 
 
 def _output(output: Any) -> Any:

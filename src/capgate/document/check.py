@@ -17,6 +17,7 @@ from capgate.document.models import (
     ConsumesHttp,
     Document,
     Executable,
+    Exposes,
     ExposesMcp,
     ExposesRest,
     ExposesSkill,
@@ -272,13 +273,7 @@ def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
         base: Path = ("capability", "exposes", index)
         if adapter.port is not None and ports[adapter.port] > 1:
             yield source.problem((*base, "port"), f"port {adapter.port} is used by more than one adapter")
-        if (adapter.model_extra or {}).get("authentication") is not None:
-            yield source.problem(
-                (*base, "authentication"),
-                "an exposed adapter's authentication is not read by capgate: callers are admitted by capgate's "
-                "inbound tokens (CAPGATE_TOKENS, --tokens-file) or OAuth (--oauth-issuer); see docs/hardening.md",
-                "warning",
-            )
+        yield from _unchecked_authentication(adapter, base, source)
         if isinstance(adapter, ExposesMcp):
             yield from _check_mcp(adapter, base, operations, binds, source)
         elif isinstance(adapter, ExposesRest):
@@ -291,6 +286,21 @@ def _check_exposes(document: Document, source: SourceMap) -> Iterator[Problem]:
         for f, function in enumerate(aggregate.functions):
             where: Path = ("capability", "aggregates", a, "functions", f)
             yield from _check_executable(function, aggregate.namespace, where, operations, binds, source)
+
+
+def _unchecked_authentication(adapter: Exposes, base: Path, source: SourceMap) -> Iterator[Problem]:
+    """A warning for an exposed `authentication` capgate cannot check itself (capgate.gateway.declared_auth)."""
+    auth = adapter.authentication
+    if auth is None or not (auth.type in ("digest", "oauth2") or auth.placement == "query"):
+        return
+    kinds = {"oauth2": "OAuth access tokens", "digest": "digest authentication"}
+    kind = kinds.get(auth.type, f"{auth.type} in the query")
+    yield source.problem(
+        (*base, "authentication"),
+        f"capgate does not check {kind} itself: `capgate serve` refuses to serve this adapter open, so protect "
+        "it with --oauth-issuer or capgate's inbound tokens (CAPGATE_TOKENS, --tokens-file); see docs/hardening.md",
+        "warning",
+    )
 
 
 def _check_rest(

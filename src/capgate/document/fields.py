@@ -1,12 +1,11 @@
 """Unknown keys: a field the format does not have is named, with the nearest one it does have.
 
 The known keys come from the models (`document/models.py`), so a field added there is known here with no
-change, plus the alpha2 fields capgate reads past without modelling them (`stakeholders`, an adapter's
-`authentication`, a script step's `dependencies`, …). Where
-the format forbids other keys (every object but a parameter), an unknown key is an error: `baseUrl` for
-`baseUri` would otherwise be dropped, and the only message would be that `baseUri` is required. A parameter
-may carry any JSON-Schema keyword (capgate validates arguments with them), so there an unknown key is a
-warning: it is ignored.
+change, plus the format's fields capgate reads past without modelling them (`stakeholders`, a script step's
+`dependencies`, an Ikanos operation's `responses`, …). Where the format forbids other keys (every object but
+a parameter), an unknown key is an error: `baseUrl` for `baseUri` would otherwise be dropped, and the only
+message would be that `baseUri` is required. A parameter may carry any JSON-Schema keyword (capgate
+validates arguments with them), so there an unknown key is a warning: it is ignored.
 """
 
 from __future__ import annotations
@@ -25,12 +24,12 @@ from capgate.document.source import Path, SourceMap, format_path
 # Fields of the alpha2 schema that capgate does not model: known, so never taken for misspellings.
 FORMAT_ONLY: dict[type[BaseModel], frozenset[str]] = {
     models.Document: frozenset({"consumes"}),
-    models.Info: frozenset({"created", "modified", "stakeholders"}),
-    models.ExposesRest: frozenset({"authentication"}),
-    models.ExposesMcp: frozenset({"authentication"}),
+    models.Info: frozenset({"created", "modified", "stakeholders", "version"}),
+    models.InboundAuthentication: frozenset({"tokenEndpoint", "tokenValidation"}),
     models.OutputParameter: frozenset({"const", "description", "values", "maxLength", "selector"}),
     models.ControlManagement: frozenset({"reload", "validate", "logs", "scripting"}),
     models.ScriptStep: frozenset({"dependencies", "with"}),
+    models.ExposedOperation: frozenset({"responses"}),  # Ikanos: the OpenAPI response contract its export writes
 }
 # The JSON-Schema keywords a parameter may carry (draft 2020-12 validation and annotation vocabularies).
 SCHEMA_KEYWORDS = frozenset(

@@ -8,13 +8,19 @@ from typing import Any
 from pydantic import ValidationError
 
 from capgate.core.errors import DocumentError, Problem
-from capgate.document import alpha
+from capgate.document import alpha, ikanos
 from capgate.document.aggregates import resolve_refs
 from capgate.document.bundled import resolve_source
 from capgate.document.check import check
 from capgate.document.fields import key_problems
 from capgate.document.models import Document
 from capgate.document.source import SourceMap, load_yaml, read_source
+
+# The dialects capgate reads, as `Document.dialect` names them: a version outside them is the document's own
+# text, which output redacts like any other (it may quote a secret); these never are.
+KNOWN_DIALECTS = frozenset(
+    f"{dialect.ROOT_KEY} {version}" for dialect in (alpha, ikanos) for version in dialect.VERSIONS
+)
 
 
 @dataclass(frozen=True)
@@ -32,13 +38,33 @@ def parse_document(text: str, file: str) -> LoadedDocument:
     data, source = load_yaml(text, file)
     if not isinstance(data, dict):
         raise DocumentError([source.problem((), "a capability document must be a mapping at the top level")])
-    if alpha.ROOT_KEY not in data:
-        raise DocumentError(
-            [source.problem((), f"no `{alpha.ROOT_KEY}:` version at the top level: capgate reads Naftiko documents")]
-        )
     # The dialect's loader turns what was written into what the model reads (imports resolved, spellings
-    # settled); every check below sees the model's shape, whatever the dialect.
-    read, dialect_problems = alpha.read_alpha(data, source, _problem_from)
+    # settled, and for Ikanos keyed maps listed, with `source` mapping the listed paths to their lines); every
+    # check below sees the model's shape, whatever the dialect.
+    if alpha.ROOT_KEY in data and ikanos.ROOT_KEY in data:
+        message = "a document is either Naftiko or Ikanos: keep one of `naftiko:` and `ikanos:`"
+        raise DocumentError([source.problem((ikanos.ROOT_KEY,), message)])
+    if alpha.ROOT_KEY in data:
+        dialect = f"{alpha.ROOT_KEY} {data[alpha.ROOT_KEY]}"
+        read, dialect_problems = alpha.read_alpha(data, source, _problem_from)
+    elif ikanos.ROOT_KEY in data:
+        dialect = f"{ikanos.ROOT_KEY} {data[ikanos.ROOT_KEY]}"
+        read, source, dialect_problems = ikanos.read_ikanos(data, source, _problem_from)
+    else:
+        message = (
+            f"no `{alpha.ROOT_KEY}:` or `{ikanos.ROOT_KEY}:` version at the top level: capgate reads Naftiko "
+            "(0.5, 1.0.0-alpha1, 1.0.0-alpha2) and Ikanos (1.0.0-beta3 to beta5) documents"
+        )
+        raise DocumentError([source.problem((), message)])
+    try:
+        return _model(data, read, source, dialect_problems)
+    except DocumentError as exc:
+        exc.dialect = dialect
+        raise
+
+
+def _model(data: Any, read: dict[str, Any], source: SourceMap, dialect_problems: list[Problem]) -> LoadedDocument:
+    """The model of what a dialect's loader read; DocumentError with every problem that stops it."""
     if any(problem.severity == "error" for problem in dialect_problems):
         raise DocumentError(dialect_problems)
     model_problems: list[Problem] = []

@@ -1,8 +1,9 @@
 """The one typed model of a capability document, whatever dialect it was written in, lenient about unknown fields.
 
-A dialect loader (`capgate.document.alpha` for Naftiko 0.5, 1.0.0-alpha1 and alpha2) turns what it reads into
-these models; nothing after the loader knows which dialect a document was written in. Lists keep the order
-the author gave (a keyed map of a later dialect becomes a list of named items). Anything not modelled is kept
+A dialect loader (`capgate.document.alpha` for Naftiko 0.5, 1.0.0-alpha1 and alpha2, `capgate.document.ikanos`
+for Ikanos 1.0.0-beta3 to beta5) turns what it reads into these models; nothing after the loader knows which
+dialect a document was written in. Lists keep the order the author gave (a keyed map of Ikanos becomes a list
+of named items). Anything not modelled is kept
 (`extra="allow"`) so documents written for the reference engine load. Field names follow the format's
 camelCase through aliases.
 """
@@ -43,6 +44,26 @@ class Authentication(_Model):
     placement: Literal["header", "query"] = "header"
     username: str | None = None
     password: str | None = None
+
+
+class InboundAuthentication(_Model):
+    """What an exposed adapter's callers must present, as its document asks (the adapter's `authentication`).
+
+    capgate checks `bearer`, `basic` and `apikey` in a header itself; `oauth2` is its `--oauth-issuer`; `digest`
+    and `apikey` in the query it cannot check (docs/hardening.md, "Authentication a document declares").
+    """
+
+    type: Literal["bearer", "apikey", "basic", "digest", "oauth2"]
+    token: str | None = None
+    key: str | None = None
+    value: str | None = None
+    placement: Literal["header", "query"] = "header"
+    username: str | None = None
+    password: str | None = None
+    authorization_server_uri: str | None = None
+    resource: str | None = None
+    audience: str | None = None
+    scopes: list[str] = []
 
 
 class InputParameter(_Model):
@@ -283,6 +304,7 @@ class ExposesRest(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     description: str | None = None
     resources: list[ExposedResource] = []
 
@@ -371,6 +393,7 @@ class ExposesMcp(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     transport: Literal["http", "stdio"] = "http"
     description: str | None = None
     tools: list[McpTool] = []
@@ -415,6 +438,7 @@ class ExposesSkill(_Model):
     namespace: str
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     description: str | None = None
     skills: list[Skill] = []
 
@@ -430,6 +454,7 @@ class ExposesControl(_Model):
     type: Literal["control"]
     port: int | None = None
     address: str | None = None
+    authentication: InboundAuthentication | None = None
     management: ControlManagement = ControlManagement()
     observability: dict[str, Any] | None = None
 

@@ -33,6 +33,9 @@ class SourceMap:
 
     file: str
     lines: dict[Path, int] = field(default_factory=dict)
+    # A dialect's loader that reshapes what it reads (Ikanos's keyed maps listed) maps the reshaped paths back to
+    # the paths as written, so that a problem names the field where the author wrote it.
+    written: dict[Path, Path] = field(default_factory=dict)
 
     def line_of(self, path: Path) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -43,7 +46,15 @@ class SourceMap:
         return None
 
     def problem(self, path: Path, message: str, severity: str = "error") -> Problem:
-        return Problem(self.file, self.line_of(path), format_path(path), message, severity)
+        return Problem(self.file, self.line_of(path), format_path(self.as_written(path)), message, severity)
+
+    def as_written(self, path: Path) -> Path:
+        """`path` as the document spells it: its nearest reshaped ancestor's written path, then the rest."""
+        for end in range(len(path), 0, -1):
+            written = self.written.get(tuple(path[:end]))
+            if written is not None:
+                return (*written, *path[end:])
+        return path
 
 
 def format_path(path: Path) -> str:

@@ -60,7 +60,7 @@ def rest_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
         served.append(
             ServedApp(
                 "REST facade",
-                safeguards.guard_rest(app),
+                safeguards.guard_rest(app, namespaces),
                 "",
                 f"{_listed(namespaces)}, {routes} routes",
                 tuple(namespaces),
@@ -77,11 +77,18 @@ def catalogue_apps(gateway: Gateway, safeguards: Safeguards) -> list[ServedApp]:
         if isinstance(adapter, ExposesSkill):
             app = instrument(build_skill_app(document, adapter), "skill")
             detail = f"{adapter.namespace}, {len(adapter.skills)} skills"
-            served.append(ServedApp("skill catalogue", safeguards.guard_rest(app), "", detail, (adapter.namespace,)))
+            guarded = safeguards.guard_rest(app, [adapter.namespace])
+            served.append(ServedApp("skill catalogue", guarded, "", detail, (adapter.namespace,)))
         elif isinstance(adapter, ExposesControl):
             app = instrument(build_control_app(document, adapter, lambda: gateway.started), "control")
             served.append(
-                ServedApp("control port", safeguards.guard_rest(app), "", "control, management routes", ("control",))
+                ServedApp(
+                    "control port",
+                    safeguards.guard_rest(app, [adapter.namespace]),
+                    "",
+                    "control, management routes",
+                    ("control",),
+                )
             )
     return served
 
@@ -123,7 +130,7 @@ def mcp_apps(
         served.append(
             ServedApp(
                 "MCP server",
-                safeguards.guard_mcp(app, adapter),
+                safeguards.guard_mcp(app, adapter, [part.spec.namespace for part in adapters]),
                 MCP_PATH,
                 f"{_listed([part.spec.namespace for part in adapters])}, {len(adapter.targets)} tools",
                 tuple(part.spec.namespace for part in adapters),

@@ -34,6 +34,7 @@ from capgate.core.secret_key import SecretKey
 from capgate.exposes.inbound.authentication import Authentication
 from capgate.exposes.inbound.body import BodyLimits
 from capgate.exposes.inbound.callers import CallerLimit
+from capgate.exposes.inbound.declared import DeclaredCredential
 from capgate.exposes.inbound.guard import Guard, GuardSettings
 from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.oauth_settings import OAuthSettings
@@ -41,6 +42,7 @@ from capgate.exposes.inbound.origins import Origins
 from capgate.exposes.inbound.tokens import Tokens, load_tokens
 from capgate.exposes.mcp import MCP_PATH, ConfirmPolicy
 from capgate.gateway.assembly import Gateway, load_gateway
+from capgate.gateway.declared_auth import declared_credentials, refuse_unprotected
 from capgate.observe.audit import DEFAULT_MAX_ENTRY, AuditLog, default_audit_path
 from capgate.observe.consent import ConsentRecord
 from capgate.observe.metrics import record_call
@@ -102,6 +104,7 @@ class Safeguards:
         if audit is not None:
             self.observers.add(audit.finished, sending=audit.sending)
         self.tokens = Tokens()
+        self.declared: dict[str, list[DeclaredCredential]] = {}  # by adapter namespace (gateway.declared_auth)
         self.callers = _caller_limit(hardening, limiter)
         self.caller_binds = CallerBinds()  # each caller's own upstream values, loaded with the document
         self.state_key = hardening.request_state_key or SecretKey.generate()
@@ -171,6 +174,9 @@ class Safeguards:
             environ, self.hardening.tokens_file, [*gateway.secrets.values(), *gateway.callers.values()]
         )
         identified = bool(tokens) or self.oauth is not None
+        declared, unchecked = declared_credentials(gateway.loaded.document, gateway.secrets)
+        if unchecked and not identified and not self.hardening.allow_unauthenticated:
+            refuse_unprotected(unchecked)
         if serves_http and not identified and not is_loopback(self.host) and not self.hardening.allow_unauthenticated:
             raise ConfigurationError(
                 f"--host {self.host} would let anyone who can reach this machine use the upstream's key, and no "
@@ -180,6 +186,7 @@ class Safeguards:
             )
         _check_callers(gateway.callers, tokens, identified)
         self.tokens = tokens
+        self.declared = declared
         self.caller_binds = gateway.callers
         if self.audit is not None:
             self.audit.watch(gateway.operations)
@@ -196,11 +203,13 @@ class Safeguards:
         if self.audit is not None:
             await self.audit.append(record.entry())
 
-    def guard_rest(self, app: ASGIApp) -> ASGIApp:
-        return Guard(app, "rest", self._settings("/"), origins=self._origins())
+    def guard_rest(self, app: ASGIApp, namespaces: Sequence[str]) -> ASGIApp:
+        """`app` guarded; `namespaces`: the adapters it serves, whose declared credentials it also admits."""
+        return Guard(app, "rest", self._settings("/", namespaces), origins=self._origins())
 
-    def guard_mcp(self, app: ASGIApp, adapter: McpAdapter) -> ASGIApp:
-        return Guard(app, "mcp", self._settings(MCP_PATH), origins=self._origins(), write_tools=adapter.write_tools)
+    def guard_mcp(self, app: ASGIApp, adapter: McpAdapter, namespaces: Sequence[str]) -> ASGIApp:
+        settings = self._settings(MCP_PATH, namespaces)
+        return Guard(app, "mcp", settings, origins=self._origins(), write_tools=adapter.write_tools)
 
     def reopen_audit(self) -> None:
         """Open the audit log's path again (SIGUSR1, once logrotate has renamed the file)."""
@@ -217,9 +226,14 @@ class Safeguards:
     def _origins(self) -> Origins:
         return Origins.allowed(self.host, self.allowed_hosts, self.allowed_origins)
 
-    def _settings(self, local_path: str) -> GuardSettings:
+    def _settings(self, local_path: str, namespaces: Sequence[str]) -> GuardSettings:
         authentication = Authentication(
-            self.tokens, oauth=self.oauth, host=self.host, local_path=local_path, callers=self.caller_binds
+            self.tokens,
+            oauth=self.oauth,
+            host=self.host,
+            local_path=local_path,
+            callers=self.caller_binds,
+            declared=[credential for namespace in namespaces for credential in self.declared.get(namespace, [])],
         )
         return GuardSettings(authentication, body=self.body_limits, max_target=self.hardening.max_target_bytes)
 

@@ -1,6 +1,7 @@
 """Who is calling one endpoint, and whether they may: the guard's bearer-token step.
 
-A bearer value is first compared with the static tokens (`capgate.exposes.inbound.tokens`), then, with
+A credential the endpoint's document declares (`capgate.exposes.inbound.declared`) admits its caller first;
+then a bearer value is compared with the static tokens (`capgate.exposes.inbound.tokens`), then, with
 `--oauth-issuer`, checked as an OAuth access token for this endpoint (`capgate.exposes.inbound.oauth`). The
 answers the guard gives itself here:
 
@@ -19,12 +20,14 @@ The read-scope refusal of a write route or tool is `insufficient_scope`, also bu
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from starlette.responses import Response
 from starlette.types import Scope
 
 from capgate.consumes.caller_binds import CallerBinds
 from capgate.document.reserved import PUBLIC_PATHS, RESERVED_PATHS
+from capgate.exposes.inbound.declared import DeclaredCredential, presented
 from capgate.exposes.inbound.grants import CannotCheck, TokenRejected
 from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.protected_resource import ProtectedResource
@@ -49,8 +52,10 @@ class Authentication:
         host: str = "127.0.0.1",
         local_path: str = "/",
         callers: CallerBinds | None = None,
+        declared: Sequence[DeclaredCredential] = (),
     ) -> None:
         self.tokens = tokens
+        self.declared = tuple(declared)
         self.oauth = oauth
         self.callers = callers or CallerBinds()
         self._host = host
@@ -59,7 +64,7 @@ class Authentication:
 
     def __bool__(self) -> bool:
         """Whether callers must identify themselves at all."""
-        return bool(self.tokens) or self.oauth is not None
+        return bool(self.tokens) or self.oauth is not None or bool(self.declared)
 
     async def admit(self, scope: Scope, exchange: Exchange, authorization: str) -> Response | None:
         """None when the request may go on (`exchange.caller` set, if it was identified); else the answer."""
@@ -70,9 +75,18 @@ class Authentication:
             return resource[0].metadata_response()
         if not self or path in PUBLIC_PATHS:
             return None
-        scheme, _, presented = authorization.partition(" ")
-        presented = presented.strip()
-        if scheme.lower() != "bearer" or not presented:
+        credential = presented(self.declared, scope)
+        if credential is not None:
+            exchange.caller = Caller(credential.id, True)
+            return self._unbound(exchange, path)
+        if self.declared and not self.tokens and self.oauth is None:
+            hints = " or ".join(f"`{credential.hint}`" for credential in self.declared)
+            return self._refuse(
+                exchange, "no declared credential", 401, f"this endpoint's document asks callers for {hints}", None
+            )
+        scheme, _, bearer = authorization.partition(" ")
+        bearer = bearer.strip()
+        if scheme.lower() != "bearer" or not bearer:
             return self._refuse(
                 exchange,
                 "no token",
@@ -84,7 +98,7 @@ class Authentication:
                 # challenge, and most servers refuse a later step-up to one it did not register for.
                 scope=" ".join(self.oauth.settings.scopes) if self.oauth else None,
             )
-        token = self.tokens.identify(presented)
+        token = self.tokens.identify(bearer)
         if token is not None:
             exchange.caller = token.caller
         elif self.oauth is None or resource is None:
@@ -97,7 +111,7 @@ class Authentication:
                 error="invalid_token",
             )
         else:
-            refusal = await self._identify_oauth(presented, exchange, resource)
+            refusal = await self._identify_oauth(bearer, exchange, resource)
             if refusal is not None:
                 return refusal
         return self._unbound(exchange, path)
@@ -120,11 +134,11 @@ class Authentication:
         )
 
     async def _identify_oauth(
-        self, presented: str, exchange: Exchange, resource: tuple[ProtectedResource, frozenset[str]]
+        self, bearer: str, exchange: Exchange, resource: tuple[ProtectedResource, frozenset[str]]
     ) -> Response | None:
         assert self.oauth is not None
         try:
-            grant = await self.oauth.check(presented, resource[1])
+            grant = await self.oauth.check(bearer, resource[1])
         except TokenRejected as exc:
             return self._refuse(exchange, "invalid token", 401, str(exc), resource, error="invalid_token")
         except CannotCheck as exc:
