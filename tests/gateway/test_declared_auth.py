@@ -174,3 +174,33 @@ def test_a_declared_token_that_is_not_bound_stops_serve(tmp_path: Path, upstream
         serving(document, upstream.url),
     ):
         pass
+
+
+async def test_the_scheme_is_read_in_any_case_and_names_are_not_secrets(
+    tmp_path: Path, upstream: RoutedUpstream
+) -> None:
+    # RFC 9110: the scheme is case-insensitive. A header name and a user name are no secrets: an answer that
+    # mentions them comes back as it is (only the token, key, password and base64 pair are redacted).
+    upstream.route("GET", "/items", [{"role": "ops", "header": "X-API-Key"}])
+    document = _document(
+        tmp_path,
+        rest_auth=", authentication: {type: apikey, key: X-API-Key, value: '{{API_KEY}}', placement: header}",
+        mcp_auth=", authentication: {type: basic, username: ops, password: '{{API_KEY}}'}",
+    )
+    pair = base64.b64encode(f"ops:{KEY}".encode()).decode()
+    with serving(document, upstream.url) as served:
+        mcp = served.urls["items-mcp"]
+        statuses = [await _mcp_status(mcp, {"authorization": f"{scheme} {pair}"}) for scheme in ("basic", "BASIC ")]
+        status, _, body = await rest_call(served.urls["items-rest"], "GET", "/items", headers={"X-API-Key": KEY})
+    assert statuses == [200, 200]
+    assert (status, orjson.loads(body)) == (200, [{"role": "ops", "header": "X-API-Key"}])
+
+
+def test_a_declared_key_header_is_taken_out_of_the_request_once_read() -> None:
+    from capgate.exposes.inbound.declared import DeclaredCredential, presented, without_key_headers
+
+    declared = [DeclaredCredential.of("rest", "X-API-Key", KEY, "X-API-Key: <key>")]
+    scope = {"headers": [(b"x-api-key", KEY.encode()), (b"accept", b"*/*")]}
+    assert presented(declared, scope) == declared[0]
+    without_key_headers(declared, scope)
+    assert scope["headers"] == [(b"accept", b"*/*")]  # a forward resource or a header input cannot pass it on

@@ -62,28 +62,30 @@ def refuse_unprotected(unchecked: list[str]) -> None:
 def _credential(auth: InboundAuthentication, where: str, secrets: Secrets) -> DeclaredCredential | None:
     """The header value `auth` expects, rendered; None for a kind capgate does not check itself."""
     if auth.type == "bearer":
-        token = _rendered(auth.token, f"{where}: authentication.token", secrets)
-        return DeclaredCredential.of(where, "authorization", f"Bearer {token}", "Authorization: Bearer <token>")
+        token = _rendered(auth.token, f"{where}: authentication.token", secrets, secret=True)
+        return DeclaredCredential.of(where, "authorization", token, "Authorization: Bearer <token>", "bearer")
     if auth.type == "basic":
-        username = _rendered(auth.username, f"{where}: authentication.username", secrets)
-        password = _rendered(auth.password, f"{where}: authentication.password", secrets)
+        username = _rendered(auth.username, f"{where}: authentication.username", secrets, secret=False)
+        password = _rendered(auth.password, f"{where}: authentication.password", secrets, secret=True)
         encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
         redaction.register([encoded])
         hint = "Authorization: Basic <user:password in base64>"
-        return DeclaredCredential.of(where, "authorization", f"Basic {encoded}", hint)
+        return DeclaredCredential.of(where, "authorization", encoded, hint, "basic")
     if auth.type == "apikey" and auth.placement == "header":
-        key = _rendered(auth.key, f"{where}: authentication.key", secrets)
-        value = _rendered(auth.value, f"{where}: authentication.value", secrets)
+        key = _rendered(auth.key, f"{where}: authentication.key", secrets, secret=False)  # a header name
+        value = _rendered(auth.value, f"{where}: authentication.value", secrets, secret=True)
         return DeclaredCredential.of(where, key, value, f"{key}: <key>")
     return None
 
 
-def _rendered(template: str | None, what: str, secrets: Secrets) -> str:
-    """`template` with its binds filled; ConfigurationError when that leaves it empty or a name unbound."""
+def _rendered(template: str | None, what: str, secrets: Secrets, *, secret: bool) -> str:
+    """`template` with its binds filled, registered for redaction when it is a `secret` (not a header name or a
+    user name, which answers may well contain); ConfigurationError when that leaves it empty or a name unbound."""
     text = render(template or "", secrets.lookup)
     if unbound := placeholders(text):
         raise ConfigurationError(f"{what}: {{{{{unbound[0]}}}}} is not bound; declare it under `binds`")
     if not text.strip():
         raise ConfigurationError(f"{what} is empty; callers could not present it. Give it a value from `binds`")
-    redaction.register([text])
+    if secret:
+        redaction.register([text])
     return text

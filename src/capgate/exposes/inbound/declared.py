@@ -1,9 +1,11 @@
 """Credentials a document itself asks the callers of one adapter for (its exposed `authentication`).
 
 capgate checks them beside its own inbound tokens and OAuth: a `bearer` token or a `basic` pair in
-`Authorization`, or an `apikey` in a header of its own. Each is kept as the SHA-256 of the exact header value
-it expects (`Bearer <token>`, `Basic <base64 of user:password>`, the key itself), compared in constant time, so
-neither the value nor which credential matched shows in how long the comparison takes.
+`Authorization` (the scheme in any case, RFC 9110 §11.1), or an `apikey` in a header of its own. Each is kept
+as the SHA-256 of the bytes it expects (the token, the base64 pair, the key), compared in constant time, so
+neither the value nor which credential matched shows in how long the comparison takes. A header that carries a
+declared key is the caller's credential for capgate, so it is taken out of the request before anything can
+pass it on (a `forward` resource's trusted headers, a header input).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 
 from starlette.types import Scope
 
+AUTHORIZATION = "authorization"
+
 
 @dataclass(frozen=True)
 class DeclaredCredential:
@@ -22,12 +26,15 @@ class DeclaredCredential:
 
     id: str
     header: str  # lower-case header name
-    digest: bytes  # SHA-256 of the whole header value
+    scheme: str | None  # lower-case `Authorization` scheme (`bearer`, `basic`); None for a key header
+    digest: bytes  # SHA-256 of the credential's bytes (after the scheme)
     hint: str  # what a caller must send, without the secret: "Authorization: Bearer <token>"
 
     @classmethod
-    def of(cls, credential_id: str, header: str, value: str, hint: str) -> DeclaredCredential:
-        return cls(credential_id, header.lower(), _digest(value), hint)
+    def of(
+        cls, credential_id: str, header: str, value: str, hint: str, scheme: str | None = None
+    ) -> DeclaredCredential:
+        return cls(credential_id, header.lower(), scheme and scheme.lower(), _digest(value.encode()), hint)
 
 
 def presented(credentials: Sequence[DeclaredCredential], scope: Scope) -> DeclaredCredential | None:
@@ -37,12 +44,28 @@ def presented(credentials: Sequence[DeclaredCredential], scope: Scope) -> Declar
         headers.setdefault(name.decode("latin-1").lower(), value)
     found = None
     for credential in credentials:  # every one is compared, so timing does not tell which one matched
-        value = headers.get(credential.header)
-        digest = _digest(value.decode("latin-1").strip()) if value is not None else b""
-        if hmac.compare_digest(credential.digest, digest) and value is not None:
+        given = _credential_part(headers.get(credential.header), credential.scheme)
+        digest = _digest(given) if given is not None else b""
+        if hmac.compare_digest(credential.digest, digest) and given is not None:
             found = credential
     return found
 
 
-def _digest(value: str) -> bytes:
-    return hashlib.sha256(value.encode()).digest()
+def without_key_headers(credentials: Sequence[DeclaredCredential], scope: Scope) -> None:
+    """Take the declared key headers out of the request in `scope` (`Authorization` never travels on anyway)."""
+    names = {credential.header.encode("latin-1") for credential in credentials if credential.header != AUTHORIZATION}
+    if names:
+        scope["headers"] = [(name, value) for name, value in scope["headers"] if name.lower() not in names]
+
+
+def _credential_part(value: bytes | None, scheme: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if scheme is None:
+        return value.strip()
+    given, _, rest = value.strip().partition(b" ")
+    return rest.strip() if given.lower() == scheme.encode() else None
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
