@@ -148,3 +148,17 @@ def test_what_alpha2_cannot_say_is_left_out_and_said() -> None:
         "capability.exposes[0]: imports 'shared-mcp' from ./shared/exposes.yml, which Naftiko 1.0.0-alpha2 "
         "cannot (it imports consumes only); left out: copy the entry into the document",
     ]
+
+
+def test_an_output_parameter_name_given_twice_is_said_not_dropped_in_silence() -> None:
+    outputs = [{"name": "id", "type": "string", "mapping": "$.id"}, {"name": "id", "type": "number", "mapping": "$.n"}]
+    operation = {"name": "list-items", "method": "GET", "outputParameters": outputs}
+    consumes = {"namespace": "api", "type": "http", "baseUri": "https://api.example.com"}
+    consumes["resources"] = [{"name": "items", "path": "/items", "operations": [operation]}]
+    converted = convert({"naftiko": "1.0.0-alpha2", "capability": {"consumes": [consumes]}}, "ikanos")
+    written = converted.data["capability"]["consumes"][0]["resources"]["items"]["operations"]["list-items"]
+    assert written["outputParameters"] == {"id": {"type": "number", "mapping": "$.n"}}
+    assert converted.notes == [
+        "capability.consumes[0].resources[0].operations[0].outputParameters[1]: a second output parameter named "
+        "'id'; Ikanos keys them by name, so only this one is kept: rename one"
+    ]

@@ -75,7 +75,7 @@ class _ToIkanos:
             elif key == "properties" and isinstance(child, dict):
                 written[name] = {k: self.node(v, (*at, k)) for k, v in child.items()}
             elif key == "outputParameters" and _all_named(child):
-                written[name] = {item["name"]: self._orchestrated(item, (*at, i)) for i, item in enumerate(child)}
+                written[name] = self._by_name(child, at)
             elif _TO_IKANOS.get(str(key), str(key)) in ikanos.KEYED and key != "outputParameters" and _dicts(child):
                 written[name] = self._keyed(child, at)
             else:
@@ -94,13 +94,25 @@ class _ToIkanos:
             keyed[key] = self.node({k: v for k, v in item.items() if k != "name"}, (*where, index))
         return keyed
 
+    def _by_name(self, outputs: list[dict[str, Any]], where: Path) -> dict[str, Any]:
+        """Output parameters keyed by their names; a name given twice keeps its last, and a note says so."""
+        keyed: dict[str, Any] = {}
+        for index, item in enumerate(outputs):
+            if item["name"] in keyed:
+                self.notes.append(
+                    f"{format_path((*where, index))}: a second output parameter named {item['name']!r}; Ikanos keys "
+                    "them by name, so only this one is kept: rename one"
+                )
+            keyed[item["name"]] = self._orchestrated(item, (*where, index))
+        return keyed
+
     def _orchestrated(self, output: dict[str, Any], where: Path) -> dict[str, Any]:
         """An output parameter without its name (it is keyed by it, or by the name itself in `properties`); an
         array's named `items` fields keyed by name."""
         written: dict[str, Any] = self.node({k: v for k, v in output.items() if k != "name"}, where)
         items = output.get("items")
         if isinstance(items, list) and _all_named(items):
-            written["items"] = {item["name"]: self._orchestrated(item, (*where, "items")) for item in items}
+            written["items"] = self._by_name(items, (*where, "items"))
         properties = output.get("properties")
         if isinstance(properties, dict):
             written["properties"] = {}
@@ -147,6 +159,18 @@ class _ToNaftiko:
         if not isinstance(item, dict):
             return item
         return {"name": name, **(self._orchestrated(item, where) if orchestrated else self.node(item, where))}
+
+    def _by_name(self, outputs: list[dict[str, Any]], where: Path) -> dict[str, Any]:
+        """Output parameters keyed by their names; a name given twice keeps its last, and a note says so."""
+        keyed: dict[str, Any] = {}
+        for index, item in enumerate(outputs):
+            if item["name"] in keyed:
+                self.notes.append(
+                    f"{format_path((*where, index))}: a second output parameter named {item['name']!r}; Ikanos keys "
+                    "them by name, so only this one is kept: rename one"
+                )
+            keyed[item["name"]] = self._orchestrated(item, (*where, index))
+        return keyed
 
     def _orchestrated(self, output: dict[str, Any], where: Path) -> dict[str, Any]:
         """An output parameter whose arrays' `items` may be fields keyed by name: alpha2 lists them, named."""
