@@ -55,15 +55,24 @@ def convert(data: dict[str, Any], target: Dialect) -> Converted:
     return converted
 
 
-class _ToIkanos:
+class _Walk:
+    """A document's tree written again: lists and scalars as they are, each mapping by the dialect's `mapping`;
+    what cannot carry over goes to `notes`."""
+
     def __init__(self, notes: list[str]) -> None:
         self.notes = notes
 
     def node(self, value: Any, where: Path) -> Any:
         if isinstance(value, list):
             return [self.node(item, (*where, index)) for index, item in enumerate(value)]
-        if not isinstance(value, dict):
-            return value
+        return self.mapping(value, where) if isinstance(value, dict) else value
+
+    def mapping(self, value: dict[str, Any], where: Path) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class _ToIkanos(_Walk):
+    def mapping(self, value: dict[str, Any], where: Path) -> dict[str, Any]:
         written: dict[str, Any] = {}
         for key, child in value.items():
             name = _TO_IKANOS.get(str(key), str(key))
@@ -126,15 +135,8 @@ class _ToIkanos:
         return written
 
 
-class _ToNaftiko:
-    def __init__(self, notes: list[str]) -> None:
-        self.notes = notes
-
-    def node(self, value: Any, where: Path) -> Any:
-        if isinstance(value, list):
-            return [self.node(item, (*where, index)) for index, item in enumerate(value)]
-        if not isinstance(value, dict):
-            return value
+class _ToNaftiko(_Walk):
+    def mapping(self, value: dict[str, Any], where: Path) -> dict[str, Any]:
         written: dict[str, Any] = {}
         for key, child in value.items():
             name = ikanos.RENAMED.get(str(key), str(key))
@@ -159,18 +161,6 @@ class _ToNaftiko:
         if not isinstance(item, dict):
             return item
         return {"name": name, **(self._orchestrated(item, where) if orchestrated else self.node(item, where))}
-
-    def _by_name(self, outputs: list[dict[str, Any]], where: Path) -> dict[str, Any]:
-        """Output parameters keyed by their names; a name given twice keeps its last, and a note says so."""
-        keyed: dict[str, Any] = {}
-        for index, item in enumerate(outputs):
-            if item["name"] in keyed:
-                self.notes.append(
-                    f"{format_path((*where, index))}: a second output parameter named {item['name']!r}; Ikanos keys "
-                    "them by name, so only this one is kept: rename one"
-                )
-            keyed[item["name"]] = self._orchestrated(item, (*where, index))
-        return keyed
 
     def _orchestrated(self, output: dict[str, Any], where: Path) -> dict[str, Any]:
         """An output parameter whose arrays' `items` may be fields keyed by name: alpha2 lists them, named."""

@@ -27,7 +27,7 @@ from starlette.types import Scope
 
 from capgate.consumes.caller_binds import CallerBinds
 from capgate.document.reserved import PUBLIC_PATHS, RESERVED_PATHS
-from capgate.exposes.inbound.declared import DeclaredCredential, presented, without_key_headers
+from capgate.exposes.inbound.declared import DeclaredCredential, key_headers, presented, without_key_headers
 from capgate.exposes.inbound.grants import CannotCheck, TokenRejected
 from capgate.exposes.inbound.oauth import OAuth
 from capgate.exposes.inbound.protected_resource import ProtectedResource
@@ -56,6 +56,7 @@ class Authentication:
     ) -> None:
         self.tokens = tokens
         self.declared = tuple(declared)
+        self._key_headers = key_headers(self.declared)
         self.oauth = oauth
         self.callers = callers or CallerBinds()
         self._host = host
@@ -76,7 +77,7 @@ class Authentication:
         if not self or path in PUBLIC_PATHS:
             return None
         credential = presented(self.declared, scope)
-        without_key_headers(self.declared, scope)
+        without_key_headers(self._key_headers, scope)
         if credential is not None:
             exchange.caller = Caller(credential.id, True)
             return self._unbound(exchange, path)

@@ -39,6 +39,8 @@ class DeclaredCredential:
 
 def presented(credentials: Sequence[DeclaredCredential], scope: Scope) -> DeclaredCredential | None:
     """The credential of `credentials` the request presents, or None."""
+    if not credentials:
+        return None  # an endpoint guarded by capgate's own tokens only: no header to read here
     headers: dict[str, bytes] = {}
     for name, value in scope.get("headers", []):
         headers.setdefault(name.decode("latin-1").lower(), value)
@@ -51,9 +53,13 @@ def presented(credentials: Sequence[DeclaredCredential], scope: Scope) -> Declar
     return found
 
 
-def without_key_headers(credentials: Sequence[DeclaredCredential], scope: Scope) -> None:
-    """Take the declared key headers out of the request in `scope` (`Authorization` never travels on anyway)."""
-    names = {credential.header.encode("latin-1") for credential in credentials if credential.header != AUTHORIZATION}
+def key_headers(credentials: Sequence[DeclaredCredential]) -> frozenset[bytes]:
+    """The names of the headers that carry declared keys (`Authorization` never travels on anyway)."""
+    return frozenset(c.header.encode("latin-1") for c in credentials if c.header != AUTHORIZATION)
+
+
+def without_key_headers(names: frozenset[bytes], scope: Scope) -> None:
+    """Take the headers `names` (`key_headers`) out of the request in `scope`."""
     if names:
         scope["headers"] = [(name, value) for name, value in scope["headers"] if name.lower() not in names]
 
