@@ -153,10 +153,14 @@ async def test_a_call_that_outlives_a_reloads_grace_gets_503_and_the_log_no_trac
     assert "Traceback" not in written and "KeyError" not in written
 
 
-async def test_the_control_port_stays_ready_after_a_reload(upstream: RecordingUpstream) -> None:
+async def test_the_control_port_stays_ready_after_a_reload_that_renames_an_adapter(
+    upstream: RecordingUpstream, tmp_path: Path
+) -> None:
     control = Path(__file__).resolve().parents[1] / "conformance" / "naftiko" / "v1.0.0-alpha2" / "src" / "test"
     control = control / "resources" / "control" / "control-capability.yaml"
-    args = ("trigger-dev-runs", str(control), *ANY_PORTS, "--port", "control=0", *upstream_at(upstream.url))
+    document = tmp_path / "runs.yaml"
+    document.write_text(bundled_documents()["trigger-dev-runs"].read_text())
+    args = (str(document), str(control), *ANY_PORTS, "--port", "control=0", *upstream_at(upstream.url))
     with serving(*args, "--no-audit-log", env=ENV) as (process, lines):
         assert process.stderr is not None
         log = LogLines(process.stderr)
@@ -166,17 +170,22 @@ async def test_the_control_port_stays_ready_after_a_reload(upstream: RecordingUp
         base = seen.split("control port ready on ")[1].split()[0]
         async with aiohttp.ClientSession() as session:
 
-            async def readiness() -> tuple[int, str]:
+            async def readiness() -> tuple[int, str, dict[str, str]]:
                 async with session.get(f"{base}/health/ready") as response:
-                    return response.status, (await response.json())["status"]
+                    answer = await response.json()
+                    states = {adapter["namespace"]: adapter["state"] for adapter in answer["adapters"]}
+                    return response.status, answer["status"], states
 
             before = await readiness()
+            document.write_text(document.read_text().replace("namespace: management-runs-rest", "namespace: runs-rest"))
             process.send_signal(signal.SIGHUP)
             log.wait_for("reloaded")
             after = await readiness()
         process.send_signal(signal.SIGTERM)
         assert process.wait(15) == 0
-    assert (before, after) == ((200, "UP"), (200, "UP"))
+    assert before[:2] == after[:2] == (200, "UP")
+    assert before[2]["management-runs-rest"] == "started" and "runs-rest" not in before[2]
+    assert after[2]["runs-rest"] == "started" and "management-runs-rest" not in after[2]
 
 
 async def test_the_grace_period_bounds_the_drain(upstream: RecordingUpstream) -> None:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from capgate.core.errors import CapgateError, ConfigurationError
+from capgate.document.models import ExposesMcp
+from capgate.gateway.apps import ServedApp
 from capgate.gateway.assembly import Gateway
 
 logger = logging.getLogger("capgate.reload")
@@ -129,7 +130,7 @@ class Reloader:
         swappables: list[Swappable],
         *,
         load: Callable[[], Gateway],
-        build: Callable[[Gateway], list[Any]],
+        build: Callable[[Gateway], list[ServedApp]],
         grace: float,
     ) -> None:
         self.gateway = gateway
@@ -146,7 +147,8 @@ class Reloader:
                 # Off the event loop: a document may be hostile (the loader bounds its size, depth and aliases,
                 # but even a bounded parse takes a while), and both ports keep answering meanwhile.
                 gateway = await asyncio.wait_for(asyncio.to_thread(self._load), LOAD_TIMEOUT)
-                apps = self._build(gateway)
+                served = self._build(gateway)
+                apps = [one.app for one in served]
                 if len(apps) != len(self._swappables):
                     raise ConfigurationError(
                         f"the documents now need {len(apps)} HTTP ports instead of "
@@ -179,8 +181,22 @@ class Reloader:
                 await gateway.close()
                 return False
             old, self.gateway = self.gateway, gateway
-            gateway.started = old.started  # the servers report into this set, and the control port reads it
+            # The servers report into this set and the control port reads it: every listener is about to serve
+            # the new adapters, so an adapter the edit renamed or removed is no longer started, and its successor is.
+            gateway.started = old.started
+            gateway.started.difference_update(_http_namespaces(old))
+            gateway.started.update(namespace for one in served for namespace in one.namespaces)
             await asyncio.gather(*(swappable.switch(app, self._grace) for swappable, app in prepared))
             await old.close()
             logger.info("reloaded %s: %d operations", ", ".join(gateway.loaded.files), len(gateway.operations))
             return True
+
+
+def _http_namespaces(gateway: Gateway) -> set[str]:
+    """The adapters a reload switches: all but stdio MCP servers, which keep the document they started with."""
+    exposes = gateway.loaded.document.capability.exposes
+    return {
+        adapter.namespace
+        for adapter in exposes
+        if not (isinstance(adapter, ExposesMcp) and adapter.transport == "stdio")
+    }

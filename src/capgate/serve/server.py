@@ -69,7 +69,7 @@ async def serve(
         servers.swappables,
         grace=config.hardening.shutdown_grace,
         load=lambda: _load(config, safeguards),
-        build=lambda new: [served.app for served in _http_apps(new, config, safeguards)],
+        build=lambda new: _http_apps(new, config, safeguards),
     )
     signals = _Signals(reloader, stop, safeguards.reopen_audit)
     try:
