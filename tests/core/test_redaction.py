@@ -104,3 +104,18 @@ def test_header_values_are_redacted() -> None:
 def test_short_values_are_not_secrets() -> None:
     redacting = redactor("abc", "")
     assert redacting.redact("abc") == "abc"
+
+
+@PROPERTY
+@given(secret=secrets, prefix=st.text(min_size=1, max_size=8), other=secrets, before=surroundings, after=surroundings)
+def test_a_secret_that_holds_another_is_redacted_whole_and_each_alone_too(
+    secret: str, prefix: str, other: str, before: str, after: str
+) -> None:
+    # Only the values that hold no other are searched for first; the rest must still be found wherever they are.
+    longer = prefix + secret
+    redacting = redactor(secret, longer, other)
+    for text in (before + longer + after, before + secret + after, before + other + after):
+        redacted = redacting.redact(text)
+        assert secret not in redacted and longer not in redacted and other not in redacted
+        assert redacting.redact_bytes(text.encode()) == redacted.encode()
+    assert redacting.redact(longer) == REDACTED

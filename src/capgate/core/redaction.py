@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from typing import TypeVar
 
 REDACTED = "[redacted]"
 MIN_LENGTH = 4  # shorter values would redact ordinary words; nothing that short is a real credential
@@ -26,6 +27,7 @@ MIN_LENGTH = 4  # shorter values would redact ordinary words; nothing that short
 _ESCAPE_MARKS = ("\\", "%")
 _SHORT_ESCAPES = {"\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 _REDACTED_BYTES = REDACTED.encode()
+_Text = TypeVar("_Text", str, bytes)
 
 
 class Redactor:
@@ -35,6 +37,10 @@ class Redactor:
         self._lock = threading.Lock()
         self._values: tuple[str, ...] = ()
         self._encoded: tuple[bytes, ...] = ()
+        # The values that hold no other one: the text is searched for these first, and for the rest only if one
+        # is there (the key inside "Bearer <key>": one scan of a clean answer, not two).
+        self._plan: tuple[str, ...] = ()
+        self._encoded_plan: tuple[bytes, ...] = ()
         self._marks: tuple[str, ...] = _ESCAPE_MARKS
         self._byte_marks: tuple[bytes, ...] = tuple(mark.encode() for mark in _ESCAPE_MARKS)
         self._source = ""  # the pattern of every spelling; compiled on the first text that needs it
@@ -55,13 +61,16 @@ class Redactor:
             self._marks = (*_ESCAPE_MARKS, "+") if any(" " in value for value in ordered) else _ESCAPE_MARKS
             self._byte_marks = tuple(mark.encode() for mark in self._marks)
             self._encoded = tuple(value.encode() for value in ordered)
+            self._plan = _search_plan(ordered)
+            self._encoded_plan = _search_plan(self._encoded)
             self._values = ordered
 
     def redact(self, text: str) -> str:
         """`text` with every registered secret, in any spelling, replaced by [redacted]."""
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, REDACTED)
+        if _any_found(self._plan, text):
+            for value in self._values:
+                if value in text:
+                    text = text.replace(value, REDACTED)
         if self._source and any(mark in text for mark in self._marks):
             pattern = self._pattern
             if pattern is None:
@@ -71,9 +80,10 @@ class Redactor:
 
     def redact_bytes(self, data: bytes) -> bytes:
         """`data` with every registered secret, in any spelling, replaced by [redacted]."""
-        for value in self._encoded:
-            if value in data:
-                data = data.replace(value, _REDACTED_BYTES)
+        if _any_found(self._encoded_plan, data):
+            for value in self._encoded:
+                if value in data:
+                    data = data.replace(value, _REDACTED_BYTES)
         if self._source and any(mark in data for mark in self._byte_marks):
             pattern = self._bytes_pattern
             if pattern is None:
@@ -104,6 +114,15 @@ redact = _process.redact
 redact_bytes = _process.redact_bytes
 redact_headers = _process.redact_headers
 preview = _process.preview
+
+
+def _search_plan(values: tuple[_Text, ...]) -> tuple[_Text, ...]:
+    """The values that hold no other registered value: a text holds some value only if it holds one of these."""
+    return tuple(value for value in values if not any(other != value and other in value for other in values))
+
+
+def _any_found(plan: tuple[_Text, ...], text: _Text) -> bool:
+    return any(value in text for value in plan)
 
 
 def _any_spelling(values: tuple[str, ...]) -> str:
