@@ -11,7 +11,7 @@ import orjson
 import pytest
 from mcp import Client
 
-from tests.conformance.ikanos_suite import ENGINE
+from tests.conformance.ikanos_suite import ENGINE, VERSIONS
 from tests.conformance.ikanos_suite import path as ikanos_path
 from tests.conformance.serving import RoutedUpstream, Served, routed_upstream, serving
 from tests.conformance.suite import TESTS1, TESTS2, path
@@ -29,9 +29,13 @@ def upstream() -> Iterator[RoutedUpstream]:
 Doc = Callable[[str], str]  # a test document's name -> its path, in the dialect the test runs with
 
 
-@pytest.fixture(params=[path(TESTS2), ikanos_path(f"v1.0.0-beta5/{ENGINE}")], ids=["naftiko-alpha2", "ikanos-beta5"])
+ROOTS = {"naftiko-alpha2": path(TESTS2), **{f"ikanos-{v[-5:]}": ikanos_path(f"{v}/{ENGINE}") for v in VERSIONS}}
+
+
+@pytest.fixture(params=list(ROOTS.values()), ids=list(ROOTS))
 def doc(request: pytest.FixtureRequest) -> Doc:
-    """Each engine test runs on the alpha2 document and on its Ikanos twin (the same test of naftiko/ikanos)."""
+    """Each engine test runs on the alpha2 document and on its Ikanos twins (the same test of naftiko/ikanos at
+    beta3, beta4 and beta5)."""
     root: Path = request.param
     return lambda name: str(root / name)
 

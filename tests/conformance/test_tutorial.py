@@ -1,7 +1,8 @@
 """The format's Shipyard tutorial (1.0.0-alpha2, steps 1 to 11), served by capgate as its engine's tests expect
 (naftiko/framework src/test/java/io/naftiko/tutorial/Step*IntegrationTest.java): the same tools and answers,
 and upstream exactly the requests the tutorial's mock server answers. Each test runs on the alpha2 step and on
-its Ikanos twin (naftiko/ikanos's tutorial at beta5, the same steps rewritten): they must serve identically."""
+its Ikanos twins (naftiko/ikanos's tutorial at beta3, beta4 and beta5, the same steps rewritten): they must serve
+identically."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from tests.conformance.suite import TUTORIAL2, path
 from tests.support.http import rest_call
 
 pytestmark = pytest.mark.anyio
-TUTORIALS = [path(TUTORIAL2), ikanos_suite.path(f"v1.0.0-beta5/{ikanos_suite.DOCS_TUTORIAL}")]
+TUTORIALS = {
+    "naftiko-alpha2": path(TUTORIAL2),
+    **{f"ikanos-{v[-5:]}": ikanos_suite.path(f"{v}/{ikanos_suite.DOCS_TUTORIAL}") for v in ikanos_suite.VERSIONS},
+}
 Step = Callable[[int], str]  # a step's number -> its document, in the dialect the test runs with
 VOYAGE_ARGUMENTS = {k: VOYAGE[k] for k in ("shipImo", "departurePort", "arrivalPort", "departureDate", "arrivalDate")}
 VOYAGE_ARGUMENTS |= {"crewIds": ["CREW-001", "CREW-003"], "cargoIds": ["CARGO-2024-0451"]}
@@ -35,7 +39,7 @@ MAPPED_SHIPS = [
 ]
 
 
-@pytest.fixture(params=TUTORIALS, ids=["naftiko-alpha2", "ikanos-beta5"])
+@pytest.fixture(params=list(TUTORIALS.values()), ids=list(TUTORIALS))
 def tutorial(request: pytest.FixtureRequest) -> Path:
     folder: Path = request.param
     return folder
